@@ -1,0 +1,42 @@
+/**
+ * A finding about a configuration: a schema error, a syntax error or a lint
+ * result. `path` is the key path inside the document (["services","api","endpoints",0,"zone"]);
+ * the loader turns it into a file:line:column.
+ */
+export type Severity = 'error' | 'warning';
+
+export type KeyPath = ReadonlyArray<string | number>;
+
+export interface Finding {
+  severity: Severity;
+  /** Stable identifier, e.g. `schema.unknown_key`, `lint.rpo_without_backup`. */
+  rule: string;
+  path: KeyPath;
+  message: string;
+  /** What was found, already safe to print (secret values are never put here). */
+  found?: string;
+  expected?: string;
+  hint?: string;
+  /** Filled by the loader from `path`. */
+  location?: SourceLocation;
+}
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** "services.api.endpoints[0].zone" */
+export function formatKeyPath(path: KeyPath): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? part : `.${part}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+export function hasErrors(findings: readonly Finding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}
