@@ -1,0 +1,8 @@
+/** Exit codes are an interface: scripts and CI branch on them. */
+export const EXIT = {
+  ok: 0,
+  /** Findings at error level, or the command's operation failed. */
+  findings: 1,
+  /** Unusable input: unreadable file, YAML syntax, bad arguments. */
+  unusable: 2,
+} as const;

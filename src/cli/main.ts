@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isBulwarkError, errorMessage } from '../core/errors.js';
+import { EXIT } from './exit-codes.js';
+import { printError } from './output.js';
+import { registerCheck } from './commands/check.js';
+import { version } from './version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('bulwark')
+    .description('High availability and disaster recovery as code: one bulwark.yaml, one daemon that keeps and proves its promises.')
+    .version(version(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerCheck(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = handleError(err);
+  }
+}
+
+function handleError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here with exit code 0.
+    return err.exitCode === 0 ? EXIT.ok : EXIT.unusable;
+  }
+  if (isBulwarkError(err)) {
+    printError(`error: ${err.describe()}`);
+    return err.code === 'CONFIG_UNREADABLE' || err.code === 'USAGE' ? EXIT.unusable : EXIT.findings;
+  }
+  printError(`error: ${errorMessage(err)}`);
+  return EXIT.findings;
+}
+
+await main(process.argv);

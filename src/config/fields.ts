@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
+import { parseSchedule } from './schedule.js';
+
+/** A value parsed by one of our own parsers; a failure becomes one schema issue naming what was expected. */
+function parsedBy<T>(parse: (input: unknown) => Parsed<T>) {
+  return z.unknown().transform((input, ctx): T => {
+    const result = parse(input);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: `expected ${result.expected}`, params: { expected: result.expected } });
+    return z.NEVER;
+  });
+}
+
+export const duration = () => parsedBy(parseDuration);
+export const percent = () => parsedBy((v) => parsePercent(v));
+export const percentOrZero = () => parsedBy((v) => parsePercent(v, { allowZero: true }));
+export const size = () => parsedBy(parseSize);
+export const schedule = () => parsedBy(parseSchedule);
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const name = () =>
+  z.string().regex(NAME_PATTERN, { message: 'expected a name of letters, digits, "_", "." or "-" (at most 63 characters)' });
+
+export const positiveInt = () => z.number().int().positive();
+export const port = () => z.number().int().min(1).max(65535);
+
+/** "host:port", "[::1]:port" or ":port"; port 0 lets the OS choose (tests, demos). */
+export const listenAddress = () =>
+  z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, {
+    message: 'expected a listen address such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080',
+  });
+
+export const httpUrl = () =>
+  z.string().refine((value) => isUrl(value, ['http:', 'https:']), { message: 'expected an http:// or https:// URL' });
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Exactly one of `keys` is set: the shape of every "one of" block (repository kinds, channel kinds, sources). */
+export function exactlyOne<T extends Record<string, unknown>>(keys: Array<keyof T & string>, what: string) {
+  return (value: T, ctx: z.RefinementCtx) => {
+    const present = keys.filter((key) => value[key] !== undefined);
+    if (present.length === 1) return;
+    const list = keys.join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      message: present.length === 0 ? `${what} needs one of: ${list}` : `${what} takes only one of: ${present.join(', ')}`,
+      params: { expected: `exactly one of ${list}` },
+    });
+  };
+}

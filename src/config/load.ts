@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { BulwarkError } from '../core/errors.js';
+import { hasErrors, type Finding } from './diagnostics.js';
+import { interpolateSecrets, type SecretOrigins } from './interpolate.js';
+import { issuesToFindings } from './issues.js';
+import { lintConfig } from './lint/index.js';
+import { configSchema, type BulwarkConfig } from './schema.js';
+import { ConfigSource } from './source.js';
+
+export interface LoadedConfig {
+  file: string;
+  checksum: string;
+  /** Present when the file passed the schema (lint errors may still exist). */
+  config?: BulwarkConfig;
+  findings: Finding[];
+  /** True when the input could not be used at all: unreadable or not YAML. */
+  unusable: boolean;
+  secrets: SecretOrigins;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  lint?: boolean;
+}
+
+/** Read and check a configuration file. Never throws for bad content: every problem is a finding. */
+export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const full = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch (err) {
+    throw new BulwarkError('CONFIG_UNREADABLE', `cannot read configuration file ${full}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      hint: 'check the path given with -c/--config and that the file is readable',
+      cause: err,
+    });
+  }
+  return parseConfigText(text, full, options);
+}
+
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): LoadedConfig {
+  const checksum = createHash('sha256').update(text).digest('hex');
+  const base = { file, checksum, secrets: new Map<string, string>() };
+  const source = new ConfigSource(file, text);
+  if (source.syntaxFindings.length > 0) return { ...base, findings: source.syntaxFindings, unusable: true };
+
+  const raw = source.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    const finding: Finding = {
+      severity: 'error', rule: 'schema.root', path: [], message: 'the configuration must be a mapping of sections (sla_tiers, zones, services, ...)',
+      found: Array.isArray(raw) ? 'a list' : typeof raw, location: source.locate([]),
+    };
+    return { ...base, findings: [finding], unusable: true };
+  }
+
+  const interpolated = interpolateSecrets(raw, { baseDir: dirname(file), env: options.env });
+  const secretFindings = interpolated.findings.map((f) => ({ ...f, location: source.locate(f.path) }));
+  const parsed = configSchema.safeParse(interpolated.value);
+  const secrets = interpolated.secrets;
+  if (!parsed.success) {
+    const schemaFindings = issuesToFindings(parsed.error.issues, { source, schema: configSchema, secrets });
+    return { ...base, secrets, findings: sortFindings([...secretFindings, ...schemaFindings]), unusable: false };
+  }
+  const lintFindings = options.lint === false ? [] : lintConfig(parsed.data).map((f) => ({ ...f, location: f.location ?? source.locate(f.path) }));
+  const findings = sortFindings([...secretFindings, ...lintFindings]);
+  return { ...base, secrets, config: parsed.data, findings, unusable: false };
+}
+
+/** Load a configuration that must be usable: for `up`, reload and every command that acts on it. */
+export async function loadValidConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig & { config: BulwarkConfig }> {
+  const loaded = await loadConfigFile(file, options);
+  if (loaded.config === undefined || hasErrors(loaded.findings)) {
+    const count = loaded.findings.filter((f) => f.severity === 'error').length;
+    throw new BulwarkError('CONFIG_INVALID', `${loaded.file} has ${count} error(s)`, {
+      hint: `run: bulwark check -c ${file}`,
+      context: { findings: loaded.findings },
+    });
+  }
+  return loaded as LoadedConfig & { config: BulwarkConfig };
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort((a, b) =>
+    (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0));
+}

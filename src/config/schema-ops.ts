@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import { duration, exactlyOne, httpUrl, name, port, positiveInt, schedule } from './fields.js';
+
+const s3 = z.strictObject({
+  endpoint: httpUrl().optional(),
+  bucket: z.string().min(3),
+  region: z.string().default('us-east-1'),
+  prefix: z.string().default(''),
+  access_key_id: z.string().optional(),
+  secret_access_key: z.string().optional(),
+  force_path_style: z.boolean().default(true),
+});
+
+const sftp = z.strictObject({
+  host: z.string().min(1),
+  port: port().default(22),
+  user: z.string().min(1),
+  path: z.string().min(1),
+  private_key_file: z.string().optional(),
+  password: z.string().optional(),
+});
+
+const repository = z
+  .strictObject({ path: z.string().min(1).optional(), s3: s3.optional(), sftp: sftp.optional(), password: z.string().optional() })
+  .superRefine(exactlyOne(['path', 's3', 'sftp'], 'a backup repository'));
+
+const source = z
+  .strictObject({
+    postgres: name().optional(),
+    redis: name().optional(),
+    paths: z.array(z.string().min(1)).min(1).optional(),
+    stdin: name().optional(),
+    exclude: z.array(z.string()).default([]),
+    one_file_system: z.boolean().default(false),
+  })
+  .superRefine(exactlyOne(['postgres', 'redis', 'paths', 'stdin'], 'a backup source'));
+
+const retention = z.strictObject({
+  keep_last: positiveInt().optional(),
+  hourly: positiveInt().optional(),
+  daily: positiveInt().optional(),
+  weekly: positiveInt().optional(),
+  monthly: positiveInt().optional(),
+  yearly: positiveInt().optional(),
+  keep_within: duration().optional(),
+});
+
+const policy = z.strictObject({
+  source,
+  schedule: schedule(),
+  wal_archiving: z.boolean().default(false),
+  retention: retention.optional(),
+  copies: z.array(name()).min(1, { message: 'expected at least one repository in copies' }),
+  compression: z.enum(['auto', 'off', 'max']).default('auto'),
+  verify: z.strictObject({ schedule: schedule(), read_data_subset: z.string().optional() }).optional(),
+});
+
+export const backupsSchema = z.strictObject({
+  repositories: z.record(name(), repository).default({}),
+  policies: z.record(name(), policy).default({}),
+});
+
+const webhook = z.strictObject({ url: httpUrl(), headers: z.record(z.string(), z.string()).default({}), secret: z.string().optional() });
+const smtp = z.strictObject({
+  host: z.string().min(1),
+  port: port().default(587),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  from: z.string().email(),
+  starttls: z.boolean().default(true),
+});
+const email = z.strictObject({ smtp, to: z.array(z.string().email()).min(1) });
+
+const channel = z
+  .strictObject({
+    webhook: webhook.optional(),
+    email: email.optional(),
+    slack: z.strictObject({ webhook_url: httpUrl() }).optional(),
+    pagerduty: z.strictObject({ routing_key: z.string().min(1) }).optional(),
+  })
+  .superRefine(exactlyOne(['webhook', 'email', 'slack', 'pagerduty'], 'an alert channel'));
+
+const ruleCondition = z.enum([
+  'service_down', 'endpoint_down', 'error_budget_burn', 'backup_failed', 'backup_stale',
+  'failover', 'drill_failed', 'certificate_expiring', 'replication_lag',
+]);
+const rule = z.strictObject({
+  when: ruleCondition,
+  for: duration().default(0),
+  severity: z.enum(['critical', 'major', 'minor', 'info']).default('major'),
+  escalation: name(),
+  services: z.array(name()).optional(),
+  template: name().optional(),
+});
+
+const escalationStep = z.strictObject({
+  notify: z.union([name(), z.array(name()).min(1)]),
+  after: duration().default(0),
+});
+
+export const alertingSchema = z.strictObject({
+  channels: z.record(name(), channel).default({}),
+  rules: z.record(name(), rule).default({}),
+  escalation_policies: z.record(name(), z.array(escalationStep).min(1)).default({}),
+  repeat_after: duration().optional(),
+});
+
+export const templatesSchema = z.record(
+  name(),
+  z.strictObject({ subject: z.string().min(1), body: z.string().min(1), channels: z.array(name()).optional() }),
+);
+
+export const statusPageSchema = z.strictObject({
+  title: z.string().min(1),
+  public: z.boolean().default(true),
+  path: z.string().startsWith('/').default('/status'),
+  services: z.array(name()).optional(),
+  history_days: z.number().int().min(1).max(365).default(90),
+});
+
+export const maintenanceSchema = z.array(
+  z.strictObject({
+    name: name(),
+    services: z.array(name()).min(1),
+    schedule: schedule().optional(),
+    start: z.string().datetime({ offset: true }).optional(),
+    duration: duration(),
+  }).superRefine(exactlyOne(['schedule', 'start'], 'a maintenance window')),
+);
+
+const drillType = z.enum(['backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection']);
+export const drTestingSchema = z.record(
+  name(),
+  z.strictObject({
+    type: drillType.optional(),
+    schedule: schedule(),
+    policy: name().optional(),
+    database: name().optional(),
+    service: name().optional(),
+    zone: name().optional(),
+    sandbox: z.string().optional(),
+  }),
+);

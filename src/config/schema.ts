@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, schedule, size } from './fields.js';
+
+const tier = z.strictObject({
+  availability: percent(),
+  rto: duration(),
+  rpo: duration(),
+  description: z.string().optional(),
+});
+
+const region = z.strictObject({ availability: percent().optional(), description: z.string().optional() });
+const zone = z.strictObject({ region: name(), availability: percent().optional(), description: z.string().optional() });
+
+const endpoint = z.strictObject({
+  url: z.string().min(1, { message: 'expected a URL (http://host:port) or host:port' }),
+  name: name().optional(),
+  zone: name().optional(),
+  backup: z.boolean().default(false),
+  weight: z.number().int().min(0).max(1000).default(100),
+  availability: percent().optional(),
+});
+
+const healthCheck = z.strictObject({
+  type: z.enum(['http', 'tcp']).optional(),
+  path: z.string().startsWith('/').default('/health'),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  conditions: z.array(z.string()).default([]),
+  interval: duration().default(10_000),
+  timeout: duration().default(5_000),
+  fall: z.number().int().min(1).max(100).default(3),
+  rise: z.number().int().min(1).max(100).default(2),
+  grace_period: duration().default(0),
+  jitter: percent().optional(),
+});
+
+const loadBalancing = z.strictObject({
+  algorithm: z.enum(['round_robin', 'least_connections', 'weighted', 'power_of_two_choices']).default('round_robin'),
+  sticky_sessions: z.union([z.boolean(), z.strictObject({ cookie: z.string().min(1) })]).default(false),
+});
+
+const failover = z.strictObject({
+  primary_zones: z.array(name()).optional(),
+  min_healthy_share: percent().optional(),
+  failback: z.boolean().default(true),
+});
+
+const outlierDetection = z.strictObject({
+  consecutive_errors: positiveInt().default(5),
+  consecutive_gateway_errors: positiveInt().optional(),
+  base_ejection_time: duration().default(30_000),
+  max_ejection_percent: percent().default(0.5),
+});
+
+const retryOn = z.enum(['5xx', 'gateway-error', 'reset', 'connect-failure', 'refused-stream']);
+const retries = z.strictObject({
+  attempts: z.number().int().min(0).max(10).default(2),
+  per_try_timeout: duration().optional(),
+  retry_on: z.array(retryOn).default(['connect-failure', 'reset']),
+  backoff: z.strictObject({ base: duration().default(25), max: duration().default(250) }).optional(),
+  budget: percent().default(0.2),
+  non_idempotent: z.boolean().default(false),
+});
+
+const limits = z.strictObject({
+  max_connections: positiveInt().optional(),
+  max_pending_requests: positiveInt().optional(),
+  max_request_header_size: size().optional(),
+  max_request_body_size: size().optional(),
+  header_read_timeout: duration().optional(),
+});
+
+const rateLimit = z.strictObject({
+  requests_per_second: z.number().positive(),
+  burst: positiveInt().optional(),
+  key: z.string().regex(/^(client_ip|header:[A-Za-z0-9-]+)$/, { message: 'expected client_ip or header:NAME' }).default('client_ip'),
+});
+
+const service = z.strictObject({
+  tier: name().optional(),
+  description: z.string().optional(),
+  protocol: z.enum(['http', 'tcp']).default('http'),
+  listen: listenAddress().optional(),
+  endpoints: z.array(endpoint).min(1, { message: 'expected at least one endpoint' }),
+  health_check: healthCheck.optional(),
+  load_balancing: loadBalancing.optional(),
+  failover: failover.optional(),
+  outlier_detection: outlierDetection.optional(),
+  retries: retries.optional(),
+  timeout: duration().optional(),
+  connect_timeout: duration().optional(),
+  limits: limits.optional(),
+  rate_limit: rateLimit.optional(),
+  depends_on: z.array(name()).default([]),
+});
+
+const dbMember = z.strictObject({
+  name: name(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port(),
+  zone: name().optional(),
+  data_dir: z.string().optional(),
+  availability: percent().optional(),
+});
+
+const postgres = z.strictObject({
+  members: z.array(dbMember).min(1, { message: 'expected at least one member' }),
+  synchronous: z.union([
+    z.boolean(),
+    z.strictObject({ standbys: z.number().int().min(1).default(1), strict: z.boolean().default(false) }),
+  ]).default(false),
+  maximum_lag_on_failover: size().default(1_048_576),
+  ttl: duration().default(10_000),
+  loop_wait: duration().default(2_000),
+  retry_timeout: duration().default(3_000),
+  use_pg_rewind: z.boolean().default(true),
+  replication_user: z.string().default('replicator'),
+  replication_password: z.string().optional(),
+  superuser: z.string().default('postgres'),
+  superuser_password: z.string().optional(),
+});
+
+const redis = z.strictObject({ members: z.array(dbMember).min(1), password: z.string().optional() });
+
+const database = z
+  .strictObject({ tier: name().optional(), description: z.string().optional(), postgres: postgres.optional(), redis: redis.optional() })
+  .superRefine(exactlyOne(['postgres', 'redis'], 'a database'));
+
+const coordination = z.strictObject({
+  etcd: z.strictObject({
+    endpoints: z.array(httpUrl()).min(1),
+    prefix: z.string().default('/bulwark'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }).optional(),
+});
+
+export const storeSchema = z.strictObject({
+  postgres: z.string().regex(/^postgres(ql)?:\/\//, { message: 'expected a postgres:// connection URL' }).optional(),
+});
+
+const api = z.strictObject({ listen: listenAddress().default('127.0.0.1:9180') });
+
+export const availabilityDefaults = z.strictObject({
+  endpoint: percent().default(0.995),
+  zone: percent().default(0.9999),
+  region: percent().default(0.9999),
+});
+
+export { backupsSchema, alertingSchema, templatesSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
+import { backupsSchema, alertingSchema, templatesSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
+
+export const configSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  name: z.string().optional(),
+  store: storeSchema.optional(),
+  api: api.default({ listen: '127.0.0.1:9180' }),
+  coordination: coordination.optional(),
+  availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),
+  sla_tiers: z.record(name(), tier).default({}),
+  regions: z.record(name(), region).default({}),
+  zones: z.record(name(), zone).default({}),
+  services: z.record(name(), service).default({}),
+  databases: z.record(name(), database).default({}),
+  backups: backupsSchema.optional(),
+  alerting: alertingSchema.optional(),
+  communication_templates: templatesSchema.default({}),
+  status_page: statusPageSchema.optional(),
+  maintenance_windows: maintenanceSchema.default([]),
+  dr_testing: drTestingSchema.default({}),
+});
+
+export type BulwarkConfig = z.output<typeof configSchema>;
+export type ServiceConfig = BulwarkConfig['services'][string];
+export type DatabaseConfig = BulwarkConfig['databases'][string];
+export type TierConfig = BulwarkConfig['sla_tiers'][string];

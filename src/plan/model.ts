@@ -1,0 +1,27 @@
+/**
+ * The normalized topology the planner works on. The config adapter builds it
+ * from bulwark.yaml; the planner never sees YAML. Availabilities are fractions
+ * (0.999), durations are milliseconds.
+ */
+export interface Topology {
+  tiers: Record<string, { availability: number /* fraction, 0.999 */; rtoMs: number; rpoMs: number }>;
+  regions: Record<string, { availability: number }>; // failure domain
+  zones: Record<string, { region: string; availability: number }>; // failure domain inside a region
+  components: Record<string, Component>; // services and databases
+}
+
+export interface Component {
+  kind: 'service' | 'database';
+  tier?: string;
+  members: Member[]; // endpoints of a service, members of a database
+  dependsOn: string[]; // names of other components (series)
+  detectionMs?: number; // how long until a dead member is noticed (health check interval*fall+timeout, or lease ttl)
+  failoverMs?: number; // extra time to switch after detection (0 for a gateway, promotion time for a database)
+}
+
+export interface Member {
+  name: string;
+  zone?: string;
+  availability: number;
+  backup: boolean;
+}
