@@ -19,7 +19,21 @@ const REFERENCE = /\$\{(env|file):([^}]+)\}|\$\$\{/g;
  * Replace `${env:NAME}` and `${file:PATH}` in every string. `$${` is a literal `${`.
  * Resolved values are registered with the secret registry so no output shows them.
  */
-export function interpolateSecrets(value: unknown, options: { baseDir: string; env?: NodeJS.ProcessEnv }): InterpolationResult {
+export interface InterpolationOptions {
+  baseDir: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * `check` validates a file where its secrets are not present (CI, a laptop):
+   * an unresolved reference is then a warning and a placeholder stands in for it.
+   * Everything that acts on the configuration requires them.
+   */
+  unresolved?: 'error' | 'warning';
+}
+
+/** Stands in for an unresolved secret when only validating; it is shaped to pass as a password, key or URL part. */
+export const UNRESOLVED_PLACEHOLDER = 'unresolved-secret';
+
+export function interpolateSecrets(value: unknown, options: InterpolationOptions): InterpolationResult {
   const secrets: SecretOrigins = new Map();
   const findings: Finding[] = [];
   const env = options.env ?? process.env;
@@ -32,8 +46,10 @@ export function interpolateSecrets(value: unknown, options: { baseDir: string; e
       usedSecret = true;
       const resolved = kind === 'env' ? fromEnv(ref ?? '', env) : fromFile(ref ?? '', options.baseDir);
       if (typeof resolved === 'string') return resolved;
-      findings.push({ severity: 'error', rule: 'secret.unresolved', path, message: resolved.message, hint: resolved.hint });
-      return '';
+      const severity = options.unresolved ?? 'error';
+      const hint = severity === 'warning' ? `${resolved.hint}; bulwark up will refuse to start without it` : resolved.hint;
+      findings.push({ severity, rule: 'secret.unresolved', path, message: resolved.message, hint });
+      return UNRESOLVED_PLACEHOLDER;
     });
     if (usedSecret) {
       secrets.set(formatKeyPath(path), text);

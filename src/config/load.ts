@@ -23,6 +23,8 @@ export interface LoadedConfig {
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   lint?: boolean;
+  /** 'warning' for validation only (`bulwark check`); acting commands keep the default 'error'. */
+  unresolvedSecrets?: 'error' | 'warning';
 }
 
 /** Read and check a configuration file. Never throws for bad content: every problem is a finding. */
@@ -55,7 +57,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     return { ...base, findings: [finding], unusable: true };
   }
 
-  const interpolated = interpolateSecrets(raw, { baseDir: dirname(file), env: options.env });
+  const interpolated = interpolateSecrets(raw, { baseDir: dirname(file), env: options.env, unresolved: options.unresolvedSecrets });
   const secretFindings = interpolated.findings.map((f) => ({ ...f, location: source.locate(f.path) }));
   const parsed = configSchema.safeParse(interpolated.value);
   const secrets = interpolated.secrets;

@@ -1,12 +1,18 @@
 import type { Command } from 'commander';
-import { findingToJSON, formatFinding, hasErrors, loadConfigFile } from '../../config/index.js';
+import { findingToJSON, formatFinding, hasErrors, loadConfigFile, type LoadOptions } from '../../config/index.js';
 import { EXIT } from '../exit-codes.js';
-import { print, printJSON } from '../output.js';
+import { print } from '../output.js';
 
-interface CheckOptions {
+export interface CheckOptions {
   config: string;
   json?: boolean;
   strict?: boolean;
+  requireSecrets?: boolean;
+}
+
+export interface CheckResult {
+  exitCode: number;
+  output: string;
 }
 
 export function registerCheck(program: Command): void {
@@ -16,24 +22,30 @@ export function registerCheck(program: Command): void {
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--json', 'print findings as JSON')
     .option('--strict', 'treat warnings as errors (exit 1)')
+    .option('--require-secrets', 'an unset ${env:...} or unreadable ${file:...} secret is an error, as it is for `bulwark up`')
     .addHelpText('after', '\nExit codes: 0 clean (warnings allowed), 1 errors found, 2 unusable input (unreadable file, YAML syntax).')
     .action(async (options: CheckOptions) => {
-      process.exitCode = await runCheck(options);
+      const result = await checkConfig(options);
+      print(result.output);
+      process.exitCode = result.exitCode;
     });
 }
 
-async function runCheck(options: CheckOptions): Promise<number> {
-  const loaded = await loadConfigFile(options.config);
+/** The whole of `bulwark check`, output included, without touching the process: the fuzz test drives it. */
+export async function checkConfig(options: CheckOptions, loadOptions: LoadOptions = {}): Promise<CheckResult> {
+  const loaded = await loadConfigFile(options.config, {
+    unresolvedSecrets: options.requireSecrets ? 'error' : 'warning',
+    ...loadOptions,
+  });
   const errors = loaded.findings.filter((f) => f.severity === 'error').length;
   const warnings = loaded.findings.length - errors;
   const failed = hasErrors(loaded.findings) || (options.strict === true && warnings > 0);
-  const code = loaded.unusable ? EXIT.unusable : failed ? EXIT.findings : EXIT.ok;
+  const exitCode = loaded.unusable ? EXIT.unusable : failed ? EXIT.findings : EXIT.ok;
   if (options.json) {
-    printJSON({ file: loaded.file, ok: code === EXIT.ok, errors, warnings, findings: loaded.findings.map(findingToJSON) });
-    return code;
+    const body = { file: loaded.file, ok: exitCode === EXIT.ok, errors, warnings, findings: loaded.findings.map(findingToJSON) };
+    return { exitCode, output: JSON.stringify(body, null, 2) };
   }
-  for (const finding of loaded.findings) print(formatFinding(finding));
   const summary = `${loaded.file}: ${errors} error(s), ${warnings} warning(s)`;
-  print(code === EXIT.ok ? `ok: ${summary}` : summary);
-  return code;
+  const lines = [...loaded.findings.map(formatFinding), exitCode === EXIT.ok ? `ok: ${summary}` : summary];
+  return { exitCode, output: lines.join('\n') };
 }

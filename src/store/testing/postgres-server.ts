@@ -1,0 +1,197 @@
+/**
+ * A throwaway PostgreSQL server for integration tests: real binaries, a temp
+ * directory, a free port on 127.0.0.1, password (scram) authentication.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { access, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const execFileAsync = promisify(execFile);
+const START_TIMEOUT_MS = 30_000;
+const POLL_INTERVAL_MS = 50;
+const USER = 'bulwark';
+
+export interface PostgresServer {
+  /** URL of a fresh database `bulwark_test`, password included. */
+  url: string;
+  dataDir: string;
+  port: number;
+  /** Creates another empty database and returns its URL. */
+  createDatabase(): Promise<string>;
+  /** Stops the server and removes its directory; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+interface RunAs { uid: number; gid: number }
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+async function binDirCandidates(): Promise<string[]> {
+  const dirs: string[] = [];
+  const fromPgConfig = await execFileAsync('pg_config', ['--bindir']).then((r) => r.stdout.trim(), () => '');
+  if (fromPgConfig) dirs.push(fromPgConfig);
+  const versions = await readdir('/usr/lib/postgresql').catch(() => [] as string[]);
+  versions.filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    .forEach((v) => dirs.push(`/usr/lib/postgresql/${v}/bin`));
+  return dirs;
+}
+
+export async function findPostgresBinDir(): Promise<string> {
+  for (const dir of await binDirCandidates()) {
+    if ((await exists(join(dir, 'initdb'))) && (await exists(join(dir, 'postgres')))) return dir;
+  }
+  throw new Error(
+    'PostgreSQL server binaries (initdb, postgres) were not found via `pg_config --bindir` or in /usr/lib/postgresql/*/bin; '
+    + 'run the tests with `bash scripts/test.sh`, which installs them',
+  );
+}
+
+/** initdb refuses to run as root, so as root we run the server as `postgres` (or `nobody`). */
+async function runAsUser(): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    try {
+      const uid = Number((await execFileAsync('id', ['-u', name])).stdout.trim());
+      const gid = Number((await execFileAsync('id', ['-g', name])).stdout.trim());
+      return { uid, gid };
+    } catch {
+      // try the next user
+    }
+  }
+  throw new Error('running as root and no `postgres` or `nobody` user exists to run PostgreSQL as');
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
+  return address.port;
+}
+
+async function prepareDir(runAs: RunAs | undefined, password: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-pg-'));
+  await mkdir(join(dir, 'sock'));
+  await writeFile(join(dir, 'pwfile'), `${password}\n`, { mode: 0o600 });
+  if (runAs) {
+    for (const p of [dir, join(dir, 'sock'), join(dir, 'pwfile')]) await chown(p, runAs.uid, runAs.gid);
+  }
+  return dir;
+}
+
+async function initdb(bin: string, dir: string, runAs: RunAs | undefined): Promise<void> {
+  const args = ['-D', join(dir, 'data'), '-U', USER, `--pwfile=${join(dir, 'pwfile')}`,
+    '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'];
+  await execFileAsync(join(bin, 'initdb'), args, { cwd: dir, ...runAs }).catch((err: { stderr?: string }) => {
+    throw new Error(`initdb failed: ${err.stderr ?? String(err)}`);
+  });
+}
+
+function spawnPostgres(bin: string, dir: string, port: number, runAs: RunAs | undefined): ChildProcess {
+  const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', join(dir, 'sock'),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
+    '-c', 'full_page_writes=off'];
+  return spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...runAs });
+}
+
+function collectOutput(child: ChildProcess): () => string {
+  let output = '';
+  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-8192); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => output;
+}
+
+function adminUrl(port: number, password: string, db: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Polls until the server accepts connections; fails fast if it exits. */
+async function waitReady(child: ChildProcess, url: string, output: () => string): Promise<void> {
+  let exited = child.exitCode !== null;
+  const onExit = (): void => { exited = true; };
+  child.once('exit', onExit);
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`postgres exited during startup:\n${output()}`);
+      if (await canConnect(url)) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+    throw new Error(`postgres did not accept connections within ${START_TIMEOUT_MS} ms:\n${output()}`);
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
+async function stopServer(bin: string, dir: string, child: ChildProcess, runAs: RunAs | undefined): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await execFileAsync(join(bin, 'pg_ctl'), ['stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w'], { cwd: dir, ...runAs })
+      .catch(() => child.kill('SIGKILL'));
+    await exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function createDatabaseAt(port: number, password: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl(port, password, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  return adminUrl(port, password, name);
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = await findPostgresBinDir();
+  const runAs = await runAsUser();
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const dir = await prepareDir(runAs, password);
+  try {
+    await initdb(bin, dir, runAs);
+    const port = await freePort();
+    const child = spawnPostgres(bin, dir, port, runAs);
+    const output = collectOutput(child);
+    await waitReady(child, adminUrl(port, password, 'postgres'), output).catch(async (err: unknown) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
+    let databases = 0;
+    let stopped: Promise<void> | undefined;
+    return {
+      url: await createDatabaseAt(port, password, 'bulwark_test'),
+      dataDir: join(dir, 'data'),
+      port,
+      createDatabase: () => createDatabaseAt(port, password, `bulwark_test_${++databases}`),
+      stop: () => (stopped ??= stopServer(bin, dir, child, runAs)),
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
