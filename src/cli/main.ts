@@ -4,6 +4,8 @@ import { isBulwarkError, errorMessage } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 import { printError } from './output.js';
 import { registerCheck } from './commands/check.js';
+import { registerToken } from './commands/token.js';
+import { registerUp } from './commands/up.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
   registerCheck(program);
+  registerUp(program);
+  registerToken(program);
   return program;
 }
 

@@ -35,11 +35,11 @@ function unknownKey(path: KeyPath, key: string, ctx: IssueContext): Finding {
 }
 
 function typedIssue(issue: z.core.$ZodIssue, path: KeyPath, ctx: IssueContext): Finding {
-  const location = ctx.source.locate(path);
+  const location = ctx.source.locate(path, { keyOf: issue.code === 'invalid_key' });
   const missing = !ctx.source.has(path) && path.length > 0 && (issue.code !== 'custom' || isValueParser(issue));
   if (missing) return missingKey(path, issue, ctx.source.locate(path.slice(0, -1), { keyOf: true }));
   const expected = expectedOf(issue);
-  const found = foundAt(path, ctx);
+  const found = issue.code === 'invalid_key' ? String(path[path.length - 1]) : foundAt(path, ctx);
   const suggestion = issue.code === 'invalid_value' && typeof found === 'string'
     ? didYouMean(unquote(found), issue.values.map(String))
     : undefined;
@@ -79,8 +79,10 @@ function expectedOf(issue: z.core.$ZodIssue): string | undefined {
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':
+      if (issue.inclusive === false && issue.origin === 'number') return `greater than ${String(issue.minimum)}`;
       return issue.origin === 'array' ? `at least ${String(issue.minimum)} item(s)` : `at least ${String(issue.minimum)}${issue.origin === 'string' ? ' character(s)' : ''}`;
     case 'too_big':
+      if (issue.inclusive === false && issue.origin === 'number') return `less than ${String(issue.maximum)}`;
       return issue.origin === 'array' ? `at most ${String(issue.maximum)} item(s)` : `at most ${String(issue.maximum)}`;
     case 'custom':
       return (issue.params as { expected?: string } | undefined)?.expected;
@@ -105,7 +107,7 @@ function foundAt(path: KeyPath, ctx: IssueContext): string | undefined {
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', record: 'a mapping', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
   return names[type] ?? type;
 }
 

@@ -48,7 +48,18 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const source = new ConfigSource(file, text);
   if (source.syntaxFindings.length > 0) return { ...base, findings: source.syntaxFindings, unusable: true };
 
-  const raw = source.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = source.toJS() ?? {};
+    assertAcyclic(raw);
+  } catch (err) {
+    // An alias to a missing anchor, a self-referencing alias or an alias bomb: YAML that parses but cannot be built.
+    const finding: Finding = {
+      severity: 'error', rule: 'yaml.alias', path: [], message: (err as Error).message,
+      hint: 'define each anchor (&name) before its alias (*name), and do not nest aliases deeply', location: source.locate([]),
+    };
+    return { ...base, findings: [finding], unusable: true };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     const finding: Finding = {
       severity: 'error', rule: 'schema.root', path: [], message: 'the configuration must be a mapping of sections (sla_tiers, zones, services, ...)',
@@ -86,4 +97,13 @@ export async function loadValidConfig(file: string, options: LoadOptions = {}): 
 function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) =>
     (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0));
+}
+
+/** `x: &x [*x]` builds a value that contains itself; nothing downstream can walk it. */
+function assertAcyclic(value: unknown, seen: Set<object> = new Set()): void {
+  if (value === null || typeof value !== 'object') return;
+  if (seen.has(value)) throw new Error('an alias (*name) refers to a node that contains it, which makes a cycle');
+  seen.add(value);
+  for (const item of Object.values(value)) assertAcyclic(item, seen);
+  seen.delete(value);
 }

@@ -56,16 +56,20 @@ function enumerateStates(
     g.map((m) => ({ availability: m.availability, mask: m.domains.reduce((acc, d) => acc | (bit.get(d) ?? 0), 0) })),
   );
   const probs = domainIds.map((id) => avail.get(id) ?? 1);
-  let own = 0;
-  let endToEnd = 0;
+  // Sum unavailability, not availability: with many nines the tiny down terms
+  // keep their precision, where 65,536 terms near 1 would lose it.
+  let ownDown = 0;
+  let endToEndDown = 0;
   for (let state = 0; state < 1 << domainIds.length; state++) {
     const p = stateProbability(state, probs);
     if (p === 0) continue;
-    const ups = masked.map((g) => parallel(g.map((m) => ((state & m.mask) === m.mask ? m.availability : 0))));
-    own += p * (ups[0] ?? 0);
-    endToEnd += p * series(ups);
+    const downs = masked.map((g) =>
+      g.reduce((acc, m) => acc * ((state & m.mask) === m.mask ? 1 - m.availability : 1), 1),
+    );
+    ownDown += p * (downs[0] ?? 1);
+    endToEndDown += p * -Math.expm1(downs.reduce((acc, d) => acc + Math.log1p(-d), 0));
   }
-  return { own, endToEnd };
+  return { own: 1 - ownDown, endToEnd: 1 - endToEndDown };
 }
 
 /** Bit i of `state` set means domain i is up. */

@@ -34,14 +34,14 @@ const RTO_NEEDS: Readonly<Record<DrStrategy, string>> = {
   multi_site: 'a full copy already serving traffic in another region',
   warm_standby: 'a running, scaled-down copy in another region',
   pilot_light: 'data replicated to another region with core infrastructure ready to start',
-  backup_restore: 'only off-site backups restored on demand',
+  backup_restore: 'restoring off-site backups on demand',
 };
 
-const RPO_NEEDS: Readonly<Record<DrStrategy, string>> = {
-  multi_site: 'synchronous replication to another region',
-  warm_standby: 'continuous asynchronous replication to another region',
-  pilot_light: 'continuous replication or WAL archiving to another region',
-  backup_restore: 'only backups at least that often, copied off-site',
+const RPO_NEEDS: Readonly<Record<DrStrategy, (rpo: string) => string>> = {
+  multi_site: () => 'synchronous replication to another region',
+  warm_standby: () => 'continuous asynchronous replication to another region',
+  pilot_light: () => 'continuous replication or WAL archiving to another region',
+  backup_restore: (rpo) => `backups copied off-site at least every ${rpo}`,
 };
 
 export interface StrategyAdvice {
@@ -77,14 +77,15 @@ export function recommendStrategy(promise: { rtoMs: number; rpoMs: number }): St
   const byRpo = strategyForRpo(promise.rpoMs);
   const rto = `RTO ${formatDuration(promise.rtoMs)}`;
   const rpo = `RPO ${formatDuration(promise.rpoMs)}`;
+  const rpoNeeds = RPO_NEEDS[byRpo](formatDuration(promise.rpoMs));
   if (byRto === byRpo) {
-    const reason = `${rto} and ${rpo} both call for ${STRATEGY_LABELS[byRto]}: ${RTO_NEEDS[byRto]}, with ${RPO_NEEDS[byRpo]}`;
+    const reason = `${rto} and ${rpo} both call for ${STRATEGY_LABELS[byRto]}: ${RTO_NEEDS[byRto]}, with ${rpoNeeds}`;
     return { strategy: byRto, byRto, byRpo, drivenBy: 'both', reason };
   }
   if (strength(byRto) > strength(byRpo)) {
     const reason = `${rto} needs ${RTO_NEEDS[byRto]}: ${STRATEGY_LABELS[byRto]} (${rpo} alone would allow ${STRATEGY_LABELS[byRpo]})`;
     return { strategy: byRto, byRto, byRpo, drivenBy: 'rto', reason };
   }
-  const reason = `${rpo} needs ${RPO_NEEDS[byRpo]}: ${STRATEGY_LABELS[byRpo]} (${rto} alone would allow ${STRATEGY_LABELS[byRto]})`;
+  const reason = `${rpo} needs ${rpoNeeds}: ${STRATEGY_LABELS[byRpo]} (${rto} alone would allow ${STRATEGY_LABELS[byRto]})`;
   return { strategy: byRpo, byRto, byRpo, drivenBy: 'rpo', reason };
 }

@@ -60,9 +60,10 @@ function unavailable(target: Target, err: unknown): BulwarkError {
 }
 
 function executor(q: pg.Pool | pg.PoolClient, target: Target): SqlExecutor {
-  const query = async (sql: string, params: readonly unknown[]): Promise<pg.QueryResult> => {
+  // No params means pg's simple protocol, which is what lets `exec` run several statements.
+  const query = async (sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
     try {
-      return await q.query(numberPlaceholders(sql), params as unknown[]);
+      return params ? await q.query(numberPlaceholders(sql), params as unknown[]) : await q.query(sql);
     } catch (err) {
       throw isConnectionError(err) ? unavailable(target, err) : err;
     }
@@ -70,7 +71,7 @@ function executor(q: pg.Pool | pg.PoolClient, target: Target): SqlExecutor {
   return {
     all: async <T = Row>(sql: string, params: readonly unknown[] = []) => (await query(sql, params)).rows as T[],
     run: async (sql, params = []) => (await query(sql, params)).rowCount ?? 0,
-    exec: async (script) => { await query(script, []); },
+    exec: async (script) => { await query(script); },
   };
 }
 

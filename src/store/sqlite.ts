@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -14,12 +14,23 @@ export interface SqliteStoreOptions {
   logger?: Logger;
 }
 
-class SqliteDriver implements SqlDriver {
-  readonly dialect = 'sqlite' as const;
-  /** Serialises transactions: one connection means one transaction at a time. */
-  private txChain: Promise<unknown> = Promise.resolve();
+/**
+ * Transactions per database file in this process, run one at a time. A second
+ * connection's BEGIN waits for the lock synchronously (busy_timeout), blocking
+ * the event loop the first connection needs to finish: without this queue two
+ * stores on one file in one process deadlock until the timeout.
+ */
+const txChains = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly db: Database.Database) {}
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
+
+  constructor(private readonly db: Database.Database, private readonly key: string) {}
+
+  static open(path: string, busyTimeoutMs: number): SqliteDriver {
+    const full = resolve(path);
+    return new SqliteDriver(openDatabase(full, busyTimeoutMs), full);
+  }
 
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return this.db.prepare(sql).all(...params) as T[];
@@ -34,8 +45,12 @@ class SqliteDriver implements SqlDriver {
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const result = this.txChain.then(() => this.runTransaction(fn));
-    this.txChain = result.catch(() => undefined);
+    const result = (txChains.get(this.key) ?? Promise.resolve()).then(() => this.runTransaction(fn));
+    const tail = result.catch(() => undefined);
+    txChains.set(this.key, tail);
+    void tail.then(() => {
+      if (txChains.get(this.key) === tail) txChains.delete(this.key);
+    });
     return result;
   }
 
@@ -88,6 +103,5 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
 /** Opens (creating if needed) a SQLite store. Call `migrate()` before use. */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const logger = (options.logger ?? silentLogger()).child({ subsystem: 'store', dialect: 'sqlite' });
-  const db = openDatabase(options.path, options.busyTimeoutMs ?? 5000);
-  return new SqlStore(new SqliteDriver(db), logger);
+  return new SqlStore(SqliteDriver.open(options.path, options.busyTimeoutMs ?? 5000), logger);
 }

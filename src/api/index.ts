@@ -1,0 +1,2 @@
+export { ApiServer, splitListen } from './server.js';
+export { createApiApp, type ApiDependencies } from './app.js';

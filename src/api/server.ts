@@ -1,0 +1,78 @@
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import { BulwarkError } from '../core/errors.js';
+import type { Subsystem } from '../daemon/lifecycle.js';
+import { createApiApp, type ApiDependencies } from './app.js';
+
+/** The API as a subsystem: listen on start; on stop, refuse new connections and drain in-flight requests until the deadline. */
+export class ApiServer implements Subsystem {
+  readonly name = 'api';
+  private server: Server | undefined;
+  private listening = false;
+
+  constructor(private readonly listen: string, private readonly deps: ApiDependencies, private readonly log: Logger) {}
+
+  ready(): boolean {
+    return this.listening;
+  }
+
+  address(): { host: string; port: number } {
+    const address = this.server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new Error('API server is not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitListen(this.listen);
+    const app = createApiApp(this.deps);
+    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, this.listen));
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.listening = true;
+    this.log.info({ listen: `${this.address().host}:${this.address().port}` }, 'API listening');
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    const server = this.server;
+    if (!server || !this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const abort = () => {
+      this.log.warn('drain deadline reached; closing API connections still in flight');
+      server.closeAllConnections();
+    };
+    if (deadline.aborted) abort();
+    else deadline.addEventListener('abort', abort, { once: true });
+    try {
+      await closed;
+    } finally {
+      deadline.removeEventListener('abort', abort);
+    }
+  }
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!match) throw new BulwarkError('USAGE', `invalid listen address "${listen}"`, { hint: 'use host:port, e.g. 127.0.0.1:9180' });
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
+}
+
+function listenError(err: NodeJS.ErrnoException, listen: string): BulwarkError {
+  const reason = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+  return new BulwarkError('USAGE', `cannot listen on ${listen}: ${reason}`, {
+    hint: 'choose another api.listen address in bulwark.yaml or pass --listen',
+    cause: err,
+  });
+}

@@ -1,0 +1,1 @@
+export { generateToken, hashToken, verifyToken, TOKEN_PREFIX, type GeneratedToken } from './tokens.js';

@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { errorMessage, isBulwarkError } from '../core/errors.js';
+import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
+import { ApiServer } from '../api/index.js';
+import type { Registry } from 'prom-client';
+import { ConfigWatcher } from './config-watcher.js';
+import { Lifecycle } from './lifecycle.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  dataDir: string;
+  log: Logger;
+  version: string;
+  /** Overrides api.listen (tests use 127.0.0.1:0). */
+  listen?: string;
+  watch?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
+
+/** `bulwark up`: the store, the API and (in later issues) every subsystem the configuration names, under one lifecycle. */
+export class Daemon {
+  private loaded!: LoadedConfig & { config: BulwarkConfig };
+  private appliedAt = new Date();
+  private store!: Store;
+  private lifecycle!: Lifecycle<BulwarkConfig>;
+  private api!: ApiServer;
+  private readonly registry: Registry;
+  private readonly metrics: CoreMetrics;
+  private watcher: ConfigWatcher | undefined;
+  private reloading: Promise<ReloadResult> | undefined;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.registry = createMetricsRegistry(options.version);
+    this.metrics = registerCoreMetrics(this.registry);
+  }
+
+  get config(): BulwarkConfig {
+    return this.loaded.config;
+  }
+
+  apiAddress(): { host: string; port: number } {
+    return this.api.address();
+  }
+
+  async start(): Promise<void> {
+    const log = this.options.log;
+    this.loaded = await loadValidConfig(this.options.configFile, { env: this.options.env });
+    for (const finding of this.loaded.findings) log.warn({ finding: formatFinding(finding) }, 'configuration warning');
+    this.store = await openStore({ dataDir: this.options.dataDir, postgres: this.loaded.config.store?.postgres });
+    const migrated = await this.store.migrate();
+    log.info({ store: this.loaded.config.store?.postgres ? 'postgres' : join(this.options.dataDir, 'bulwark.db'), ...migrated }, 'store ready');
+    await this.recordRevision();
+    this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
+    this.lifecycle = new Lifecycle<BulwarkConfig>([this.api], log);
+    await this.lifecycle.start();
+    this.metrics.configLoadedTimestamp.set(this.appliedAt.getTime() / 1000);
+    if (this.options.watch !== false) {
+      this.watcher = new ConfigWatcher(this.loaded.file, () => void this.reload('file change'));
+      this.watcher.start();
+    }
+  }
+
+  /** Load the file again; a configuration with errors is refused and the running one stays. */
+  reload(reason: string): Promise<ReloadResult> {
+    this.reloading ??= this.reloadOnce(reason).finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  async stop(drainMs: number): Promise<void> {
+    this.watcher?.stop();
+    await this.lifecycle?.stop(drainMs);
+    await this.store?.close();
+  }
+
+  private async reloadOnce(reason: string): Promise<ReloadResult> {
+    const log = this.options.log;
+    try {
+      const next = await loadValidConfig(this.options.configFile, { env: this.options.env });
+      if (next.checksum === this.loaded.checksum) {
+        this.metrics.configReloads.inc({ result: 'unchanged' });
+        return { result: 'unchanged' };
+      }
+      await this.lifecycle.reload(next.config);
+      this.loaded = next;
+      this.appliedAt = new Date();
+      this.metrics.configReloads.inc({ result: 'applied' });
+      this.metrics.configLoadedTimestamp.set(this.appliedAt.getTime() / 1000);
+      await this.recordRevision();
+      log.info({ reason, checksum: next.checksum.slice(0, 12) }, 'configuration reloaded');
+      return { result: 'applied' };
+    } catch (err) {
+      const findings = isBulwarkError(err) ? ((err.context.findings as Finding[] | undefined) ?? []) : [];
+      this.metrics.configReloads.inc({ result: 'rejected' });
+      log.error({ reason, error: errorMessage(err), findings: findings.map(formatFinding) }, 'configuration rejected; the running configuration stays in effect');
+      return { result: 'rejected', findings, error: errorMessage(err) };
+    }
+  }
+
+  private async recordRevision(): Promise<void> {
+    await this.store.recordConfigRevision({ checksum: this.loaded.checksum, source: this.loaded.file });
+  }
+
+  private apiDependencies() {
+    return {
+      store: this.store,
+      registry: this.registry,
+      metrics: this.metrics,
+      log: this.options.log.child({ subsystem: 'api' }),
+      isReady: () => this.lifecycle.isReady(),
+      currentConfig: () => ({
+        file: this.loaded.file,
+        checksum: this.loaded.checksum,
+        appliedAt: this.appliedAt.toISOString(),
+        config: redactConfig(this.loaded.config, this.loaded.secrets),
+      }),
+      status: () => ({
+        state: this.lifecycle.state.kind,
+        version: this.options.version,
+        config: { file: this.loaded.file, checksum: this.loaded.checksum, appliedAt: this.appliedAt.toISOString() },
+        services: Object.keys(this.loaded.config.services),
+        databases: Object.keys(this.loaded.config.databases),
+      }),
+    };
+  }
+}

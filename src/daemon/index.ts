@@ -1,0 +1,2 @@
+export { Daemon, type DaemonOptions, type ReloadResult } from './daemon.js';
+export { Lifecycle, type Subsystem, type LifecycleState } from './lifecycle.js';

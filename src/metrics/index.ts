@@ -1,0 +1,1 @@
+export { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from './registry.js';
