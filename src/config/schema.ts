@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, schedule, size } from './fields.js';
+import { duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const tier = z.strictObject({
   availability: percent(),
