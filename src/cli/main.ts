@@ -4,6 +4,7 @@ import { isBulwarkError, errorMessage } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 import { printError } from './output.js';
 import { registerCheck } from './commands/check.js';
+import { registerPlan } from './commands/plan.js';
 import { registerToken } from './commands/token.js';
 import { registerUp } from './commands/up.js';
 import { version } from './version.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
   registerCheck(program);
+  registerPlan(program);
   registerUp(program);
   registerToken(program);
   return program;

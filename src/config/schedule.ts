@@ -84,6 +84,7 @@ function clock(hour: number, minute: number, meridiem: string | undefined): [num
 
 function isValidCron(cron: string, timezone: string): boolean {
   try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone }); // croner accepts an unknown zone until it first runs
     new Cron(cron, { paused: true, timezone }).stop();
     return true;
   } catch {

@@ -15,3 +15,4 @@ export { findSpofs } from './spof.js';
 export { findCycles } from './graph.js';
 export { renderPlanTable, type RenderOptions } from './render.js';
 export { formatPercent, formatDuration, percentDigits } from './format.js';
+export { topologyFromConfig, serviceDetectionMs, PROMOTION_ESTIMATE_MS } from './from-config.js';

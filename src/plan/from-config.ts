@@ -1,0 +1,77 @@
+import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from '../config/index.js';
+import type { Component, Member, Topology } from './model.js';
+
+/** Health-check defaults when a service names none: the schema's own defaults. */
+const DEFAULT_CHECK = { interval: 10_000, timeout: 5_000, fall: 3 };
+/**
+ * Time from "the leader lease expired" to "a replica accepts writes": pg_ctl
+ * promote plus the checkpoint, measured in seconds on small clusters. An
+ * estimate until drills measure the real figure.
+ */
+export const PROMOTION_ESTIMATE_MS = 2_000;
+
+/** The planner's model of a configuration: failure domains, components and their members. */
+export function topologyFromConfig(config: BulwarkConfig): Topology {
+  const defaults = config.availability_defaults;
+  const regions: Topology['regions'] = {};
+  for (const [name, region] of Object.entries(config.regions)) regions[name] = { availability: region.availability ?? defaults.region };
+  const zones: Topology['zones'] = {};
+  for (const [name, zone] of Object.entries(config.zones)) {
+    zones[name] = { region: zone.region, availability: zone.availability ?? defaults.zone };
+    regions[zone.region] ??= { availability: defaults.region };
+  }
+  const components: Record<string, Component> = {};
+  for (const [name, service] of Object.entries(config.services)) components[name] = serviceComponent(service, defaults.endpoint);
+  for (const [name, database] of Object.entries(config.databases)) components[name] = databaseComponent(database, defaults.endpoint);
+  const tiers: Topology['tiers'] = {};
+  for (const [name, tier] of Object.entries(config.sla_tiers)) tiers[name] = { availability: tier.availability, rtoMs: tier.rto, rpoMs: tier.rpo };
+  return { tiers, regions, zones, components };
+}
+
+/** A dead endpoint is noticed after `fall` failed checks, the last of which may take the whole timeout. */
+export function serviceDetectionMs(service: ServiceConfig): number {
+  const check = service.health_check ?? DEFAULT_CHECK;
+  return check.interval * check.fall + check.timeout;
+}
+
+function serviceComponent(service: ServiceConfig, endpointDefault: number): Component {
+  const members: Member[] = service.endpoints.map((endpoint, index) => ({
+    name: endpoint.name ?? endpointLabel(endpoint.url, index),
+    zone: endpoint.zone,
+    availability: endpoint.availability ?? endpointDefault,
+    backup: endpoint.backup,
+  }));
+  return {
+    kind: 'service',
+    tier: service.tier,
+    members,
+    dependsOn: service.depends_on,
+    detectionMs: serviceDetectionMs(service),
+    failoverMs: 0,
+  };
+}
+
+function databaseComponent(database: DatabaseConfig, endpointDefault: number): Component {
+  const cluster = database.postgres ?? database.redis;
+  const members: Member[] = (cluster?.members ?? []).map((member) => ({
+    name: member.name,
+    zone: member.zone,
+    availability: member.availability ?? endpointDefault,
+    backup: false,
+  }));
+  const component: Component = { kind: 'database', tier: database.tier, members, dependsOn: [] };
+  if (database.postgres && members.length > 1) {
+    // The lease must expire, then the next loop of a replica notices and promotes.
+    component.detectionMs = database.postgres.ttl + database.postgres.loop_wait;
+    component.failoverMs = PROMOTION_ESTIMATE_MS;
+  }
+  return component;
+}
+
+function endpointLabel(url: string, index: number): string {
+  try {
+    return new URL(url.includes('://') ? url : `tcp://${url}`).host || `endpoint-${index}`;
+  } catch {
+    return `endpoint-${index}`;
+  }
+}
