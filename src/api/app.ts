@@ -35,7 +35,9 @@ export function createApiApp(deps: ApiDependencies): Hono {
   v1.get('/status', (c) => c.json(deps.status()));
   v1.get('/events', async (c) => c.json({ events: await deps.store.recentEvents({ limit: boundedLimit(c.req.query('limit')) }) }));
   v1.post('/config/validate', bodyLimit({ maxSize: MAX_VALIDATE_BODY, onError: tooLarge }), async (c) => {
-    const loaded = parseConfigText(await c.req.text(), 'request-body', { unresolvedSecrets: 'warning' });
+    // Never resolve ${env:...} against the daemon's own environment: a finding that
+    // quotes a resolved value would hand the daemon's secrets to the caller.
+    const loaded = parseConfigText(await c.req.text(), 'request-body', { resolveSecrets: false });
     return c.json({ ok: !loaded.unusable && !hasErrors(loaded.findings), findings: loaded.findings.map(findingToJSON) });
   });
   app.route('/api/v1', v1);

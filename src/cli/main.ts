@@ -38,7 +38,7 @@ function handleError(err: unknown): number {
   }
   if (isBulwarkError(err)) {
     printError(`error: ${err.describe()}`);
-    return err.code === 'CONFIG_UNREADABLE' || err.code === 'USAGE' ? EXIT.unusable : EXIT.findings;
+    return err.code === 'CONFIG_UNREADABLE' || err.code === 'CONFIG_SYNTAX' || err.code === 'USAGE' ? EXIT.unusable : EXIT.findings;
   }
   printError(`error: ${errorMessage(err)}`);
   return EXIT.findings;

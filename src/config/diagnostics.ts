@@ -17,6 +17,8 @@ export interface Finding {
   found?: string;
   expected?: string;
   hint?: string;
+  /** For a misspelt key or name: the likely intended one. */
+  suggestion?: string;
   /** Filled by the loader from `path`. */
   location?: SourceLocation;
 }

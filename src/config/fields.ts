@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
+import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
 import { parseSchedule } from './schedule.js';
 
 /** A value parsed by one of our own parsers; a failure becomes one schema issue naming what was expected. */
@@ -13,6 +13,13 @@ function parsedBy<T>(parse: (input: unknown) => Parsed<T>) {
 }
 
 export const duration = () => parsedBy(parseDuration);
+/** A duration that drives a timer: Node's timers hold at most ~24.8 days, and a probe interval of days is a mistake. */
+export const boundedDuration = (maxMs: number) =>
+  parsedBy((input) => {
+    const parsed = parseDuration(input);
+    if (!parsed.ok || parsed.value <= maxMs) return parsed;
+    return { ok: false as const, expected: `a duration of at most ${formatDurationShort(maxMs)}` };
+  });
 export const percent = () => parsedBy((v) => parsePercent(v));
 export const percentOrZero = () => parsedBy((v) => parsePercent(v, { allowZero: true }));
 export const size = () => parsedBy(parseSize);

@@ -5,7 +5,7 @@ export function formatFinding(finding: Finding): string {
   const where = finding.location ? `${finding.location.file}:${finding.location.line}:${finding.location.column}` : '';
   const head = `${where} ${finding.severity} ${formatKeyPath(finding.path)}: ${finding.message}`.trim();
   const details = [
-    finding.found !== undefined ? `  found:    ${finding.found}` : undefined,
+    finding.found !== undefined && finding.found !== '' ? `  found:    ${finding.found}` : undefined,
     finding.expected !== undefined && finding.message !== `expected ${finding.expected}` ? `  expected: ${finding.expected}` : undefined,
     finding.hint !== undefined ? `  hint:     ${finding.hint}` : undefined,
   ].filter((line): line is string => line !== undefined);

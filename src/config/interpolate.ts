@@ -28,6 +28,12 @@ export interface InterpolationOptions {
    * Everything that acts on the configuration requires them.
    */
   unresolved?: 'error' | 'warning';
+  /**
+   * false: never read the environment or files; every reference becomes the
+   * placeholder. For configurations that come from outside (the validate API):
+   * resolving them would hand the daemon's environment and files to the caller.
+   */
+  resolve?: boolean;
 }
 
 /** Stands in for an unresolved secret when only validating; it is shaped to pass as a password, key or URL part. */
@@ -41,11 +47,16 @@ export function interpolateSecrets(value: unknown, options: InterpolationOptions
   const resolveString = (text: string, path: KeyPath): string => {
     if (!text.includes('${')) return text;
     let usedSecret = false;
+    let resolvedAny = false;
     const out = text.replace(REFERENCE, (match, kind?: string, ref?: string) => {
       if (match === '$${') return '${';
       usedSecret = true;
+      if (options.resolve === false) return UNRESOLVED_PLACEHOLDER;
       const resolved = kind === 'env' ? fromEnv(ref ?? '', env) : fromFile(ref ?? '', options.baseDir);
-      if (typeof resolved === 'string') return resolved;
+      if (typeof resolved === 'string') {
+        resolvedAny = true;
+        return resolved;
+      }
       const severity = options.unresolved ?? 'error';
       const hint = severity === 'warning' ? `${resolved.hint}; bulwark up will refuse to start without it` : resolved.hint;
       findings.push({ severity, rule: 'secret.unresolved', path, message: resolved.message, hint });
@@ -53,7 +64,7 @@ export function interpolateSecrets(value: unknown, options: InterpolationOptions
     });
     if (usedSecret) {
       secrets.set(formatKeyPath(path), text);
-      secretRegistry.add(out);
+      if (resolvedAny) secretRegistry.add(out);
     }
     return out;
   };

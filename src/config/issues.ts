@@ -4,7 +4,7 @@ import { formatKeyPath } from './diagnostics.js';
 import type { ConfigSource } from './source.js';
 import type { SecretOrigins } from './interpolate.js';
 import { knownKeysAt } from './schema-keys.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, suggest } from './suggest.js';
 
 interface IssueContext {
   source: ConfigSource;
@@ -14,19 +14,29 @@ interface IssueContext {
 
 /** Turn zod issues into findings that name the line, the key path, what was found and what was expected. */
 export function issuesToFindings(issues: readonly z.core.$ZodIssue[], ctx: IssueContext): Finding[] {
-  return issues.flatMap((issue) => {
+  const findings = issues.flatMap((issue) => {
     const path = issue.path as KeyPath;
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKey([...path, key], key, ctx));
     return [typedIssue(issue, path, ctx)];
   });
+  return withoutMissingKeysExplainedByTypos(findings);
+}
+
+/** `endpoint:` for `endpoints:` is one mistake: report the typo with its suggestion, not also the missing key. */
+function withoutMissingKeysExplainedByTypos(findings: Finding[]): Finding[] {
+  const suggested = new Set(findings.filter((f) => f.rule === 'schema.unknown_key' && f.suggestion !== undefined)
+    .map((f) => formatKeyPath([...f.path.slice(0, -1), f.suggestion as string])));
+  return findings.filter((f) => f.rule !== 'schema.missing_key' || !suggested.has(formatKeyPath(f.path)));
 }
 
 function unknownKey(path: KeyPath, key: string, ctx: IssueContext): Finding {
   const known = knownKeysAt(ctx.schema, path.slice(0, -1));
-  const suggestion = didYouMean(key, known);
+  const match = suggest(key, known);
+  const suggestion = match === undefined ? undefined : `did you mean "${match}"?`;
   return {
     severity: 'error',
     rule: 'schema.unknown_key',
+    suggestion: match,
     path,
     message: `unknown key "${key}"${suggestion ? `; ${suggestion}` : ''}`,
     expected: known.length > 0 ? `one of: ${known.join(', ')}` : undefined,

@@ -25,6 +25,8 @@ export interface LoadOptions {
   lint?: boolean;
   /** 'warning' for validation only (`bulwark check`); acting commands keep the default 'error'. */
   unresolvedSecrets?: 'error' | 'warning';
+  /** false: leave secret references unresolved (placeholders, no findings); see interpolate.ts. */
+  resolveSecrets?: boolean;
 }
 
 /** Read and check a configuration file. Never throws for bad content: every problem is a finding. */
@@ -68,7 +70,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     return { ...base, findings: [finding], unusable: true };
   }
 
-  const interpolated = interpolateSecrets(raw, { baseDir: dirname(file), env: options.env, unresolved: options.unresolvedSecrets });
+  const interpolated = interpolateSecrets(raw, { baseDir: dirname(file), env: options.env, unresolved: options.unresolvedSecrets, resolve: options.resolveSecrets });
   const secretFindings = interpolated.findings.map((f) => ({ ...f, location: source.locate(f.path) }));
   const parsed = configSchema.safeParse(interpolated.value);
   const secrets = interpolated.secrets;
@@ -86,7 +88,7 @@ export async function loadValidConfig(file: string, options: LoadOptions = {}): 
   const loaded = await loadConfigFile(file, options);
   if (loaded.config === undefined || hasErrors(loaded.findings)) {
     const count = loaded.findings.filter((f) => f.severity === 'error').length;
-    throw new BulwarkError('CONFIG_INVALID', `${loaded.file} has ${count} error(s)`, {
+    throw new BulwarkError(loaded.unusable ? 'CONFIG_SYNTAX' : 'CONFIG_INVALID', `${loaded.file} has ${count} error(s)`, {
       hint: `run: bulwark check -c ${file}`,
       context: { findings: loaded.findings },
     });

@@ -73,7 +73,7 @@ const rows: Row[] = [
   { name: 'negative fall', yaml: `services:\n  api:\n${EP}    health_check: { fall: -1 }\n`, at: '4:27', path: 'services.api.health_check.fall', message: 'expected at least 1' },
   { name: 'zero requests per second', yaml: `services:\n  api:\n${EP}    rate_limit: { requests_per_second: 0 }\n`, at: '4:40', path: 'services.api.rate_limit.requests_per_second', message: 'expected greater than 0' },
   { name: 'history_days of 0', yaml: 'status_page:\n  title: x\n  history_days: 0\n', at: '3:17', path: 'status_page.history_days', message: 'expected at least 1' },
-  { name: 'health check path without a slash', yaml: `services:\n  api:\n${EP}    health_check: { path: health }\n`, at: '4:27', path: 'services.api.health_check.path', message: 'must start with "/"' },
+  { name: 'health check path without a slash', yaml: `services:\n  api:\n${EP}    health_check: { path: health }\n`, at: '4:27', path: 'services.api.health_check.path', message: 'expected a path starting with "/"' },
   // unusable input
   { name: 'duplicate keys', yaml: 'name: a\nname: b\n', at: '2:1', path: '(root)', message: 'Map keys must be unique', unusable: true },
   { name: 'duplicate tier', yaml: 'sla_tiers:\n  gold: { availability: 99.9%, rto: 1h, rpo: 5m }\n  gold: { availability: 99.9%, rto: 1h, rpo: 5m }\n', at: '3:3', path: '(root)', message: 'Map keys must be unique', unusable: true },
@@ -84,7 +84,7 @@ const rows: Row[] = [
   { name: 'a root that is a string', yaml: "'just a string'\n", at: '1:1', path: '(root)', message: 'the configuration must be a mapping', unusable: true },
   { name: 'alias to a missing anchor', yaml: 'name: *nope\n', at: '1:1', path: '(root)', message: 'Unresolved alias', unusable: true },
   { name: 'alias that contains itself', yaml: 'x: &x [*x]\n', at: '1:1', path: '(root)', message: 'cycle', unusable: true },
-  { name: 'several documents', yaml: 'name: a\n---\nname: b\n', at: '2:1', path: '(root)', message: 'multiple documents', unusable: true },
+  { name: 'several documents', yaml: 'name: a\n---\nname: b\n', at: '2:1', path: '(root)', message: 'more than one YAML document', unusable: true },
 ];
 
 function findingAt(findings: Finding[], path: string): Finding | undefined {

@@ -66,10 +66,10 @@ const smtp = z.strictObject({
   port: port().default(587),
   user: z.string().optional(),
   password: z.string().optional(),
-  from: z.string().email(),
+  from: z.string().email({ message: 'expected an email address such as alerts@example.com' }),
   starttls: z.boolean().default(true),
 });
-const email = z.strictObject({ smtp, to: z.array(z.string().email()).min(1) });
+const email = z.strictObject({ smtp, to: z.array(z.string().email({ message: 'expected an email address such as alerts@example.com' })).min(1) });
 
 const channel = z
   .strictObject({
@@ -113,7 +113,7 @@ export const templatesSchema = z.record(
 export const statusPageSchema = z.strictObject({
   title: z.string().min(1),
   public: z.boolean().default(true),
-  path: z.string().startsWith('/').default('/status'),
+  path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/status'),
   services: z.array(name()).optional(),
   history_days: z.number().int().min(1).max(365).default(90),
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
+import { boundedDuration, duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
+
+const HOUR_MS = 3_600_000;
 
 const tier = z.strictObject({
   availability: percent(),
@@ -22,11 +24,11 @@ const endpoint = z.strictObject({
 
 const healthCheck = z.strictObject({
   type: z.enum(['http', 'tcp']).optional(),
-  path: z.string().startsWith('/').default('/health'),
+  path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/health'),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   conditions: z.array(z.string()).default([]),
-  interval: duration().default(10_000),
-  timeout: duration().default(5_000),
+  interval: boundedDuration(HOUR_MS).default(10_000),
+  timeout: boundedDuration(HOUR_MS).default(5_000),
   fall: z.number().int().min(1).max(100).default(3),
   rise: z.number().int().min(1).max(100).default(2),
   grace_period: duration().default(0),

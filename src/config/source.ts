@@ -12,14 +12,14 @@ export class ConfigSource {
 
   constructor(readonly file: string, readonly text: string) {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false, merge: true });
-    this.syntaxFindings = this.doc.errors.map((error) => ({
+    this.syntaxFindings = dedupe(this.doc.errors.map((error) => ({
       severity: 'error' as const,
       rule: 'yaml.syntax',
       path: [],
       message: firstLine(error.message),
       hint: error.code === 'DUPLICATE_KEY' ? 'remove or rename one of the two keys' : 'fix the YAML syntax at this position',
       location: this.at(error.pos[0]),
-    }));
+    })));
   }
 
   toJS(): unknown {
@@ -83,7 +83,22 @@ function child(node: Node | null, part: string | number): { key: Node | null; va
 }
 
 function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  const line = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  if (/parseAllDocuments|multiple documents|document end/i.test(line)) {
+    return 'the file holds more than one YAML document (a second "---"); bulwark.yaml must be one document';
+  }
+  return line;
+}
+
+/** The YAML parser can report the same problem twice at one position. */
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.location?.line}:${f.location?.column}:${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function shorten(text: string): string {

@@ -13,6 +13,9 @@ const DURATION_UNITS: Record<string, number> = {
   w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
 };
 
+/** Nothing Bulwark schedules or promises is longer than a century; larger values are typos. */
+const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
 export const DURATION_EXPECTED = 'a duration such as 500ms, 30s, "30 seconds", 2m, 4h, 1d or 1h30m';
 
 /** "30s", "30 seconds", "1h30m", "1.5h" → milliseconds. A bare 0 is allowed; other bare numbers are ambiguous. */
@@ -30,7 +33,7 @@ export function parseDuration(input: unknown): Parsed<number> {
     total += Number(match[1]) * factor;
     consumed = part.lastIndex;
   }
-  if (consumed === 0 || consumed !== text.length) return fail;
+  if (consumed === 0 || consumed !== text.length || total > MAX_DURATION_MS) return fail;
   return { ok: true, value: Math.round(total) };
 }
 

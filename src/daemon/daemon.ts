@@ -52,12 +52,18 @@ export class Daemon {
     this.loaded = await loadValidConfig(this.options.configFile, { env: this.options.env });
     for (const finding of this.loaded.findings) log.warn({ finding: formatFinding(finding) }, 'configuration warning');
     this.store = await openStore({ dataDir: this.options.dataDir, postgres: this.loaded.config.store?.postgres });
-    const migrated = await this.store.migrate();
-    log.info({ store: this.loaded.config.store?.postgres ? 'postgres' : join(this.options.dataDir, 'bulwark.db'), ...migrated }, 'store ready');
-    await this.recordRevision();
-    this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
-    this.lifecycle = new Lifecycle<BulwarkConfig>([this.api], log);
-    await this.lifecycle.start();
+    try {
+      const migrated = await this.store.migrate();
+      log.info({ store: this.loaded.config.store?.postgres ? 'postgres' : join(this.options.dataDir, 'bulwark.db'), ...migrated }, 'store ready');
+      await this.recordRevision();
+      this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.api], log);
+      await this.lifecycle.start();
+    } catch (err) {
+      // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
+      await this.store.close().catch(() => undefined);
+      throw err;
+    }
     this.metrics.configLoadedTimestamp.set(this.appliedAt.getTime() / 1000);
     if (this.options.watch !== false) {
       this.watcher = new ConfigWatcher(this.loaded.file, () => void this.reload('file change'));

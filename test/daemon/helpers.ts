@@ -11,7 +11,7 @@ export const SECRET = 's3cr3t-value-xyz';
 export function configYaml(name = 'test-one', extra = ''): string {
   return `name: ${name}
 sla_tiers:
-  standard: { availability: 99.5%, rto: 4h, rpo: 24h }
+  standard: { availability: 90%, rto: 4h, rpo: 24h }
 zones:
   z1: { region: local }
 services:
@@ -19,6 +19,7 @@ services:
     tier: standard
     endpoints:
       - { url: http://127.0.0.1:8081, zone: z1 }
+      - { url: http://127.0.0.1:8082, zone: z1 }
 backups:
   repositories:
     x: { path: ./backups, password: "\${env:TEST_SECRET}" }

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configYaml, createToken, getMetrics, Harness, metricValue, SECRET, startDaemon, waitFor } from './helpers.js';
 
@@ -56,5 +58,18 @@ describe('bulwark up: secrets never leave the process', () => {
     expect(d.proc.stderr()).toContain('"msg":"stopped"');
     expect(d.proc.stderr()).not.toContain(SECRET);
     expect(d.proc.stdout()).not.toContain(SECRET);
+  });
+
+  // POST /config/validate must not resolve ${file:PATH} on the daemon's host:
+  // a finding that quoted the value (here an undeclared zone) would hand the
+  // file's contents to the caller.
+  it('validate does not read files named by ${file:...} on the daemon host', async () => {
+    const d = await startDaemon(h);
+    const token = await createToken(h, d.dataDir, 'reader');
+    const secretFile = join(d.dir, 'host-secret.txt');
+    await writeFile(secretFile, 'file-secret-abcdef');
+    const yaml = configYaml('other').replace('{ url: http://127.0.0.1:8081, zone: z1 }', `{ url: http://127.0.0.1:8081, zone: "\${file:${secretFile}}" }`);
+    const answer = await fetch(`${d.base}/api/v1/config/validate`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: yaml });
+    expect(await answer.text()).not.toContain('file-secret-abcdef');
   });
 });

@@ -77,7 +77,9 @@ describe('bulwark up: graceful stop', () => {
 
     const answer = await withTimeout(response, 10_000, 'validate response');
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.text)).toEqual({ ok: true, findings: [] });
+    const parsed = JSON.parse(answer.text) as { ok: boolean; findings: Array<{ severity: string }> };
+    expect(parsed.ok).toBe(true);
+    expect(parsed.findings.filter((f) => f.severity === 'error')).toEqual([]);
 
     const exit = await withTimeout(d.proc.exited, 15_000, 'daemon exit');
     expect(exit).toEqual({ code: 0, signal: null });
@@ -102,6 +104,20 @@ describe('bulwark up: graceful stop', () => {
     expect(logLines(d.proc.stderr()).some((line) => String(line.msg).includes('drain deadline reached'))).toBe(true);
     // The abandoned client sees its connection end rather than a response.
     await expect(withTimeout(response, 5_000, 'client error')).rejects.toThrow();
+  });
+
+  it('a second signal during the drain exits at once with 130', async () => {
+    const d = await startDaemon(h);
+    const token = await createToken(h, d.dataDir, 'drain');
+    const body = Buffer.from(configYaml('never-finished'));
+    const { req } = await startSlowValidate(d, token, body);
+    req.write(body.subarray(0, 10));
+    d.proc.child.kill('SIGTERM');
+    await waitFor(stoppingLogged(d), 'lifecycle "stopping" in the log');
+    d.proc.child.kill('SIGTERM');
+    const exit = await withTimeout(d.proc.exited, 8_000, 'daemon exit on the second signal');
+    expect(exit).toEqual({ code: 130, signal: null });
+    expect(d.proc.stderr()).toContain('second signal');
   });
 
   it('SIGINT also stops with exit 0', async () => {

@@ -41,10 +41,11 @@ describe('bulwark up: refuses to start', () => {
     expect(await refused(port)).toBe(true);
   });
 
-  it('with a YAML syntax error: exit 2', async () => {
+  it('with a YAML syntax error: non-zero exit with the location', async () => {
     const { dir, file } = await writeConfig('name: [unclosed\n');
     const result = await h.run(['up', '-c', file, '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${await freePort()}`]);
-    expect(result.code).toBe(2);
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
     expect(result.stderr).toMatch(/bulwark\.yaml:\d+:\d+/);
   });
 

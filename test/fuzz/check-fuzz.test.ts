@@ -70,6 +70,7 @@ const textMutations: Record<string, Mutation> = {
   replaceValue: (text, rand) => {
     const l = lines(text);
     const candidates = l.map((line, i) => (/:\s+\S/.test(line) ? i : -1)).filter((i) => i >= 0);
+    if (candidates.length === 0) return text;
     const i = pick(rand, candidates);
     const line = l[i] ?? '';
     const colons = [...line.matchAll(/:\s+/g)];
@@ -92,7 +93,9 @@ function dataMutation(text: string, rand: Random): string {
     else if (node !== null && typeof node === 'object') for (const [key, item] of Object.entries(node)) collect(item, [...path, key]);
   };
   collect(data, []);
-  const path = pick(rand, paths.filter((p) => p.length > 0));
+  const inner = paths.filter((p) => p.length > 0);
+  if (inner.length === 0) return text;
+  const path = pick(rand, inner);
   const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], data) as Record<string | number, unknown>;
   const key = path[path.length - 1] as string | number;
   const values: unknown[] = [
@@ -160,7 +163,7 @@ describe(`check on ${MUTANTS} mutants of examples/full.yaml`, () => {
       try {
         result = await checkConfig({ config: file, json }, { env: {} });
       } catch (err) {
-        throw new Error(`checkConfig threw on ${context}\n${(err as Error).stack ?? String(err)}`);
+        throw new Error(`checkConfig threw on ${context}\n${(err as Error).stack ?? String(err)}`, { cause: err });
       }
       expect([0, 1, 2], context).toContain(result.exitCode);
       expect(result.output.trim().length, context).toBeGreaterThan(0);

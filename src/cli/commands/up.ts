@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, type LogFormat } from '../../core/logger.js';
-import { parseDuration } from '../../config/index.js';
-import { BulwarkError } from '../../core/errors.js';
+import { formatFinding, parseDuration, type Finding } from '../../config/index.js';
+import { BulwarkError, isBulwarkError } from '../../core/errors.js';
 import { Daemon } from '../../daemon/index.js';
 import { addDataDirOption } from '../common.js';
 import { version } from '../version.js';
@@ -49,7 +49,17 @@ async function runUp(options: UpOptions): Promise<void> {
     listen: options.listen,
     watch: options.watch,
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (err) {
+    // The error itself only counts the problems; say what they are, as a reload rejection does.
+    const findings = isBulwarkError(err) ? ((err.context.findings as Finding[] | undefined) ?? []) : [];
+    for (const finding of findings) {
+      log[finding.severity === 'error' ? 'error' : 'warn']({ finding: formatFinding(finding) }, 'configuration finding');
+    }
+    log.flush();
+    throw err;
+  }
   await new Promise<void>((done) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

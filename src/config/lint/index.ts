@@ -1,7 +1,27 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
+import { lintBackupCopies } from './backups.js';
+import type { LintRule } from './context.js';
+import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
+import { lintReferences } from './references.js';
+import { lintSpofs } from './spof.js';
+import { lintTimings } from './timings.js';
+
+export type { LintRule } from './context.js';
+
+/** Every rule family, in the order their findings are listed before the loader sorts them by location. */
+export const LINT_RULES: readonly LintRule[] = [
+  lintReferences,
+  lintCycles,
+  lintRpo,
+  lintRto,
+  lintAvailability,
+  lintSpofs,
+  lintTimings,
+  lintBackupCopies,
+];
 
 /** Lint a configuration that passed the schema against its own promises. */
-export function lintConfig(_config: BulwarkConfig): Finding[] {
-  return [];
+export function lintConfig(config: BulwarkConfig): Finding[] {
+  return LINT_RULES.flatMap((rule) => rule(config));
 }

@@ -152,13 +152,23 @@ function drillRefs(config: BulwarkConfig): Finding[] {
         severity: 'error', rule: 'lint.unknown_drill_type', path: ['dr_testing', name],
         message: `drill "${name}" has no type: and its name is not a drill type, so bulwark does not know what to break`,
         found: name, expected: `one of: ${DRILL_TYPES.join(', ')}`,
-        hint: `add type: ${DRILL_TYPES.find((t) => didYouMean(name, [t])) ?? '<one of the above>'} to the drill`,
+        hint: `add type: ${guessDrillType(name, drill)} to the drill, or rename it to its type`,
       });
       continue;
     }
     for (const key of REQUIRED[type]) if (drill[key] === undefined) out.push(missingTarget(config, name, type, key));
   }
   return out;
+}
+
+/** The likely type of an untyped drill: a name close to a type, else what its targets suggest. */
+function guessDrillType(name: string, drill: Partial<Record<DrillTarget, string>>): string {
+  const close = DRILL_TYPES.find((t) => didYouMean(name, [t]) !== undefined);
+  if (close) return close;
+  if (drill.policy !== undefined) return 'backup_restoration';
+  if (drill.database !== undefined) return 'database_failover';
+  if (drill.zone !== undefined) return 'zone_failure';
+  return drill.service !== undefined ? 'endpoint_failure' : `<${DRILL_TYPES.join(' | ')}>`;
 }
 
 function missingTarget(config: BulwarkConfig, drill: string, type: DrillType, key: DrillTarget): Finding {

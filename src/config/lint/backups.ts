@@ -1,0 +1,29 @@
+import type { Finding } from '../diagnostics.js';
+import type { BulwarkConfig } from '../schema.js';
+import { formatDurationShort } from '../units.js';
+import { databaseTier, describeTier } from './context.js';
+
+/**
+ * 3-2-1: a database held to an RPO needs a copy of its backups away from its
+ * host. A policy whose every copy is a local directory loses the backups with
+ * the machine or the zone.
+ */
+export function lintBackupCopies(config: BulwarkConfig): Finding[] {
+  const repositories = config.backups?.repositories ?? {};
+  const out: Finding[] = [];
+  for (const [name, policy] of Object.entries(config.backups?.policies ?? {})) {
+    const db = policy.source.postgres ?? policy.source.redis;
+    const tier = db === undefined ? undefined : databaseTier(config, db, 'rpo');
+    const repos = policy.copies.map((c) => repositories[c]);
+    if (!tier || repos.some((r) => r === undefined || r.path === undefined)) continue;
+    out.push({
+      severity: 'warning', rule: 'lint.no_offsite_copy', path: ['backups', 'policies', name, 'copies'],
+      message: `every copy of policy ${name} is a local directory (${policy.copies.join(', ')}): losing the host or its zone loses ` +
+        `${db}'s backups with it, so the RPO of ${formatDurationShort(tier.tier.rpo)} promised by ${describeTier(tier)} cannot be kept after a disaster`,
+      found: policy.copies.join(', '),
+      expected: 'at least one s3 or sftp repository among copies',
+      hint: 'add an s3 or sftp repository in another zone or region and list it in copies (3-2-1: three copies, two media, one off-site)',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { formatKeyPath } from './diagnostics.js';
+import { parseConfigText } from './load.js';
+import { parseDuration } from './units.js';
+
+const errorsOf = (yaml: string) => parseConfigText(yaml, 'test.yaml', { lint: false }).findings.filter((f) => f.severity === 'error');
+
+describe('finding messages', () => {
+  it('reports a misspelt required key once, as a typo with its suggestion', () => {
+    const errors = errorsOf('services:\n  api:\n    endpoint:\n      - { url: "http://127.0.0.1:1" }\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ rule: 'schema.unknown_key', suggestion: 'endpoints', location: { line: 3, column: 5 } });
+    expect(errors[0]?.message).toContain('did you mean "endpoints"?');
+  });
+
+  it('still reports a missing key when nothing explains it', () => {
+    const errors = errorsOf('services:\n  api:\n    tier: gold\n');
+    expect(errors.map((f) => [f.rule, formatKeyPath(f.path)])).toContainEqual(['schema.missing_key', 'services.api.endpoints']);
+  });
+
+  it('bounds durations that drive timers', () => {
+    const errors = errorsOf('services:\n  api:\n    endpoints: [ { url: "http://127.0.0.1:1" } ]\n    health_check: { interval: 30d }\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: ['services', 'api', 'health_check', 'interval'], location: { line: 4, column: 31 } });
+    expect(errors[0]?.message).toContain('at most 1h');
+  });
+
+  it('refuses absurd durations anywhere', () => {
+    expect(parseDuration('36500d').ok).toBe(true);
+    expect(parseDuration('99999999999999999999999d').ok).toBe(false);
+  });
+
+  it('says what a path or an email must look like', () => {
+    const errors = errorsOf('status_page: { title: x, path: status }\n');
+    expect(errors[0]?.message).toBe('expected a path starting with "/"');
+  });
+});

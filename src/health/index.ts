@@ -1,0 +1,11 @@
+export { createHealth, DEFAULT_TIMEOUT_MS } from './health.js';
+export { describeError, MAX_ERROR_LENGTH } from './run-check.js';
+export { HEALTH_CONTENT_TYPE, HEALTH_HEADERS, healthPaths } from './http.js';
+export type { HealthPaths, HealthRouteOptions, HttpAnswer } from './http.js';
+export { nodeHealthHandler } from './node-http.js';
+export type { NodeHealthHandler } from './node-http.js';
+export { expressHealth, expressHealthRouter } from './express.js';
+export { fastifyHealth } from './fastify.js';
+export type { FastifyHealthOptions } from './fastify.js';
+export { honoHealth, registerHonoHealth } from './hono.js';
+export type * from './types.js';
