@@ -12,6 +12,8 @@ missing_packages() {
   local pkgs=()
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)
   command -v runuser >/dev/null || pkgs+=(util-linux)
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  command -v openssl >/dev/null || pkgs+=(openssl)
   printf '%s\n' "${pkgs[@]}"
 }
 

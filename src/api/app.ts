@@ -18,6 +18,8 @@ export interface ApiDependencies {
   /** The running configuration, already redacted. */
   currentConfig(): { file: string; checksum: string; appliedAt: string; config: unknown };
   status(): Record<string, unknown>;
+  /** Routes that subsystems add under /api/v1 (behind the token guard). */
+  routes?: Array<{ path: string; app: Hono }>;
 }
 
 const MAX_VALIDATE_BODY = 1024 * 1024;
@@ -40,6 +42,7 @@ export function createApiApp(deps: ApiDependencies): Hono {
     const loaded = parseConfigText(await c.req.text(), 'request-body', { resolveSecrets: false });
     return c.json({ ok: !loaded.unusable && !hasErrors(loaded.findings), findings: loaded.findings.map(findingToJSON) });
   });
+  for (const extra of deps.routes ?? []) v1.route(extra.path, extra.app);
   app.route('/api/v1', v1);
 
   app.notFound((c) => c.json(errorBody(new BulwarkError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)), 404));

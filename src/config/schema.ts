@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCondition } from '../probes/conditions/index.js';
 import { boundedDuration, duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
@@ -22,17 +23,45 @@ const endpoint = z.strictObject({
   availability: percent().optional(),
 });
 
+const conditions = z.array(z.string()).default([]).superRefine((list, ctx) => {
+  list.forEach((text, index) => {
+    const parsed = parseCondition(text);
+    if (!parsed.ok) {
+      ctx.addIssue({
+        code: 'custom', path: [index], message: parsed.error,
+        params: { expected: 'a condition such as status == 200, response_time < 300ms, body.status == "healthy" or cert_expires_in > 14d' },
+      });
+    }
+  });
+});
+
 const healthCheck = z.strictObject({
-  type: z.enum(['http', 'tcp']).optional(),
+  type: z.enum(['http', 'tcp', 'command']).optional(),
   path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/health'),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-  conditions: z.array(z.string()).default([]),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().optional(),
+  command: z.array(z.string().min(1)).min(1).optional(),
+  conditions,
+  max_body_size: size().default(65_536),
+  tls_skip_verify: z.boolean().default(false),
   interval: boundedDuration(HOUR_MS).default(10_000),
   timeout: boundedDuration(HOUR_MS).default(5_000),
   fall: z.number().int().min(1).max(100).default(3),
   rise: z.number().int().min(1).max(100).default(2),
-  grace_period: duration().default(0),
+  grace_period: boundedDuration(HOUR_MS).default(0),
   jitter: percent().optional(),
+  quorum: z.number().int().min(1).max(15).default(1),
+});
+
+/** Checks of database members: connect, role, replication lag. */
+const databaseCheck = z.strictObject({
+  interval: boundedDuration(HOUR_MS).default(5_000),
+  timeout: boundedDuration(HOUR_MS).default(3_000),
+  fall: z.number().int().min(1).max(100).default(3),
+  rise: z.number().int().min(1).max(100).default(2),
+  max_lag: size().optional(),
+  quorum: z.number().int().min(1).max(15).default(1),
 });
 
 const loadBalancing = z.strictObject({
@@ -124,7 +153,10 @@ const postgres = z.strictObject({
 const redis = z.strictObject({ members: z.array(dbMember).min(1), password: z.string().optional() });
 
 const database = z
-  .strictObject({ tier: name().optional(), description: z.string().optional(), postgres: postgres.optional(), redis: redis.optional() })
+  .strictObject({
+    tier: name().optional(), description: z.string().optional(), postgres: postgres.optional(), redis: redis.optional(),
+    health_check: databaseCheck.optional(),
+  })
   .superRefine(exactlyOne(['postgres', 'redis'], 'a database'));
 
 const coordination = z.strictObject({
@@ -142,6 +174,21 @@ export const storeSchema = z.strictObject({
 
 const api = z.strictObject({ listen: listenAddress().default('127.0.0.1:9180') });
 
+const probes = z.strictObject({
+  /** The name this daemon reports its own checks under, among the agents' vantage points. */
+  vantage: name().default('local'),
+  zone: name().optional(),
+  max_concurrent: z.number().int().min(1).max(100_000).default(2048),
+  /** An agent silent for this long is flagged, and its view no longer counts. */
+  agent_timeout: boundedDuration(HOUR_MS).default(30_000),
+  history: z.strictObject({
+    raw: duration().default(86_400_000),
+    minute: duration().default(7 * 86_400_000),
+    hour: duration().default(90 * 86_400_000),
+    day: duration().default(400 * 86_400_000),
+  }).default({ raw: 86_400_000, minute: 7 * 86_400_000, hour: 90 * 86_400_000, day: 400 * 86_400_000 }),
+});
+
 export const availabilityDefaults = z.strictObject({
   endpoint: percent().default(0.995),
   zone: percent().default(0.9999),
@@ -157,6 +204,7 @@ export const configSchema = z.strictObject({
   store: storeSchema.optional(),
   api: api.default({ listen: '127.0.0.1:9180' }),
   coordination: coordination.optional(),
+  probes: probes.default(probes.parse({})),
   availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),
   sla_tiers: z.record(name(), tier).default({}),
   regions: z.record(name(), region).default({}),

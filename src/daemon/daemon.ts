@@ -5,6 +5,9 @@ import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type 
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
 import { ApiServer } from '../api/index.js';
+import { probeRoutes } from '../api/routes/probes.js';
+import { EventBus } from '../events/index.js';
+import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -32,11 +35,18 @@ export class Daemon {
   private readonly registry: Registry;
   private readonly metrics: CoreMetrics;
   private watcher: ConfigWatcher | undefined;
+  private probes!: ProbeEngine;
+  readonly bus: EventBus<ProbeEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.registry = createMetricsRegistry(options.version);
     this.metrics = registerCoreMetrics(this.registry);
+    this.bus = new EventBus<ProbeEvents>((event, err) => options.log.error({ event, err: errorMessage(err) }, 'event listener failed'));
+  }
+
+  get probeEngine(): ProbeEngine {
+    return this.probes;
   }
 
   get config(): BulwarkConfig {
@@ -56,8 +66,12 @@ export class Daemon {
       const migrated = await this.store.migrate();
       log.info({ store: this.loaded.config.store?.postgres ? 'postgres' : join(this.options.dataDir, 'bulwark.db'), ...migrated }, 'store ready');
       await this.recordRevision();
+      this.probes = new ProbeEngine({
+        config: this.loaded.config, log: log.child({ subsystem: 'probes' }), bus: this.bus, history: this.store, registry: this.registry,
+      });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.api], log);
+      // The API stops first (reverse order): no new agent results arrive while the probes drain.
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -126,6 +140,7 @@ export class Daemon {
         appliedAt: this.appliedAt.toISOString(),
         config: redactConfig(this.loaded.config, this.loaded.secrets),
       }),
+      routes: [{ path: '/', app: probeRoutes(this.probes) }],
       status: () => ({
         state: this.lifecycle.state.kind,
         version: this.options.version,
