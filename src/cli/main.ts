@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { isBulwarkError, errorMessage } from '../core/errors.js';
+import { isBulwarkError, errorMessage, type ErrorCode } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 import { printError } from './output.js';
 import { registerCheck } from './commands/check.js';
 import { registerPlan } from './commands/plan.js';
+import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
 import { registerUp } from './commands/up.js';
+import { registerAgent } from './commands/agent.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -18,7 +20,9 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerPlan(program);
   registerUp(program);
+  registerStatus(program);
   registerToken(program);
+  registerAgent(program);
   return program;
 }
 
@@ -31,6 +35,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Errors that mean "could not even start": bad input, or nothing to talk to. */
+const UNUSABLE_INPUT = new Set<ErrorCode>(['CONFIG_UNREADABLE', 'CONFIG_SYNTAX', 'USAGE', 'API_UNREACHABLE', 'AUTH_INVALID', 'AUTH_REQUIRED']);
+
 function handleError(err: unknown): number {
   if (err instanceof CommanderError) {
     // --help and --version end through here with exit code 0.
@@ -38,7 +45,7 @@ function handleError(err: unknown): number {
   }
   if (isBulwarkError(err)) {
     printError(`error: ${err.describe()}`);
-    return err.code === 'CONFIG_UNREADABLE' || err.code === 'CONFIG_SYNTAX' || err.code === 'USAGE' ? EXIT.unusable : EXIT.findings;
+    return UNUSABLE_INPUT.has(err.code) ? EXIT.unusable : EXIT.findings;
   }
   printError(`error: ${errorMessage(err)}`);
   return EXIT.findings;

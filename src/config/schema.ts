@@ -181,12 +181,14 @@ const probes = z.strictObject({
   max_concurrent: z.number().int().min(1).max(100_000).default(2048),
   /** An agent silent for this long is flagged, and its view no longer counts. */
   agent_timeout: boundedDuration(HOUR_MS).default(30_000),
+  /** How long each resolution of probe history is kept; see the README for the bytes per monitor. */
   history: z.strictObject({
-    raw: duration().default(86_400_000),
-    minute: duration().default(7 * 86_400_000),
+    raw: duration().default(3_600_000),
+    minute: duration().default(2 * 86_400_000),
     hour: duration().default(90 * 86_400_000),
     day: duration().default(400 * 86_400_000),
-  }).default({ raw: 86_400_000, minute: 7 * 86_400_000, hour: 90 * 86_400_000, day: 400 * 86_400_000 }),
+    state_changes: duration().default(400 * 86_400_000),
+  }).prefault({}),
 });
 
 export const availabilityDefaults = z.strictObject({
@@ -204,7 +206,7 @@ export const configSchema = z.strictObject({
   store: storeSchema.optional(),
   api: api.default({ listen: '127.0.0.1:9180' }),
   coordination: coordination.optional(),
-  probes: probes.default(probes.parse({})),
+  probes: probes.prefault({}),
   availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),
   sla_tiers: z.record(name(), tier).default({}),
   regions: z.record(name(), region).default({}),

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'USAGE'
+  | 'API_UNREACHABLE'
   | 'INTERNAL';
 
 export interface BulwarkErrorOptions {

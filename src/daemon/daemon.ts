@@ -8,6 +8,8 @@ import { ApiServer } from '../api/index.js';
 import { probeRoutes } from '../api/routes/probes.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
+import { serviceRoutes } from '../api/routes/services.js';
+import { SloReporter } from '../slo/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -36,6 +38,7 @@ export class Daemon {
   private readonly metrics: CoreMetrics;
   private watcher: ConfigWatcher | undefined;
   private probes!: ProbeEngine;
+  private slo!: SloReporter;
   readonly bus: EventBus<ProbeEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -69,9 +72,11 @@ export class Daemon {
       this.probes = new ProbeEngine({
         config: this.loaded.config, log: log.child({ subsystem: 'probes' }), bus: this.bus, history: this.store, registry: this.registry,
       });
+      this.slo = new SloReporter(this.loaded.config, this.store, this.registry, log.child({ subsystem: 'slo' }));
+      this.bus.on('owner.state', () => this.slo.invalidate());
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
       // The API stops first (reverse order): no new agent results arrive while the probes drain.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -140,7 +145,7 @@ export class Daemon {
         appliedAt: this.appliedAt.toISOString(),
         config: redactConfig(this.loaded.config, this.loaded.secrets),
       }),
-      routes: [{ path: '/', app: probeRoutes(this.probes) }],
+      routes: [{ path: '/', app: probeRoutes(this.probes) }, { path: '/', app: serviceRoutes(this.probes, this.slo) }],
       status: () => ({
         state: this.lifecycle.state.kind,
         version: this.options.version,

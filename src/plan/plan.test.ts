@@ -147,9 +147,9 @@ describe('targets, budgets and recovery', () => {
   });
 
   it('estimates recovery as detection + failover against the RTO', () => {
-    expect(plan(report, 'api').recovery).toEqual({ estimatedRecoveryMs: 35_000, rtoMs: 1_800_000, meetsRto: true });
-    expect(plan(report, 'db').recovery).toEqual({ estimatedRecoveryMs: 1_860_000, rtoMs: 1_800_000, meetsRto: false });
-    expect(plan(report, 'web').recovery).toEqual({ estimatedRecoveryMs: null, rtoMs: 14_400_000, meetsRto: null });
+    expect(plan(report, 'api').recovery).toEqual({ detectionMs: 35_000, estimatedRecoveryMs: 35_000, rtoMs: 1_800_000, meetsRto: true });
+    expect(plan(report, 'db').recovery).toEqual({ detectionMs: 1_800_000, estimatedRecoveryMs: 1_860_000, rtoMs: 1_800_000, meetsRto: false });
+    expect(plan(report, 'web').recovery).toEqual({ detectionMs: null, estimatedRecoveryMs: null, rtoMs: 14_400_000, meetsRto: null });
     expect(report.findings.find((f) => f.code === 'RTO_EXCEEDED')?.component).toBe('db');
   });
 

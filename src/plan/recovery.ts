@@ -6,5 +6,5 @@ export function estimateRecovery(c: Component, target: TierTarget | null): Recov
   const estimatedRecoveryMs = c.detectionMs === undefined ? null : c.detectionMs + (c.failoverMs ?? 0);
   const rtoMs = target?.rtoMs ?? null;
   const meetsRto = estimatedRecoveryMs === null || rtoMs === null ? null : estimatedRecoveryMs <= rtoMs;
-  return { estimatedRecoveryMs, rtoMs, meetsRto };
+  return { detectionMs: c.detectionMs ?? null, estimatedRecoveryMs, rtoMs, meetsRto };
 }

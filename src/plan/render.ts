@@ -21,7 +21,7 @@ const ANSI: Record<Exclude<Style, undefined>, string> = {
 };
 const RESET = '\x1b[0m';
 
-const HEADERS = ['COMPONENT', 'TIER', 'MODELLED', 'TARGET', '', 'BUDGET/YR', 'BUDGET/MO', 'EXPECTED/YR', 'RECOVERY/RTO', 'STRATEGY'];
+const HEADERS = ['COMPONENT', 'TIER', 'MODELLED', 'TARGET', '', 'BUDGET/YR', 'BUDGET/MO', 'EXPECTED/YR', 'DETECTION', 'RECOVERY/RTO', 'STRATEGY'];
 
 /** The plan as plain-text columns, then SPOFs, strategy reasons and findings. */
 export function renderPlanTable(report: PlanReport, options: RenderOptions = {}): string {
@@ -48,6 +48,7 @@ function componentRow(c: ComponentPlan): Cell[] {
     c.budget ? { text: formatDuration(c.budget.yearMs) } : dash,
     c.budget ? { text: formatDuration(c.budget.monthMs) } : dash,
     { text: formatDuration(c.expectedDowntime.yearMs) },
+    c.recovery.detectionMs === null ? dash : { text: formatDuration(c.recovery.detectionMs) },
     recoveryCell(c),
     c.strategy ? { text: STRATEGY_LABELS[c.strategy.strategy] } : dash,
   ];

@@ -52,6 +52,8 @@ export interface ModelledAvailability {
 }
 
 export interface RecoveryEstimate {
+  /** How long until a dead member is noticed (health check interval × fall + timeout, or the lease ttl + loop_wait). */
+  detectionMs: number | null;
   /** detectionMs + failoverMs; null when detection time is unknown. */
   estimatedRecoveryMs: number | null;
   rtoMs: number | null;

@@ -51,6 +51,8 @@ export interface ProbeEngineOptions {
   history: ProbeHistorySink;
   registry: Registry;
   now?: () => number;
+  /** Instrumentation: how late each check started (the benchmark collects these). */
+  onScheduleLag?: (lagMs: number) => void;
 }
 
 /**
@@ -77,7 +79,10 @@ export class ProbeEngine implements Subsystem<BulwarkConfig> {
     this.metrics = registerProbeMetrics(options.registry);
     this.scheduler = new Scheduler({
       maxConcurrent: this.config.probes.max_concurrent,
-      onStart: (_id, lagMs) => this.metrics.lag.observe(lagMs / 1000),
+      onStart: (_id, lagMs) => {
+        this.metrics.lag.observe(lagMs / 1000);
+        options.onScheduleLag?.(lagMs);
+      },
       onSkip: () => this.metrics.skipped.inc(),
     });
     this.writer = new HistoryWriter(options.history, options.log);

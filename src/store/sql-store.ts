@@ -3,9 +3,11 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { toIso, toIsoOrNull, type Row, type SqlDriver } from './driver.js';
 import { readSchemaVersion, runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
+import { ProbeHistory } from './probe-history.js';
 import type {
-  ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewToken,
-  RecentEventsQuery, Store, TokenRecord,
+  ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
+  ProbeResultInput, ProbeResultRecord, ProbeRetention, ProbeRollup, ProbeRollupsQuery, PruneResult,
+  RecentEventsQuery, StateChange, StateChangesQuery, Store, TokenRecord,
 } from './store.js';
 
 const TOKEN_COLUMNS = 'id, name, prefix, created_at, last_used_at, revoked_at';
@@ -48,11 +50,14 @@ function first<T>(rows: T[], what: string): T {
 /** The Store, written once against `SqlDriver`; the backends differ only below it. */
 export class SqlStore implements Store {
   private closed = false;
+  private readonly history: ProbeHistory;
 
   constructor(
     private readonly driver: SqlDriver,
     private readonly logger: Logger = silentLogger(),
-  ) {}
+  ) {
+    this.history = new ProbeHistory(driver);
+  }
 
   get dialect(): 'sqlite' | 'postgres' {
     return this.driver.dialect;
@@ -147,5 +152,33 @@ export class SqlStore implements Store {
   async latestConfigRevision(): Promise<ConfigRevision | null> {
     const rows = await this.driver.all(`SELECT ${REVISION_COLUMNS} FROM config_revisions ORDER BY id DESC LIMIT 1`);
     return rows[0] ? revisionFromRow(rows[0]) : null;
+  }
+
+  recordProbeResults(rows: readonly ProbeResultInput[]): Promise<void> {
+    return this.history.recordProbeResults(rows);
+  }
+
+  recordStateChange(change: NewStateChange): Promise<StateChange> {
+    return this.history.recordStateChange(change);
+  }
+
+  stateChanges(query: StateChangesQuery): Promise<StateChange[]> {
+    return this.history.stateChanges(query);
+  }
+
+  probeRollups(query: ProbeRollupsQuery): Promise<ProbeRollup[]> {
+    return this.history.probeRollups(query);
+  }
+
+  latestProbeResults(target: string, limit: number): Promise<ProbeResultRecord[]> {
+    return this.history.latestProbeResults(target, limit);
+  }
+
+  pruneProbeHistory(retention: ProbeRetention, now: number): Promise<PruneResult> {
+    return this.history.pruneProbeHistory(retention, now);
+  }
+
+  storageBytes(): Promise<number | null> {
+    return this.history.storageBytes();
   }
 }

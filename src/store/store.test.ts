@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BulwarkError } from '../core/errors.js';
 import { LATEST_SCHEMA_VERSION, openPostgresStore, openSqliteStore, openStore, type Store } from './index.js';
+import { probeHistorySuite } from './testing/probe-history-suite.js';
 import { startPostgres, type PostgresServer } from './testing/postgres-server.js';
 
 type Row = Record<string, unknown>;
@@ -61,7 +62,7 @@ function storeSuite(name: 'sqlite' | 'postgres', backend: () => Backend): void {
       expect(await store.migrate()).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION });
       expect(await store.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
       const rows = await (await raw()).all('SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+      expect(rows.map((r) => Number(r.version))).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
       expect(rows.every((r) => typeof r.name === 'string' && r.applied_at)).toBe(true);
     });
 
@@ -155,6 +156,8 @@ function storeSuite(name: 'sqlite' | 'postgres', backend: () => Backend): void {
         expect(await store.latestConfigRevision()).toEqual(second);
         expect(second).toMatchObject({ checksum: 'sha256:bb', source: 'api' });
       });
+
+      probeHistorySuite(() => store);
 
       it('closes twice without error', async () => {
         await store.close();

@@ -56,6 +56,109 @@ export interface NewConfigRevision {
   source: string;
 }
 
+/** One check's outcome; `at` is epoch milliseconds. */
+export interface ProbeResultInput {
+  target: string;
+  at: number;
+  ok: boolean;
+  durationMs: number;
+  reason?: string | null;
+}
+
+export interface ProbeResultRecord {
+  target: string;
+  at: number;
+  ok: boolean;
+  durationMs: number;
+  reason: string | null;
+}
+
+/** Buckets start at the UTC minute, hour or day (epoch ms, floored). */
+export type RollupResolution = 'minute' | 'hour' | 'day';
+
+export const ROLLUP_BUCKET_MS: Readonly<Record<RollupResolution, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+export interface ProbeRollup {
+  target: string;
+  resolution: RollupResolution;
+  /** Start of the bucket, epoch ms. */
+  bucket: number;
+  checks: number;
+  ok: number;
+  durationSumMs: number;
+  durationMaxMs: number;
+}
+
+export interface ProbeRollupsQuery {
+  target: string;
+  resolution: RollupResolution;
+  /** Buckets that overlap [since, until] are returned, oldest first. */
+  since: number;
+  until: number;
+}
+
+export type SubjectKind = 'target' | 'service' | 'database' | 'agent';
+
+export interface NewStateChange {
+  subjectKind: SubjectKind;
+  subject: string;
+  from: string;
+  to: string;
+  at: number;
+  reason?: string | null;
+}
+
+export interface StateChange {
+  id: number;
+  subjectKind: SubjectKind;
+  subject: string;
+  from: string;
+  to: string;
+  at: number;
+  reason: string | null;
+}
+
+export interface StateChangesQuery {
+  subjectKind: SubjectKind;
+  /** All subjects of the kind when absent. */
+  subject?: string;
+  since: number;
+  /** Open-ended when absent. */
+  until?: number;
+}
+
+/** How long each kind of probe history is kept, in ms. */
+export interface ProbeRetention {
+  rawMs: number;
+  minuteMs: number;
+  hourMs: number;
+  dayMs: number;
+  stateChangesMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export const DEFAULT_PROBE_RETENTION: Readonly<ProbeRetention> = {
+  rawMs: DAY_MS / 24,
+  minuteMs: 2 * DAY_MS,
+  hourMs: 90 * DAY_MS,
+  dayMs: 400 * DAY_MS,
+  stateChangesMs: 400 * DAY_MS,
+};
+
+/** Rows deleted per table. */
+export interface PruneResult {
+  raw: number;
+  minute: number;
+  hour: number;
+  day: number;
+  stateChanges: number;
+}
+
 export interface MigrationResult {
   from: number;
   to: number;
@@ -91,4 +194,28 @@ export interface Store {
 
   recordConfigRevision(revision: NewConfigRevision): Promise<ConfigRevision>;
   latestConfigRevision(): Promise<ConfigRevision | null>;
+
+  /**
+   * Stores raw results and folds them into the minute, hour and day rollups,
+   * all in one transaction. Meant to be called about once a second with
+   * everything checked since the last call.
+   */
+  recordProbeResults(rows: readonly ProbeResultInput[]): Promise<void>;
+  recordStateChange(change: NewStateChange): Promise<StateChange>;
+  /**
+   * Changes with `since <= at <= until`, oldest first, preceded by the last
+   * change before `since` of each matching subject (the state at `since`).
+   */
+  stateChanges(query: StateChangesQuery): Promise<StateChange[]>;
+  probeRollups(query: ProbeRollupsQuery): Promise<ProbeRollup[]>;
+  /** Newest first; `limit` is clamped to 1..1000. */
+  latestProbeResults(target: string, limit: number): Promise<ProbeResultRecord[]>;
+  /**
+   * Deletes history older than each retention, counted back from `now`.
+   * Of the state changes older than the cutoff, the last one of each subject
+   * is kept: it says what state the subject was in at the cutoff.
+   */
+  pruneProbeHistory(retention: ProbeRetention, now: number): Promise<PruneResult>;
+  /** Bytes on disk: the whole SQLite file, or the probe-history tables on PostgreSQL. */
+  storageBytes(): Promise<number | null>;
 }

@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { formatPercent } from '../../plan/index.js';
+import type { OwnerSlo } from '../../slo/index.js';
+import { getJson, resolveApi } from '../api-client.js';
+import { EXIT } from '../exit-codes.js';
+import { print, printJSON } from '../output.js';
+
+interface StatusOptions {
+  url?: string;
+  token?: string;
+  config?: string;
+  json?: boolean;
+}
+
+interface Member {
+  member: string;
+  zone?: string;
+  backup: boolean;
+  status: string;
+  reason: string;
+  vantages: Array<{ vantage: string; reporting: boolean; status: string; last?: { ok: boolean; reason?: string; message?: string; durationMs: number } }>;
+}
+
+type ServiceAnswer = OwnerSlo & { status: string; members: Member[] };
+interface StatusAnswer {
+  services: ServiceAnswer[];
+  agents: Array<{ name: string; zone?: string; reporting: boolean; lastSeen: number }>;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('what is up: services, their endpoints from every vantage point, measured availability and error budget per tier')
+    .option('--url <url>', 'API of the running daemon (default: $BULWARK_URL, api.listen of -c, or http://127.0.0.1:9180)')
+    .option('--token <token>', 'API token (default: $BULWARK_TOKEN)')
+    .option('-c, --config <file>', 'configuration file, to find api.listen')
+    .option('--json', 'print the raw answer as JSON')
+    .addHelpText('after', '\nExit codes: 0 every service up, 1 a service down or unknown, 2 the daemon cannot be reached or the token is refused.')
+    .action(async (options: StatusOptions) => {
+      process.exitCode = await runStatus(options);
+    });
+}
+
+async function runStatus(options: StatusOptions): Promise<number> {
+  const api = await resolveApi(options);
+  const answer = await getJson<StatusAnswer>(api, '/api/v1/services');
+  if (options.json) printJSON(answer);
+  else print(renderStatus(answer));
+  return answer.services.every((s) => s.status === 'up') ? EXIT.ok : EXIT.findings;
+}
+
+export function renderStatus(answer: StatusAnswer): string {
+  const rows = [['SERVICE', 'STATUS', 'TIER', 'TARGET', '1h', '24h', '7d', '30d', 'BUDGET 30d', 'UP/ENDPOINTS']];
+  for (const s of answer.services) {
+    const w = s.windows;
+    const pct = (name: '1h' | '24h' | '7d' | '30d') => (w?.[name].availability == null ? '-' : formatPercent(w[name].availability as number, 3));
+    const budget = w?.['30d'].errorBudget.remainingRatio;
+    rows.push([
+      `${s.kind === 'database' ? 'db:' : ''}${s.name}`, s.status.toUpperCase(), s.tier ?? '-', s.target === null ? '-' : formatPercent(s.target, 2),
+      pct('1h'), pct('24h'), pct('7d'), pct('30d'),
+      budget === undefined || budget === null || !Number.isFinite(budget) ? '-' : `${(budget * 100).toFixed(1)}%`,
+      `${s.members.filter((m) => m.status === 'up').length}/${s.members.length}`,
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  const down = answer.services.flatMap((s) => s.members.filter((m) => m.status !== 'up').map((m) => memberLine(s.name, m)));
+  if (down.length > 0) lines.push('', 'Endpoints not up', ...down);
+  if (answer.agents.length > 0) {
+    lines.push('', 'Agents', ...answer.agents.map((a) => `  ${a.name} (${a.zone ?? 'no zone'}): ${a.reporting ? 'reporting' : `SILENT since ${new Date(a.lastSeen).toISOString()}`}`));
+  }
+  return lines.join('\n');
+}
+
+function memberLine(service: string, m: Member): string {
+  const views = m.vantages.map((v) => `${v.vantage}=${v.reporting ? v.status : 'silent'}${v.last && !v.last.ok ? ` (${v.last.reason ?? 'error'}: ${v.last.message ?? ''})` : ''}`);
+  return `  ${service}/${m.member}${m.zone ? ` [${m.zone}]` : ''}${m.backup ? ' (backup)' : ''}: ${m.status}; ${views.join(', ')}`;
+}
