@@ -14,6 +14,7 @@ missing_packages() {
   command -v runuser >/dev/null || pkgs+=(util-linux)
   command -v redis-server >/dev/null || pkgs+=(redis-server)
   command -v openssl >/dev/null || pkgs+=(openssl)
+  command -v ip >/dev/null && command -v tc >/dev/null || pkgs+=(iproute2)
   printf '%s\n' "${pkgs[@]}"
 }
 

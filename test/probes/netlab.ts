@@ -64,9 +64,9 @@ export class NetLab {
     ip('-n', ns, 'neigh', 'replace', this.targetIp, 'lladdr', '02:00:00:de:ad:01', 'dev', nsSide, 'nud', 'permanent');
   }
 
-  restoreTarget(name: string): void {
-    const { ns, nsSide } = this.get(name);
-    ip('-n', ns, 'neigh', 'del', this.targetIp, 'dev', nsSide);
+  /** Undoes every cut (for afterEach); a namespace that was not cut is left as it is. */
+  restoreAll(): void {
+    for (const { ns, nsSide } of this.namespaces.values()) quiet('-n', ns, 'neigh', 'del', this.targetIp, 'dev', nsSide);
   }
 
   /** Removes everything this lab made; safe to call twice and after a partial create. */
