@@ -8,12 +8,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { findPostgresBinDir } from '../../store/testing/postgres-server.js';
+import { freePort } from '../../testing/net.js';
+import { runAsUser, type RunAs } from '../../testing/run-as.js';
 
 const execFileAsync = promisify(execFile);
 const START_TIMEOUT_MS = 30_000;
@@ -42,31 +43,8 @@ export interface PrimaryWithReplica {
   stop(): Promise<void>;
 }
 
-interface RunAs { uid: number; gid: number }
 
-/** initdb refuses to run as root, so as root we run the servers as `postgres` (or `nobody`). */
-async function runAsUser(): Promise<RunAs | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    try {
-      const uid = Number((await execFileAsync('id', ['-u', name])).stdout.trim());
-      const gid = Number((await execFileAsync('id', ['-g', name])).stdout.trim());
-      return { uid, gid };
-    } catch {
-      // try the next user
-    }
-  }
-  throw new Error('running as root and no `postgres` or `nobody` user exists to run PostgreSQL as');
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}
 
 function url(port: number, password: string): string {
   return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;

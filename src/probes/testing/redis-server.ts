@@ -5,12 +5,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redisCheck, type RedisReplicaObservation } from '../checks/redis.js';
 import type { CheckResult } from '../types.js';
+import { freePort } from '../../testing/net.js';
 
 const execFileAsync = promisify(execFile);
 const START_TIMEOUT_MS = 20_000;
@@ -33,14 +33,6 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}
 
 async function requireBinary(name: string): Promise<void> {
   await execFileAsync(name, ['--version']).catch(() => {

@@ -5,11 +5,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from '../../testing/net.js';
+import { runAsUser, type RunAs } from '../../testing/run-as.js';
 
 const execFileAsync = promisify(execFile);
 const START_TIMEOUT_MS = 30_000;
@@ -27,7 +28,6 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-interface RunAs { uid: number; gid: number }
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
@@ -53,29 +53,7 @@ export async function findPostgresBinDir(): Promise<string> {
   );
 }
 
-/** initdb refuses to run as root, so as root we run the server as `postgres` (or `nobody`). */
-async function runAsUser(): Promise<RunAs | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    try {
-      const uid = Number((await execFileAsync('id', ['-u', name])).stdout.trim());
-      const gid = Number((await execFileAsync('id', ['-g', name])).stdout.trim());
-      return { uid, gid };
-    } catch {
-      // try the next user
-    }
-  }
-  throw new Error('running as root and no `postgres` or `nobody` user exists to run PostgreSQL as');
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}
 
 async function prepareDir(runAs: RunAs | undefined, password: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-pg-'));
