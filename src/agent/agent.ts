@@ -40,6 +40,7 @@ const BATCH = 5000;
  * refused token stops it (see `failed`): a misconfigured agent must not run silently.
  */
 export class Agent {
+  readonly name = 'agent';
   private stateValue: AgentState = 'idle';
   private readonly log: Logger;
   private readonly client: ControlPlaneClient;
@@ -87,11 +88,13 @@ export class Agent {
     return this.runner.ids;
   }
 
-  start(): void {
-    if (this.stateValue !== 'idle') return;
+  /** Begins heartbeats; returns at once (joining may take a while, and is logged). */
+  start(): Promise<void> {
+    if (this.stateValue !== 'idle') return Promise.resolve();
     this.setState('running');
     this.scheduler.start();
     this.loop = this.run(this.halt.signal);
+    return Promise.resolve();
   }
 
   /** Stop probing, then deliver what is buffered until `deadline`. Safe to call twice. */

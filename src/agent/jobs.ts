@@ -112,15 +112,11 @@ function fingerprint(assignment: Assignment): string {
   return JSON.stringify([assignment.check, assignment.intervalMs, assignment.timeoutMs]);
 }
 
-/**
- * Conditions travel as their parsed syntax trees, and a regex literal does not
- * survive JSON; each condition keeps its source text, so parse that again.
- */
+/** Conditions travel as the text the user wrote (see the heartbeat route); parse them here. */
 function rehydrate(spec: unknown): unknown {
   if (!spec || typeof spec !== 'object' || !('conditions' in spec) || !Array.isArray(spec.conditions)) return spec;
-  const conditions = (spec.conditions as unknown[]).map((c) => {
-    const text = c && typeof c === 'object' && 'text' in c && typeof c.text === 'string' ? c.text : undefined;
-    if (text === undefined) throw new Error('a condition came without its text');
+  const conditions = (spec.conditions as unknown[]).map((text) => {
+    if (typeof text !== 'string') throw new Error('a condition came as something other than its text');
     const parsed = parseCondition(text);
     if (!parsed.ok) throw new Error(`condition "${text}" does not parse here: ${parsed.error}`);
     return parsed.condition;

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
-import type { ProbeEngine } from '../../probes/index.js';
+import type { CheckSpec, ProbeEngine } from '../../probes/index.js';
 
 const FAILURE_REASONS = ['timeout', 'refused', 'dns', 'tls', 'status', 'condition', 'body_too_large', 'protocol', 'reset', 'auth', 'exit_code', 'error'] as const;
 const agentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'expected an agent name of letters, digits, "_", "." or "-"' });
@@ -31,7 +31,7 @@ export function probeRoutes(engine: ProbeEngine): Hono {
   app.post('/agents/heartbeat', bodyLimit({ maxSize: 64 * 1024, onError: tooLarge }), async (c) => {
     const body = parse(heartbeatBody, await c.req.json().catch(() => undefined));
     engine.agents.heartbeat(body.name, body.zone);
-    const assignments = engine.assignmentsFor(body.name).map((t) => ({ id: t.id, check: t.check, intervalMs: t.intervalMs, timeoutMs: t.timeoutMs }));
+    const assignments = engine.assignmentsFor(body.name).map((t) => ({ id: t.id, check: wireCheck(t.check), intervalMs: t.intervalMs, timeoutMs: t.timeoutMs }));
     return c.json({ agent: body.name, assignments });
   });
 
@@ -46,6 +46,13 @@ export function probeRoutes(engine: ProbeEngine): Hono {
     return c.json({ accepted: body.results.length }, 202);
   });
   return app;
+}
+
+/** Conditions go to agents as the text the user wrote: a parsed regex does not survive JSON. */
+function wireCheck(check: CheckSpec): unknown {
+  const spec = check.spec as { conditions?: ReadonlyArray<{ text: string }> };
+  if (!spec.conditions) return check;
+  return { ...check, spec: { ...spec, conditions: spec.conditions.map((c) => c.text) } };
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -49,7 +49,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   secretRegistry.add(settings.token);
   const log = createLogger({ level: settings.level as 'info', format: settings.format });
   const agent = new Agent({ url: settings.url, token: settings.token, name: settings.name, zone: options.zone, log, allowCommandChecks: options.allowCommandChecks });
-  agent.start();
+  await agent.start();
   const outcome = await new Promise<'signal' | 'failed'>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal, drainMs: settings.drainMs }, 'stopping');
