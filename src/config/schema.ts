@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseCondition } from '../probes/conditions/index.js';
+import { parseCondition } from '../conditions/index.js';
 import { boundedDuration, duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;

@@ -4,11 +4,9 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer } from '../api/index.js';
-import { probeRoutes } from '../api/routes/probes.js';
+import { ApiServer, probeRoutes, serviceRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
-import { serviceRoutes } from '../api/routes/services.js';
 import { SloReporter } from '../slo/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
@@ -27,7 +25,7 @@ export interface DaemonOptions {
 
 export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
 
-/** `bulwark up`: the store, the API and (in later issues) every subsystem the configuration names, under one lifecycle. */
+/** `bulwark up`: the store, the probes, the SLO reporter and the API, under one lifecycle; later subsystems join the same list. */
 export class Daemon {
   private loaded!: LoadedConfig & { config: BulwarkConfig };
   private appliedAt = new Date();
@@ -48,16 +46,8 @@ export class Daemon {
     this.bus = new EventBus<ProbeEvents>((event, err) => options.log.error({ event, err: errorMessage(err) }, 'event listener failed'));
   }
 
-  get probeEngine(): ProbeEngine {
-    return this.probes;
-  }
-
   get config(): BulwarkConfig {
     return this.loaded.config;
-  }
-
-  apiAddress(): { host: string; port: number } {
-    return this.api.address();
   }
 
   async start(): Promise<void> {

@@ -4,7 +4,7 @@ export { Scheduler, type Job } from './scheduler.js';
 export { applyResult, initialState, type HealthStatus, type ProbeState } from './state.js';
 export { decide } from './quorum.js';
 export { getCheckType, registerCheckType, checkTypeNames } from './checks/registry.js';
-export { parseCondition, evaluate } from './conditions/index.js';
+export { parseCondition, evaluate } from '../conditions/index.js';
 export type { CheckResult, CheckContext, CheckType, FailureReason } from './types.js';
 export type { ProbeHistorySink, ProbeResultRow, StateChangeRow } from './history-writer.js';
 export type { AgentView } from './agents.js';

@@ -1,6 +1,6 @@
 import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from '../config/index.js';
 import type { CheckSpecs } from './checks/registry.js';
-import { parseCondition, type Condition } from './conditions/index.js';
+import { parseCondition, type Condition } from '../conditions/index.js';
 
 /** One thing Bulwark probes: an endpoint of a service, or a member of a database. */
 export interface ProbeTarget {

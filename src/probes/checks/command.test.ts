@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCondition, type Condition } from '../conditions/index.js';
+import { parseCondition, type Condition } from '../../conditions/index.js';
 import { contextFor } from '../testing/http-fixtures.js';
 import { runCommandCheck } from './command.js';
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { evaluateAll, type Condition } from '../conditions/index.js';
+import { evaluateAll, type Condition } from '../../conditions/index.js';
 import { DEFAULT_MAX_BODY_BYTES, type CheckContext, type CheckResult, type CheckType, type Observations } from '../types.js';
 import { onDeadline, Stopwatch, timeoutMessage } from './outcome.js';
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseCondition, type Condition } from '../conditions/index.js';
+import { parseCondition, type Condition } from '../../conditions/index.js';
 import { closedPort, contextFor, listen, track } from '../testing/http-fixtures.js';
 import { createTlsFixtures, type TlsFixtures } from '../testing/tls-fixtures.js';
 import { runHttpCheck } from './http.js';

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { TLSSocket } from 'node:tls';
-import { evaluateAll, type Condition } from '../conditions/index.js';
+import { evaluateAll, type Condition } from '../../conditions/index.js';
 import { DEFAULT_MAX_BODY_BYTES, type CheckContext, type CheckResult, type CheckType, type FailureReason, type Observations } from '../types.js';
 import { classifyError, onDeadline, Stopwatch, timeoutMessage } from './outcome.js';
 import { userAgent } from './user-agent.js';

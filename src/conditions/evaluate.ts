@@ -1,4 +1,5 @@
-import type { Observations } from '../types.js';
+/** Named facts a check observed (role, lag_bytes, …); the language only reads them. */
+type Observations = Readonly<Record<string, unknown>>;
 import type { Condition, FieldOperand, Literal, Operand } from './ast.js';
 
 /** What a check saw, in the shape conditions read it. */
