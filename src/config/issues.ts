@@ -60,6 +60,7 @@ function typedIssue(issue: z.core.$ZodIssue, path: KeyPath, ctx: IssueContext): 
     message: messageOf(issue, expected) + (suggestion ? `; ${suggestion}` : ''),
     found,
     expected,
+    hint: secretTypeHint(issue, path, ctx),
     location,
   };
 }
@@ -108,6 +109,12 @@ function messageOf(issue: z.core.$ZodIssue, expected: string | undefined): strin
   if (issue.code === 'invalid_key') return 'invalid name: expected letters, digits, "_", "." or "-" (at most 63 characters)';
   if (issue.code === 'too_small' && issue.message.startsWith('expected')) return issue.message;
   return expected ? `expected ${expected}` : issue.message;
+}
+
+/** `port: ${env:PORT}` can never be a number: a reference always yields a string. Say so rather than leave the user puzzled. */
+function secretTypeHint(issue: z.core.$ZodIssue, path: KeyPath, ctx: IssueContext): string | undefined {
+  if (issue.code !== 'invalid_type' || issue.expected === 'string' || !ctx.secrets.has(formatKeyPath(path))) return undefined;
+  return `\${env:...} and \${file:...} always give text; write this ${issue.expected === 'number' ? 'number' : 'value'} in the file itself`;
 }
 
 function foundAt(path: KeyPath, ctx: IssueContext): string | undefined {

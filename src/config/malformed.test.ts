@@ -147,9 +147,9 @@ describe('every problem at once', () => {
     expect(loaded.findings[0]?.expected).toBe('one of: region, availability, description');
   });
 
-  it('accepts an empty file as an empty configuration', () => {
+  it('accepts an empty file as an empty configuration, with a warning that it protects nothing', () => {
     const loaded = parseConfigText('', 'test.yaml', { env: {} });
-    expect(loaded.findings).toEqual([]);
+    expect(loaded.findings.map((f) => [f.severity, f.rule])).toEqual([['warning', 'lint.nothing_to_protect']]);
     expect(loaded.config?.services).toEqual({});
   });
 });

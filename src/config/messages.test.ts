@@ -35,3 +35,18 @@ describe('finding messages', () => {
     expect(errors[0]?.message).toBe('expected a path starting with "/"');
   });
 });
+
+describe('hints for common puzzles', () => {
+  it('explains why a number from ${env:...} cannot work, without showing the value', () => {
+    const yaml = 'services:\n  api:\n    endpoints: [ { url: "http://127.0.0.1:1" } ]\n    health_check: { fall: "${env:FALL}" }\n';
+    const errors = parseConfigText(yaml, 'test.yaml', { lint: false, env: { FALL: '3' } }).findings.filter((f) => f.severity === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ found: '${env:FALL} (value hidden)', location: { line: 4, column: 27 } });
+    expect(errors[0]?.hint).toContain('always give text');
+  });
+
+  it('warns that an empty configuration protects nothing', () => {
+    const findings = parseConfigText('name: x\n', 'test.yaml').findings;
+    expect(findings).toEqual([expect.objectContaining({ severity: 'warning', rule: 'lint.nothing_to_protect' })]);
+  });
+});

@@ -11,10 +11,11 @@ describe('lintConfig', () => {
     expect(LINT_RULES.length).toBeGreaterThanOrEqual(8);
   });
 
-  it('finds nothing in an empty configuration', async () => {
-    expect(lintYaml('name: empty\n')).toEqual([]);
+  it('finds only "nothing to protect" in an empty configuration', async () => {
+    const onlyWarning = [expect.objectContaining({ severity: 'warning', rule: 'lint.nothing_to_protect' })];
+    expect(lintYaml('name: empty\n')).toEqual(onlyWarning);
     const { configSchema } = await import('../schema.js');
-    expect(lintConfig(configSchema.parse({}))).toEqual([]);
+    expect(lintConfig(configSchema.parse({}))).toEqual(onlyWarning);
   });
 
   it.each(['full.yaml', 'single-zone.yaml'])('examples/%s has no lint errors', async (name) => {

@@ -1,6 +1,7 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { lintBackupCopies } from './backups.js';
+import { lintEmpty } from './empty.js';
 import type { LintRule } from './context.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
 import { lintReferences } from './references.js';
@@ -19,6 +20,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintSpofs,
   lintTimings,
   lintBackupCopies,
+  lintEmpty,
 ];
 
 /** Lint a configuration that passed the schema against its own promises. */
