@@ -50,3 +50,25 @@ describe('hints for common puzzles', () => {
     expect(findings).toEqual([expect.objectContaining({ severity: 'warning', rule: 'lint.nothing_to_protect' })]);
   });
 });
+
+describe('check output', () => {
+  it('folds many unset secrets into one line in text and keeps each one in JSON', async () => {
+    const { checkConfig } = await import('../cli/commands/check.js');
+    const { writeFile, mkdtemp, rm } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-fold-'));
+    try {
+      const refs = ['A1', 'A2', 'A3', 'A4', 'A1'].map((v, i) => `    r${i}: { path: /tmp/r${i}, password: "\${env:BULWARK_TEST_UNSET_${v}}" }`).join('\n');
+      const file = join(dir, 'b.yaml');
+      await writeFile(file, `services:\n  api:\n    endpoints: [ { url: "http://127.0.0.1:1" } ]\nbackups:\n  repositories:\n${refs}\n`);
+      const text = await checkConfig({ config: file });
+      expect(text.exitCode, text.output).toBe(0);
+      expect(text.output).toContain('5 secret references are not set here: ${env:BULWARK_TEST_UNSET_A1}, ${env:BULWARK_TEST_UNSET_A2}, ${env:BULWARK_TEST_UNSET_A3}, ${env:BULWARK_TEST_UNSET_A4}\n');
+      const json = JSON.parse((await checkConfig({ config: file, json: true })).output) as { findings: Array<{ rule: string }> };
+      expect(json.findings.filter((f) => f.rule === 'secret.unresolved')).toHaveLength(5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

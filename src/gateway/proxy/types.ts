@@ -1,0 +1,77 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+
+export interface Upstream {
+  id: string;
+  url: URL;
+}
+
+/** What the balancer sees of a request when it chooses an upstream. */
+export interface PickRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  clientIp: string;
+}
+
+export type FailureKind = 'connect_failure' | 'reset' | 'timeout';
+
+export type AttemptOutcome =
+  | { kind: 'response'; status: number; durationMs: number }
+  | { kind: FailureKind; durationMs: number };
+
+export interface RetryContext {
+  /** 1-based number of the attempt that just ended. */
+  attempt: number;
+  method: string;
+  outcome: AttemptOutcome;
+  status?: number;
+}
+
+export interface RetryDecision {
+  retry: boolean;
+  delayMs: number;
+}
+
+export type Release = () => void;
+export type AcquireResult = Release | { overloaded: true; retryAfterS: number };
+
+/** Balancing, outlier detection, retry policy and limits live behind these callbacks. */
+export interface RoutingHooks {
+  /** Choose an upstream for this attempt; `tried` holds ids already tried for this request. */
+  pick(req: PickRequest, tried: ReadonlySet<string>): Upstream | undefined;
+  /** Called once per attempt with its outcome. */
+  report(upstreamId: string, outcome: AttemptOutcome): void;
+  /** Whether to try again after a failed attempt (retry policy and budget live here). */
+  shouldRetry(ctx: RetryContext): RetryDecision;
+  /** Per-endpoint concurrency limits; optional. */
+  acquire?(upstreamId: string, signal: AbortSignal): Promise<AcquireResult>;
+}
+
+export interface ProxyTimeouts {
+  /** TCP (and TLS) connect to an upstream. */
+  connectMs: number;
+  /** One attempt, from dispatch until the upstream's response headers. */
+  perTryMs: number;
+  /** All attempts together, until response headers reach the client. */
+  overallMs: number;
+  /** A client must send its complete request head within this. */
+  headerReadMs: number;
+  /** Idle keep-alive connections (client and upstream) and a silent upstream body. */
+  idleMs: number;
+}
+
+export interface ProxyLimits {
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  /** Request bodies up to this size are kept so an attempt can be replayed. Default 64 KiB. */
+  retryBufferBytes?: number;
+}
+
+export interface HttpProxyOptions {
+  hooks: RoutingHooks;
+  timeouts: ProxyTimeouts;
+  limits: ProxyLimits;
+  log: Logger;
+  /** Retry-After sent with a 503 when no upstream is available. Default 1. */
+  noUpstreamRetryAfterS?: number;
+}
