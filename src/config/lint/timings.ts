@@ -48,7 +48,7 @@ function retries(name: string, service: ServiceConfig): Finding[] {
     message: `retries.per_try_timeout ${short(perTry)} is longer than the request timeout ${short(service.timeout)}: ` +
       'the request times out before its first try does, so no retry ever happens',
     found: short(perTry), expected: `at most ${short(service.timeout)} (the service timeout)`,
-    hint: `lower per_try_timeout below ${short(service.timeout)} (timeout ÷ attempts leaves room for every retry) or raise timeout`,
+    hint: `lower per_try_timeout below ${short(service.timeout)} (timeout ÷ (attempts + 1) leaves room for the first try and every retry) or raise timeout`,
   }];
 }
 

@@ -40,6 +40,12 @@ export interface TierView {
   eligible: Record<Tier, EndpointState[]>;
   /** Routable regardless of weight (sticky sessions survive weight 0, as in HAProxy). */
   routable: Set<string>;
+  /**
+   * Endpoints per tier that count toward min_healthy_share: all of them, less
+   * those still waiting for a first check in a tier where probing is live, so
+   * that probes answering one by one at start do not cause a spillover.
+   */
+  counted: Record<Tier, number>;
 }
 
 export function viewTiers(endpoints: readonly EndpointState[], settings: FailoverSettings, now: number): TierView {
@@ -47,15 +53,17 @@ export function viewTiers(endpoints: readonly EndpointState[], settings: Failove
   for (const e of endpoints) tiers[tierOf(e, settings.primaryZones)].push(e);
   const eligible: Record<Tier, EndpointState[]> = { 1: [], 2: [], 3: [] };
   const routable = new Set<string>();
+  const counted: Record<Tier, number> = { 1: 0, 2: 0, 3: 0 };
   for (const tier of [1, 2, 3] as const) {
     const hasUp = tiers[tier].some((e) => e.health === 'up');
+    counted[tier] = hasUp ? tiers[tier].filter((e) => e.health !== 'unknown').length : tiers[tier].length;
     for (const e of tiers[tier]) {
       if (!isRoutable(e, now, hasUp)) continue;
       routable.add(e.id);
       if (e.weight > 0) eligible[tier].push(e);
     }
   }
-  return { tiers, eligible, routable };
+  return { tiers, eligible, routable, counted };
 }
 
 export interface LevelDecision {
@@ -69,7 +77,7 @@ const pct = (share: number): string => `${Math.round(share * 1000) / 10}%`;
 export function naturalLevel(view: TierView, settings: FailoverSettings): LevelDecision {
   const e1 = view.eligible[1].length;
   const e2 = view.eligible[2].length;
-  const t1 = view.tiers[1].length;
+  const t1 = view.counted[1];
   const min = settings.minHealthyShare;
   if (e1 > 0 && (min === undefined || e1 / t1 >= min)) {
     return { level: 'primary', reason: `primary tier healthy: ${e1}/${t1} endpoints eligible` };

@@ -109,6 +109,6 @@ export interface PoolSnapshot {
   level: TierLevel;
   /** With `failback: false`: the level traffic is held at until `resetFailover()`. */
   heldLevel: TierLevel | undefined;
-  algorithm: Algorithm;
+  algorithm: Algorithm | string;
   endpoints: EndpointSnapshot[];
 }

@@ -194,7 +194,8 @@ export class OutlierDetector {
     }
     const now = this.#now();
     this.#decay(s, now);
-    s.times += 1;
+    // Like Envoy, the multiplier stops growing once the cap is reached, so decay stays short.
+    s.times = Math.min(s.times + 1, Math.ceil(this.#maxEjectionMs / this.#opts.baseEjectionMs));
     const untilMs = now + Math.min(this.#opts.baseEjectionMs * s.times, this.#maxEjectionMs);
     s.ejectedUntil = untilMs;
     this.#opts.onEject?.({ id, untilMs, times: s.times, reason });

@@ -1,0 +1,12 @@
+export { EndpointPool, type PoolOptions, type PoolSettings } from './pool.js';
+export { createPicker, registerPicker, pickerNames, type PickerFactory } from './pickers.js';
+export { RoundRobinPicker } from './round-robin.js';
+export { LeastConnectionsPicker } from './least-connections.js';
+export { WeightedPicker } from './weighted.js';
+export { PowerOfTwoChoicesPicker } from './power-of-two-choices.js';
+export { StickyCodec } from './sticky.js';
+export { tierOf } from './tiers.js';
+export type { TierChangeListener } from './failover.js';
+export { DEFAULT_STICKY_COOKIE, poolEndpointsFromConfig, poolOptionsFromConfig, stickyCookieName } from './from-config.js';
+export { MAX_WEIGHT, DEFAULT_WEIGHT } from './validate.js';
+export type * from './types.js';

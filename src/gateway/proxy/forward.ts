@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import { runAttempt, TimeoutReason, type AttemptResult } from './attempt.js';
+import { clientResponseHeaders, normalizeIp, upstreamRequestHeaders } from './hop-headers.js';
+import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-errors.js';
+import { ReplayableBody } from './replayable-body.js';
+import type { AttemptOutcome, FailureKind, HttpProxyOptions, PickRequest, Upstream } from './types.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+export interface ForwardDeps {
+  options: HttpProxyOptions;
+  pools: UpstreamPools;
+  log: Logger;
+}
+
+type Response = Extract<AttemptResult, { kind: 'response' }>;
+type Failure = { kind: FailureKind; durationMs: number; error: unknown };
+
+const DEFAULT_RETRY_BUFFER = 64 * 1024;
+const FAILURE_CODE: Record<FailureKind, ProxyErrorCode> = {
+  connect_failure: 'UPSTREAM_CONNECT_FAILED',
+  reset: 'UPSTREAM_RESET',
+  timeout: 'UPSTREAM_TIMEOUT',
+};
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Statuses worth asking the retry policy about; everything else is the final answer. */
+function retryCandidate(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function upstreamPath(upstream: Upstream, url: string | undefined): string {
+  const base = upstream.url.pathname.replace(/\/$/, '');
+  return `${base}${url ?? '/'}`;
+}
+
+export async function forward(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps): Promise<void> {
+  const { options } = deps;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > options.limits.maxBodyBytes) {
+    sendError(res, { code: 'PAYLOAD_TOO_LARGE' }, true);
+    return;
+  }
+  const overall = new AbortController();
+  const timer = setTimeout(() => overall.abort(new TimeoutReason('overall')), options.timeouts.overallMs);
+  const onClose = (): void => {
+    if (!res.writableFinished) overall.abort(new Error('client went away'));
+  };
+  res.once('close', onClose);
+  try {
+    const outcome = await attemptLoop(req, res, deps, overall.signal);
+    if ('code' in outcome) {
+      sendError(res, outcome, outcome.code === 'PAYLOAD_TOO_LARGE');
+      return;
+    }
+    clearTimeout(timer);
+    res.off('close', onClose);
+    await relay(outcome, res, deps.log);
+  } finally {
+    clearTimeout(timer);
+    res.off('close', onClose);
+  }
+}
+
+interface LoopState {
+  tried: Set<string>;
+  attempt: number;
+  lastFailure: Failure | undefined;
+  overloadedRetryAfterS: number | undefined;
+}
+
+async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps, signal: AbortSignal): Promise<Response | ProxyErrorReply> {
+  const { hooks, limits, timeouts } = deps.options;
+  const clientIp = normalizeIp(req.socket.remoteAddress);
+  const pickReq: PickRequest = { method: req.method ?? 'GET', headers: req.headers, clientIp };
+  const proto = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+  const headers = upstreamRequestHeaders(req.headers, { clientIp, proto });
+  const body = hasBody(req) ? new ReplayableBody(req, limits.retryBufferBytes ?? DEFAULT_RETRY_BUFFER, limits.maxBodyBytes) : undefined;
+  const state: LoopState = { tried: new Set(), attempt: 0, lastFailure: undefined, overloadedRetryAfterS: undefined };
+  let upstream = hooks.pick(pickReq, state.tried);
+  while (upstream !== undefined) {
+    state.tried.add(upstream.id);
+    const pool = deps.pools.get(upstream);
+    const input = { upstream, pool, method: pickReq.method, path: upstreamPath(upstream, req.url), headers, body, hooks, perTryMs: timeouts.perTryMs, parent: signal };
+    const result = await runAttempt(input);
+    if (result.kind === 'aborted') return { code: 'UPSTREAM_TIMEOUT' };
+    if (result.kind === 'body_too_large') return { code: 'PAYLOAD_TOO_LARGE' };
+    if (result.kind === 'overloaded') {
+      state.overloadedRetryAfterS = Math.min(state.overloadedRetryAfterS ?? Infinity, result.retryAfterS);
+      upstream = hooks.pick(pickReq, state.tried);
+      continue;
+    }
+    state.attempt++;
+    const outcome: AttemptOutcome = result.kind === 'response' ? { kind: 'response', status: result.status, durationMs: result.durationMs } : { kind: result.kind, durationMs: result.durationMs };
+    hooks.report(upstream.id, outcome);
+    if (result.kind !== 'response') {
+      state.lastFailure = result;
+      deps.log.debug({ upstream: upstream.id, kind: result.kind, err: result.error }, 'upstream attempt failed');
+    } else if (!retryCandidate(result.status)) {
+      return result;
+    }
+    const next = nextUpstream(state, outcome, pickReq, body, signal, deps);
+    if (next === undefined) return result.kind === 'response' ? result : finalError(state, deps);
+    if (result.kind === 'response') await discard(result);
+    await sleep(next.delayMs, signal);
+    if (signal.aborted || res.destroyed) return { code: 'UPSTREAM_TIMEOUT' };
+    upstream = next.upstream;
+  }
+  return finalError(state, deps);
+}
+
+function nextUpstream(
+  state: LoopState,
+  outcome: AttemptOutcome,
+  pickReq: PickRequest,
+  body: ReplayableBody | undefined,
+  signal: AbortSignal,
+  deps: ForwardDeps,
+): { upstream: Upstream; delayMs: number } | undefined {
+  if (signal.aborted || (body !== undefined && !body.replayable)) return undefined;
+  const status = outcome.kind === 'response' ? outcome.status : undefined;
+  const decision = deps.options.hooks.shouldRetry({ attempt: state.attempt, method: pickReq.method, outcome, status });
+  if (!decision.retry) return undefined;
+  const upstream = deps.options.hooks.pick(pickReq, state.tried);
+  return upstream === undefined ? undefined : { upstream, delayMs: decision.delayMs };
+}
+
+function finalError(state: LoopState, deps: ForwardDeps): ProxyErrorReply {
+  if (state.lastFailure) return { code: FAILURE_CODE[state.lastFailure.kind] };
+  if (state.overloadedRetryAfterS !== undefined) return { code: 'UPSTREAM_OVERLOADED', retryAfterS: state.overloadedRetryAfterS };
+  return { code: 'NO_UPSTREAM_AVAILABLE', retryAfterS: deps.options.noUpstreamRetryAfterS ?? 1 };
+}
+
+async function discard(result: Response): Promise<void> {
+  try {
+    if (result.body.dump) await result.body.dump();
+    else result.body.destroy();
+  } catch {
+    // A response we are throwing away may fail however it likes.
+  } finally {
+    result.release();
+  }
+}
+
+async function relay(result: Response, res: ServerResponse, log: Logger): Promise<void> {
+  try {
+    res.writeHead(result.status, clientResponseHeaders(result.headers));
+    await pipeline(result.body, res);
+  } catch (err) {
+    log.debug({ err }, 'response stream ended early');
+    res.destroy();
+  } finally {
+    result.release();
+  }
+}

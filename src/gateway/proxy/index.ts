@@ -1,0 +1,17 @@
+export { createHttpProxy } from './http-proxy.js';
+export { createTcpProxy, type TcpProxy, type TcpProxyOptions, type TcpRoutingHooks, type TcpOutcome } from './tcp-proxy.js';
+export type { ProxyErrorCode } from './proxy-errors.js';
+export type {
+  AcquireResult,
+  AttemptOutcome,
+  FailureKind,
+  HttpProxyOptions,
+  PickRequest,
+  ProxyLimits,
+  ProxyTimeouts,
+  Release,
+  RetryContext,
+  RetryDecision,
+  RoutingHooks,
+  Upstream,
+} from './types.js';

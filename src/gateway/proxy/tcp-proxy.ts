@@ -1,0 +1,105 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ConnectError, connectTo, splice } from './connect.js';
+import { normalizeIp } from './hop-headers.js';
+import type { PickRequest, Upstream } from './types.js';
+
+export type TcpOutcome =
+  | { kind: 'connected'; durationMs: number }
+  | { kind: 'connect_failure' | 'timeout'; durationMs: number }
+  | { kind: 'closed'; durationMs: number; bytesIn: number; bytesOut: number };
+
+/** The part of the routing hooks a TCP proxy uses; it sees no HTTP, so `pick` gets method 'TCP'. */
+export interface TcpRoutingHooks {
+  pick(req: PickRequest, tried: ReadonlySet<string>): Upstream | undefined;
+  report(upstreamId: string, outcome: TcpOutcome): void;
+}
+
+export interface TcpProxyOptions {
+  hooks: TcpRoutingHooks;
+  connectTimeoutMs: number;
+  /** A session with no bytes either way for this long is closed. 0 disables. */
+  idleMs: number;
+  /** Upstreams tried per client connection before giving up. Default 3. */
+  maxAttempts?: number;
+  log: Logger;
+}
+
+export interface TcpProxy extends Server {
+  /** Destroys every live session to `upstreamId` (e.g. the old primary after failover); returns how many. */
+  closeSessionsTo(upstreamId: string): number;
+  /** Live sessions per upstream id. */
+  activeSessions(): Map<string, number>;
+}
+
+async function connectFirst(client: Socket, options: TcpProxyOptions): Promise<{ upstream: Upstream; socket: Socket } | undefined> {
+  const pickReq: PickRequest = { method: 'TCP', headers: {}, clientIp: normalizeIp(client.remoteAddress) };
+  const tried = new Set<string>();
+  const maxAttempts = options.maxAttempts ?? 3;
+  while (tried.size < maxAttempts && !client.destroyed) {
+    const upstream = options.hooks.pick(pickReq, tried);
+    if (upstream === undefined) return undefined;
+    tried.add(upstream.id);
+    const started = performance.now();
+    try {
+      const socket = await connectTo(upstream.url, options.connectTimeoutMs);
+      options.hooks.report(upstream.id, { kind: 'connected', durationMs: performance.now() - started });
+      return { upstream, socket };
+    } catch (err) {
+      const kind = err instanceof ConnectError ? err.kind : 'connect_failure';
+      options.hooks.report(upstream.id, { kind, durationMs: performance.now() - started });
+      options.log.debug({ upstream: upstream.id, kind }, 'tcp upstream connect failed');
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A layer-4 failover proxy (HAProxy `mode tcp`): each client connection goes to the
+ * first upstream that accepts it, then bytes are piped untouched both ways.
+ */
+export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
+  const log = options.log.child({ component: 'tcp-proxy' });
+  const sessions = new Map<string, Set<Socket>>();
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    client.on('error', () => client.destroy());
+    void connectFirst(client, { ...options, log }).then((connected) => {
+      if (connected === undefined || client.destroyed) {
+        connected?.socket.destroy();
+        client.destroy();
+        return;
+      }
+      track(connected.upstream.id, connected.socket, client);
+    });
+  });
+
+  function track(upstreamId: string, upstream: Socket, client: Socket): void {
+    const live = sessions.get(upstreamId) ?? new Set<Socket>();
+    sessions.set(upstreamId, live.add(upstream));
+    const started = performance.now();
+    if (options.idleMs > 0) {
+      for (const s of [client, upstream]) s.setTimeout(options.idleMs, () => s.destroy());
+    }
+    splice(client, upstream, () => {
+      live.delete(upstream);
+      if (live.size === 0 && sessions.get(upstreamId) === live) sessions.delete(upstreamId);
+      const outcome = { kind: 'closed' as const, durationMs: performance.now() - started, bytesIn: client.bytesRead, bytesOut: client.bytesWritten };
+      options.hooks.report(upstreamId, outcome);
+    });
+    client.resume();
+  }
+
+  return Object.assign(server, {
+    closeSessionsTo(upstreamId: string): number {
+      const live = sessions.get(upstreamId);
+      if (!live) return 0;
+      const count = live.size;
+      for (const socket of [...live]) socket.destroy();
+      log.info({ upstream: upstreamId, sessions: count }, 'closed sessions to upstream');
+      return count;
+    },
+    activeSessions(): Map<string, number> {
+      return new Map([...sessions].map(([id, live]) => [id, live.size]));
+    },
+  });
+}

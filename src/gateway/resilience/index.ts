@@ -1,0 +1,11 @@
+export { OutlierDetector, maxEjected } from './outlier.js';
+export type { EndpointOutcome, EjectReason, EjectEvent, ReturnEvent, SkipEvent, OutlierDetectorOptions } from './outlier.js';
+export { RetryPolicy, retryClasses } from './retry.js';
+export type { RetryOn, AttemptOutcome, RetryPolicyOptions, RetryQuestion } from './retry.js';
+export { RetryBudget } from './retry-budget.js';
+export type { RetryBudgetOptions } from './retry-budget.js';
+export { ConcurrencyLimiter, acquireBoth } from './limits.js';
+export type { AcquireResult, Release, ConcurrencyLimiterOptions } from './limits.js';
+export { TokenBuckets, clientKey } from './rate-limit.js';
+export type { TokenBucketsOptions, TakeResult, RequestLike } from './rate-limit.js';
+export { WindowCounter } from './window-counter.js';
