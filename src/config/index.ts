@@ -6,3 +6,4 @@ export { configSchema, type BulwarkConfig, type ServiceConfig, type DatabaseConf
 export { parseDuration, parsePercent, parseSize, formatDurationShort } from './units.js';
 export { parseSchedule, longestGapMs, type Schedule } from './schedule.js';
 export { suggest, didYouMean } from './suggest.js';
+export { endpointName } from './endpoints.js';

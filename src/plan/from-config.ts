@@ -1,4 +1,4 @@
-import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from '../config/index.js';
+import { endpointName, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
 import type { Component, Member, Topology } from './model.js';
 
 /** Health-check defaults when a service names none: the schema's own defaults. */
@@ -36,7 +36,7 @@ export function serviceDetectionMs(service: ServiceConfig): number {
 
 function serviceComponent(service: ServiceConfig, endpointDefault: number): Component {
   const members: Member[] = service.endpoints.map((endpoint, index) => ({
-    name: endpoint.name ?? endpointLabel(endpoint.url, index),
+    name: endpointName(endpoint, index),
     zone: endpoint.zone,
     availability: endpoint.availability ?? endpointDefault,
     backup: endpoint.backup,
@@ -68,10 +68,3 @@ function databaseComponent(database: DatabaseConfig, endpointDefault: number): C
   return component;
 }
 
-function endpointLabel(url: string, index: number): string {
-  try {
-    return new URL(url.includes('://') ? url : `tcp://${url}`).host || `endpoint-${index}`;
-  } catch {
-    return `endpoint-${index}`;
-  }
-}

@@ -1,4 +1,4 @@
-import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from '../config/index.js';
+import { endpointName, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
 import type { CheckSpecs } from './checks/registry.js';
 import { parseCondition, type Condition } from '../conditions/index.js';
 
@@ -36,7 +36,7 @@ export function targetsFromConfig(config: BulwarkConfig): ProbeTarget[] {
 function serviceTargets(name: string, service: ServiceConfig): ProbeTarget[] {
   const hc = service.health_check;
   return service.endpoints.map((endpoint, index) => {
-    const member = endpoint.name ?? memberLabel(endpoint.url, index);
+    const member = endpointName(endpoint, index);
     return {
       id: `service/${name}/${member}`,
       owner: { kind: 'service', name },
@@ -124,13 +124,6 @@ export function hostPort(url: string): { host: string; port: number } {
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
 }
 
-function memberLabel(url: string, index: number): string {
-  try {
-    return new URL(url.includes('://') ? url : `tcp://${url}`).host || `endpoint-${index}`;
-  } catch {
-    return `endpoint-${index}`;
-  }
-}
 
 /** A fingerprint of what a target checks and how: a reload replaces only targets whose fingerprint changed. */
 export function targetFingerprint(target: ProbeTarget): string {

@@ -1,4 +1,4 @@
-import type { ServiceConfig } from '../../config/index.js';
+import { endpointName, type ServiceConfig } from '../../config/index.js';
 import type { PoolOptions } from './pool.js';
 import type { PoolEndpointSpec } from './types.js';
 
@@ -11,7 +11,7 @@ export const DEFAULT_STICKY_COOKIE = 'bulwark_sticky';
  */
 export function poolEndpointsFromConfig(service: ServiceConfig): PoolEndpointSpec[] {
   return service.endpoints.map((endpoint, index) => ({
-    id: endpoint.name ?? hostLabel(endpoint.url, index),
+    id: endpointName(endpoint, index),
     url: endpoint.url,
     zone: endpoint.zone,
     backup: endpoint.backup,
@@ -39,10 +39,3 @@ export function stickyCookieName(service: ServiceConfig): string | undefined {
   return sticky === true ? DEFAULT_STICKY_COOKIE : sticky.cookie;
 }
 
-function hostLabel(url: string, index: number): string {
-  try {
-    return new URL(url.includes('://') ? url : `tcp://${url}`).host || `endpoint-${index}`;
-  } catch {
-    return `endpoint-${index}`;
-  }
-}

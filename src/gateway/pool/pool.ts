@@ -137,6 +137,7 @@ export class EndpointPool {
    * address is unverified). A runtime weight survives unless the config's weight changed.
    */
   update(endpoints: readonly PoolEndpointSpec[], settings: PoolSettings = {}): void {
+    checkSpecs(endpoints); // validate everything before changing anything
     if (settings.algorithm !== undefined && settings.algorithm !== this.#algorithm) {
       const picker = createPicker(settings.algorithm);
       this.#algorithm = settings.algorithm;
