@@ -3,10 +3,10 @@ import { runInNewContext } from 'node:vm';
 import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { send } from './http-client.js';
+import { send } from './testing/http-client.js';
 import { createHttpProxy } from './http-proxy.js';
-import { deadUrl, defaultLimits, defaultTimeouts, listen, orderedHooks, shut, upstream, type RecordingHooks } from './test-support.js';
-import type { HttpProxyOptions, Upstream } from './types.js';
+import { deadUrl, defaultLimits, defaultTimeouts, listen, orderedHooks, shut, upstream, type RecordingHooks } from './testing/support.js';
+import type { HttpProxyOptions } from './types.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -98,9 +98,9 @@ describe('http proxy: forwarding', () => {
     await new Promise((r) => setTimeout(r, 300));
     collectGarbage();
     // A stalled client stalls the upstream: only socket buffers are in flight, nothing piles up in the gateway.
-    expect(sent).toBeLessThan(total / 2);
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
     expect(retainedBytes() - baseline).toBeLessThan(8 * 1024 * 1024);
-    res.on('data', (c: Buffer) => (received += c.length));
+    res.on('data', (c: Buffer) => (received += c.length)).resume();
     await new Promise((r) => res.once('end', r));
     expect(received).toBe(total);
   });
@@ -212,4 +212,3 @@ describe('http proxy: no upstream', () => {
   });
 });
 
-export type { Upstream };

@@ -15,7 +15,9 @@ const CLIENT_ERROR_CODES: Record<string, ProxyErrorCode> = {
 function onClientError(deps: ForwardDeps) {
   return (err: Error & { code?: string }, socket: Duplex): void => {
     deps.log.debug({ code: err.code, err: errorMessage(err) }, 'client error');
-    if (err.code === 'ECONNRESET') {
+    // Node's own rule: once a response started on this socket, raw bytes would corrupt it.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || inFlight?.headersSent) {
       socket.destroy();
       return;
     }

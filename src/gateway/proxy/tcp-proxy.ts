@@ -28,6 +28,8 @@ export interface TcpProxyOptions {
 export interface TcpProxy extends Server {
   /** Destroys every live session to `upstreamId` (e.g. the old primary after failover); returns how many. */
   closeSessionsTo(upstreamId: string): number;
+  /** Destroys every live session (before `close()`, which waits for them); returns how many. */
+  closeAllSessions(): number;
   /** Live sessions per upstream id. */
   activeSessions(): Map<string, number>;
 }
@@ -89,14 +91,19 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
     client.resume();
   }
 
+  function closeSessionsTo(upstreamId: string): number {
+    const live = sessions.get(upstreamId);
+    if (!live) return 0;
+    const count = live.size;
+    for (const socket of [...live]) socket.destroy();
+    log.info({ upstream: upstreamId, sessions: count }, 'closed sessions to upstream');
+    return count;
+  }
+
   return Object.assign(server, {
-    closeSessionsTo(upstreamId: string): number {
-      const live = sessions.get(upstreamId);
-      if (!live) return 0;
-      const count = live.size;
-      for (const socket of [...live]) socket.destroy();
-      log.info({ upstream: upstreamId, sessions: count }, 'closed sessions to upstream');
-      return count;
+    closeSessionsTo,
+    closeAllSessions(): number {
+      return [...sessions.keys()].reduce((count, id) => count + closeSessionsTo(id), 0);
     },
     activeSessions(): Map<string, number> {
       return new Map([...sessions].map(([id, live]) => [id, live.size]));

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type AddressInfo } from 'node:net';
-import type { AttemptOutcome, RetryContext, RetryDecision, RoutingHooks, Upstream } from './types.js';
+import type { AttemptOutcome, RetryContext, RetryDecision, RoutingHooks, Upstream } from '../types.js';
 
 /** Test helpers shared by the proxy's integration tests (real servers on port 0). */
 
