@@ -8,6 +8,7 @@ import { ApiServer, probeRoutes, serviceRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
+import { Gateway } from '../gateway/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -25,7 +26,7 @@ export interface DaemonOptions {
 
 export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
 
-/** `bulwark up`: the store, the probes, the SLO reporter and the API, under one lifecycle; later subsystems join the same list. */
+/** `bulwark up`: the store, the probes, the SLO reporter, the gateway and the API, under one lifecycle; later subsystems join the same list. */
 export class Daemon {
   private loaded!: LoadedConfig & { config: BulwarkConfig };
   private appliedAt = new Date();
@@ -37,6 +38,7 @@ export class Daemon {
   private watcher: ConfigWatcher | undefined;
   private probes!: ProbeEngine;
   private slo!: SloReporter;
+  private gateway!: Gateway;
   readonly bus: EventBus<ProbeEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -64,9 +66,10 @@ export class Daemon {
       });
       this.slo = new SloReporter(this.loaded.config, this.store, this.registry, log.child({ subsystem: 'slo' }));
       this.bus.on('owner.state', () => this.slo.invalidate());
+      this.gateway = new Gateway(this.loaded.config, this.bus, this.registry, log.child({ subsystem: 'gateway' }));
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
       // The API stops first (reverse order): no new agent results arrive while the probes drain.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -142,6 +145,7 @@ export class Daemon {
         config: { file: this.loaded.file, checksum: this.loaded.checksum, appliedAt: this.appliedAt.toISOString() },
         services: Object.keys(this.loaded.config.services),
         databases: Object.keys(this.loaded.config.databases),
+        gateway: this.gateway.snapshot(),
       }),
     };
   }

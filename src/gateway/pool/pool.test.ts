@@ -90,6 +90,22 @@ describe('retries', () => {
     pool.setHealth('c', 'down');
     expect(pool.pick({ exclude: new Set(['a']) })?.endpoint.id).toBe('a');
   });
+
+  it('moves a retry to the secondary zone, then to a backup, when the active tier has nothing untried', () => {
+    const specs: PoolEndpointSpec[] = [
+      { id: 'p', url: 'http://p', zone: 'z1' },
+      { id: 's', url: 'http://s', zone: 'z2' },
+      { id: 'b', url: 'http://b', zone: 'z3', backup: true },
+    ];
+    const pool = new EndpointPool(specs, { failover: { primaryZones: ['z1'] } });
+    for (const id of ['p', 's', 'b']) pool.setHealth(id, 'up');
+    expect(pool.level).toBe('primary');
+    expect(pool.pick()?.endpoint.id).toBe('p');
+    expect(pool.pick({ exclude: new Set(['p']) })?.endpoint.id).toBe('s');
+    expect(pool.pick({ exclude: new Set(['p', 's']) })?.endpoint.id).toBe('b');
+    expect(pool.pick({ exclude: new Set(['p', 's', 'b']) })?.endpoint.id).toBe('p');
+    expect(pool.level).toBe('primary');
+  });
 });
 
 describe('sticky sessions', () => {

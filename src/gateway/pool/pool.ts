@@ -79,7 +79,7 @@ export class EndpointPool {
       stickyWanted = sticky !== undefined;
     }
     const candidates = candidatesAt(view, level);
-    const endpoint = this.#picker.pick(withoutExcluded(candidates, exclude), { random: this.#random });
+    const endpoint = this.#picker.pick(retryCandidates(view, candidates, exclude), { random: this.#random });
     if (!endpoint) return undefined;
     return { endpoint, stickyHit: false, stickyBroken: stickyKey !== undefined && !stickyWanted };
   }
@@ -238,9 +238,22 @@ export class EndpointPool {
   }
 }
 
-/** Candidates minus those already tried, unless that leaves nothing. */
-function withoutExcluded(candidates: EndpointState[], exclude: ReadonlySet<string> | undefined): EndpointState[] {
+/**
+ * Candidates minus those already tried. When the active tiers have nothing
+ * left, a retry moves on to the other eligible tiers in order (secondary
+ * zones, then backups), as Envoy's previous_priorities retry plugin and
+ * HAProxy's redispatch do: a lone primary that just died must not be retried
+ * against itself while a healthy secondary exists. Only when nothing else
+ * is eligible anywhere is an endpoint tried again.
+ */
+function retryCandidates(view: TierView, candidates: EndpointState[], exclude: ReadonlySet<string> | undefined): EndpointState[] {
   if (!exclude || exclude.size === 0) return candidates;
-  const rest = candidates.filter((c) => !exclude.has(c.id));
-  return rest.length > 0 ? rest : candidates;
+  const untried = (list: readonly EndpointState[]) => list.filter((c) => !exclude.has(c.id));
+  const rest = untried(candidates);
+  if (rest.length > 0) return rest;
+  for (const tier of [1, 2, 3] as const) {
+    const elsewhere = untried(view.eligible[tier]);
+    if (elsewhere.length > 0) return elsewhere;
+  }
+  return candidates;
 }

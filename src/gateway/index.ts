@@ -1,0 +1,2 @@
+export { Gateway } from './gateway.js';
+export { ServiceGateway } from './service-gateway.js';
