@@ -18,6 +18,8 @@ export interface ApiDependencies {
   /** The running configuration, already redacted. */
   currentConfig(): { file: string; checksum: string; appliedAt: string; config: unknown };
   status(): Record<string, unknown>;
+  /** More Prometheus text, from processes this one supervises (gateway workers). */
+  extraMetrics?: () => Promise<string>;
   /** Routes that subsystems add under /api/v1 (behind the token guard). */
   routes?: Array<{ path: string; app: Hono }>;
 }
@@ -29,7 +31,10 @@ export function createApiApp(deps: ApiDependencies): Hono {
   app.use('*', observe(deps));
   app.get('/healthz', (c) => c.json({ status: 'alive' }));
   app.get('/readyz', (c) => (deps.isReady() ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503)));
-  app.get('/metrics', async (c) => c.text(await deps.registry.metrics(), 200, { 'content-type': deps.registry.contentType }));
+  app.get('/metrics', async (c) => {
+    const extra = deps.extraMetrics ? await deps.extraMetrics().catch(() => '') : '';
+    return c.text(`${await deps.registry.metrics()}${extra ? `\n${extra}` : ''}`, 200, { 'content-type': deps.registry.contentType });
+  });
 
   const v1 = new Hono();
   v1.use('*', requireToken(deps.store));

@@ -174,6 +174,11 @@ export const storeSchema = z.strictObject({
 
 const api = z.strictObject({ listen: listenAddress().default('127.0.0.1:9180') });
 
+const gatewaySettings = z.strictObject({
+  /** Worker processes for the data plane: 1 runs it in the daemon; "auto" uses every core. */
+  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
+});
+
 const probes = z.strictObject({
   /** The name this daemon reports its own checks under, among the agents' vantage points. */
   vantage: name().default('local'),
@@ -207,6 +212,7 @@ export const configSchema = z.strictObject({
   api: api.default({ listen: '127.0.0.1:9180' }),
   coordination: coordination.optional(),
   probes: probes.prefault({}),
+  gateway: gatewaySettings.prefault({}),
   availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),
   sla_tiers: z.record(name(), tier).default({}),
   regions: z.record(name(), region).default({}),

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { randomBytes } from 'node:crypto';
 import type { BulwarkConfig, ServiceConfig } from '../config/index.js';
 import { BulwarkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -10,6 +11,7 @@ import { splitListen } from '../api/index.js';
 import { registerGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { ServiceGateway } from './service-gateway.js';
 import type { TcpProxy } from './proxy/index.js';
+import { GatewayWorkers } from './workers.js';
 
 interface Running {
   gateway: ServiceGateway;
@@ -24,27 +26,80 @@ interface Running {
 export class Gateway implements Subsystem<BulwarkConfig> {
   readonly name = 'gateway';
   private readonly services = new Map<string, Running>();
-  private readonly metrics: GatewayMetrics;
+  private metrics: GatewayMetrics;
   private unsubscribe: (() => void) | undefined;
+  private workers: GatewayWorkers | undefined;
+
+  /** One secret for sticky-session cookies, shared with every worker, so a cookie means the same endpoint on all of them. */
+  private readonly stickySecret = randomBytes(32).toString('base64url');
+  private readonly inDaemonMetrics: GatewayMetrics;
+  private readonly primaryMetrics: GatewayMetrics;
 
   constructor(private config: BulwarkConfig, private readonly bus: EventBus<ProbeEvents>, registry: Registry, private readonly log: Logger) {
-    this.metrics = registerGatewayMetrics(registry);
+    // Registered once each: in worker mode the workers export traffic metrics and the primary only tier changes.
+    const tierChanges = registerGatewayMetrics(new Registry(), registry);
+    this.primaryMetrics = tierChanges;
+    this.inDaemonMetrics = { ...registerGatewayMetrics(registry, new Registry()), failovers: tierChanges.failovers };
+    this.metrics = this.inDaemonMetrics;
   }
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.on('target.state', (e) => {
-      if (e.target.owner.kind === 'service') this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
+      if (e.target.owner.kind !== 'service') return;
+      this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
+      this.workers?.sync();
     });
-    for (const [name, service] of proxied(this.config)) await this.startService(name, service);
+    await this.startAll();
   }
 
   async stop(deadline: AbortSignal): Promise<void> {
     this.unsubscribe?.();
+    await this.stopAll(deadline);
+  }
+
+  /** Prometheus text from the worker processes (empty when the gateway runs in the daemon). */
+  async workerMetrics(): Promise<string> {
+    return this.workers ? this.workers.metrics() : '';
+  }
+
+  private async startAll(): Promise<void> {
+    const count = GatewayWorkers.resolveCount(this.config.gateway.workers);
+    const services = proxied(this.config);
+    if (count <= 1 || services.length === 0) {
+      this.metrics = this.inDaemonMetrics;
+      for (const [name, service] of services) await this.startService(name, service);
+      return;
+    }
+    this.metrics = this.primaryMetrics;
+    // The primary keeps the pools (probe health, operators' decisions) and the workers serve.
+    for (const [name, service] of services) this.services.set(name, { gateway: this.build(name, service), fingerprint: JSON.stringify(service), address: String(service.listen) });
+    this.workers = new GatewayWorkers(count, Object.fromEntries(services), this.stickySecret, () => new Map([...this.services].map(([n, r]) => [n, r.gateway.pool])), this.log);
+    await this.workers.start();
+    this.log.info({ workers: count, services: services.map(([n, s]) => `${n}@${s.listen}`) }, 'gateway workers listening');
+  }
+
+  private async stopAll(deadline: AbortSignal): Promise<void> {
+    if (this.workers) {
+      await this.workers.stop(10_000, deadline);
+      this.workers = undefined;
+      this.services.clear();
+      return;
+    }
     await Promise.all([...this.services.keys()].map((name) => this.stopService(name, deadline)));
   }
 
   /** Services whose settings changed are restarted (their in-flight requests drain for up to 5 s); the others keep running untouched. */
   async reload(config: BulwarkConfig): Promise<void> {
+    if (this.workers || GatewayWorkers.resolveCount(config.gateway.workers) > 1) {
+      // Workers are restarted as a group; each drains its in-flight requests first.
+      const changed = JSON.stringify(proxied(config)) !== JSON.stringify(proxied(this.config)) || config.gateway.workers !== this.config.gateway.workers;
+      this.config = config;
+      if (changed) {
+        await this.stopAll(AbortSignal.timeout(10_000));
+        await this.startAll();
+      }
+      return;
+    }
     this.config = config;
     const wanted = new Map(proxied(config));
     for (const name of [...this.services.keys()]) {
@@ -63,8 +118,12 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     return this.services.get(name)?.gateway;
   }
 
+  private build(name: string, service: ServiceConfig): ServiceGateway {
+    return new ServiceGateway(name, service, this.metrics, this.log.child({ service: name }), { stickySecret: this.stickySecret });
+  }
+
   private async startService(name: string, service: ServiceConfig): Promise<void> {
-    const gateway = new ServiceGateway(name, service, this.metrics, this.log.child({ service: name }));
+    const gateway = this.build(name, service);
     const { host, port } = splitListen(service.listen as string);
     await new Promise<void>((resolve, reject) => {
       gateway.server.once('error', (err: NodeJS.ErrnoException) => reject(new BulwarkError('USAGE', `service ${name} cannot listen on ${service.listen}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`, {

@@ -2,15 +2,26 @@ import type { Server } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { HealthStatus } from '../probes/index.js';
-import { EndpointPool, poolEndpointsFromConfig, poolOptionsFromConfig } from './pool/index.js';
-import { createHttpProxy, createTcpProxy, type AttemptOutcome, type RoutingHooks, type TcpProxy } from './proxy/index.js';
-import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, type EndpointOutcome } from './resilience/index.js';
+import { EndpointPool, poolEndpointsFromConfig, poolOptionsFromConfig, stickyCookieName } from './pool/index.js';
+import {
+  createHttpProxy, createTcpProxy, readCookie, sessionCookie,
+  type AdmitRequest, type AdmitResult, type AttemptOutcome, type PickedUpstream, type PickRequest, type Release, type RoutingHooks, type TcpProxy,
+} from './proxy/index.js';
+import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
 import type { GatewayMetrics } from './metrics.js';
 
 const DEFAULTS = { connectMs: 2_000, timeoutMs: 30_000, headerReadMs: 10_000, idleMs: 60_000, maxHeaderBytes: 64 * 1024, maxBodyBytes: 10 * 1024 * 1024 };
+/** Full rate-limit buckets are dropped at most this often (the table is also LRU-bounded). */
+const PRUNE_EVERY_MS = 60_000;
+
+export interface ServiceGatewayOptions {
+  /** Key of sticky cookie values. Gateways (or cluster workers) that share sessions must share it; random per process when absent. */
+  stickySecret?: string | Uint8Array;
+}
 
 /**
- * One service's data plane: the endpoint pool decides where, outlier detection
+ * One service's data plane: the rate limit decides who gets in, the endpoint pool
+ * decides where (balancing on in-flight counts, sticky cookies), outlier detection
  * and probe events decide who is eligible, the retry policy and its budget
  * decide whether to try again, and the proxy moves the bytes.
  */
@@ -22,11 +33,16 @@ export class ServiceGateway {
   private readonly budget: RetryBudget;
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
   private readonly urls = new Map<string, URL>();
+  private readonly stickyCookie: string | undefined;
+  private readonly admit: ((req: AdmitRequest) => AdmitResult) | undefined;
 
-  constructor(readonly name: string, private service: ServiceConfig, private readonly metrics: GatewayMetrics, private readonly log: Logger) {
+  constructor(readonly name: string, private service: ServiceConfig, private readonly metrics: GatewayMetrics, private readonly log: Logger, opts: ServiceGatewayOptions = {}) {
     const options = poolOptionsFromConfig(service);
+    this.stickyCookie = service.protocol === 'tcp' ? undefined : stickyCookieName(service);
+    this.admit = this.rateLimiter();
     this.pool = new EndpointPool(poolEndpointsFromConfig(service), {
       ...options,
+      ...(opts.stickySecret === undefined ? {} : { stickySecret: opts.stickySecret }),
       onChange: (c) => {
         this.metrics.failovers.inc({ service: name, direction: c.direction });
         log.warn({ service: name, from: c.from, to: c.to, reason: c.reason }, c.direction === 'failover' ? 'traffic failed over' : 'traffic failed back');
@@ -63,14 +79,70 @@ export class ServiceGateway {
     if (max) for (const id of this.urls.keys()) this.limiters.set(id, new ConcurrencyLimiter({ maxConnections: max, maxPending: this.service.limits?.max_pending_requests ?? 0 }));
   }
 
+  /** Token buckets per client key from `rate_limit`; undefined when the service has none. */
+  private rateLimiter(): ((req: AdmitRequest) => AdmitResult) | undefined {
+    const rl = this.service.rate_limit;
+    if (!rl) return undefined;
+    const buckets = new TokenBuckets({ ratePerSecond: rl.requests_per_second, burst: rl.burst });
+    let prunedAt = Date.now();
+    return (req) => {
+      const now = Date.now();
+      if (now - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = now;
+        buckets.prune();
+      }
+      const taken = buckets.take(clientKey(req, rl.key));
+      if (taken.allowed) return { ok: true };
+      this.metrics.rateLimited.inc({ service: this.name });
+      const retryAfterS = taken.retryAfterMs / 1000;
+      const message = `rate limit of ${rl.requests_per_second} requests per second (burst ${rl.burst ?? Math.max(1, Math.ceil(rl.requests_per_second))}) exceeded; retry after ${Math.max(1, Math.ceil(retryAfterS))} s`;
+      return { ok: false, status: 429, retryAfterS, message };
+    };
+  }
+
+  /**
+   * Balancing with sticky sessions: a valid cookie keeps the client on its endpoint;
+   * a missing one, or one whose endpoint can no longer serve (down, drained, ejected,
+   * removed), gets a fresh cookie for the endpoint picked now.
+   */
+  private pick(req: PickRequest, tried: ReadonlySet<string>): PickedUpstream | undefined {
+    const cookie = this.stickyCookie;
+    const stickyKey = cookie === undefined ? undefined : readCookie(req.headers.cookie, cookie);
+    const picked = this.pool.pick({ exclude: tried, stickyKey });
+    if (!picked) return undefined;
+    const id = picked.endpoint.id;
+    const url = this.urls.get(id);
+    if (!url) return undefined;
+    const renew = cookie !== undefined && (stickyKey === undefined || picked.stickyBroken);
+    return { id, url, setCookie: renew ? sessionCookie(cookie, this.pool.stickyCookieValue(id)) : undefined };
+  }
+
+  /**
+   * Every attempt counts as in flight on its endpoint (least_connections and
+   * power_of_two_choices balance on it) from start until its response body is
+   * relayed or it failed; behind the concurrency limiter when `limits` set one.
+   */
+  private async acquire(id: string, signal: AbortSignal): Promise<Release | { overloaded: true; retryAfterS: number }> {
+    let releaseSlot: Release = () => undefined;
+    const limiter = this.limiters.get(id);
+    if (limiter) {
+      const result = await limiter.acquire(signal);
+      if (!result.ok) return { overloaded: true, retryAfterS: result.retryAfterSeconds };
+      releaseSlot = result.release;
+    }
+    const counted = this.pool.acquire(id);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (counted) this.pool.release(id);
+      releaseSlot();
+    };
+  }
+
   private hooks(): RoutingHooks {
     return {
-      pick: (_req, tried) => {
-        const picked = this.pool.pick({ exclude: tried as Set<string> });
-        if (!picked) return undefined;
-        const url = this.urls.get(picked.endpoint.id);
-        return url && { id: picked.endpoint.id, url };
-      },
+      pick: (req, tried) => this.pick(req, tried),
       report: (id, outcome) => this.report(id, outcome),
       shouldRetry: (ctx) => {
         const outcome = ctx.outcome.kind === 'timeout' ? 'per_try_timeout' : ctx.outcome.kind;
@@ -82,12 +154,8 @@ export class ServiceGateway {
         if (retry) this.metrics.retries.inc({ service: this.name });
         return { retry, delayMs: retry ? this.retry.backoffMs(ctx.attempt) : 0 };
       },
-      acquire: this.limiters.size === 0 ? undefined : async (id, signal) => {
-        const limiter = this.limiters.get(id);
-        if (!limiter) return () => undefined;
-        const result = await limiter.acquire(signal);
-        return result.ok ? result.release : { overloaded: true, retryAfterS: result.retryAfterSeconds };
-      },
+      acquire: (id, signal) => this.acquire(id, signal),
+      ...(this.admit ? { admit: this.admit } : {}),
     };
   }
 
@@ -121,12 +189,20 @@ export class ServiceGateway {
 
   private tcpServer(): TcpProxy {
     const hooks = this.hooks();
+    const admit = this.admit;
     return createTcpProxy({
       hooks: {
-        pick: hooks.pick,
+        pick: (req, tried) => {
+          // The rate limit counts new connections per client; a refused one is closed.
+          if (admit && tried.size === 0 && !admit({ ...req, remoteAddress: req.clientIp }).ok) return undefined;
+          return hooks.pick(req, tried);
+        },
         report: (id, outcome) => {
           if (outcome.kind === 'connect_failure' || outcome.kind === 'timeout') this.report(id, { kind: outcome.kind, durationMs: 0 });
-          else if (outcome.kind === 'connected') this.outliers?.record(id, 'success');
+          else if (outcome.kind === 'connected') {
+            this.outliers?.record(id, 'success');
+            this.pool.acquire(id);
+          } else if (outcome.kind === 'closed') this.pool.release(id);
         },
       },
       connectTimeoutMs: this.service.connect_timeout ?? DEFAULTS.connectMs,

@@ -76,11 +76,14 @@ async function pool(base: string, token: string): Promise<PoolEndpoint[]> {
 }
 
 describe('gateway failover under load (real processes)', () => {
-  it('SIGKILL one of three upstreams: zero failed requests, out of rotation within the detection bound, back after restart', async () => {
+  it.each([
+    ['in the daemon', ''],
+    ['in two worker processes', 'gateway: { workers: 2 }\n'],
+  ])('SIGKILL one of three upstreams (%s): zero failed requests, out of rotation within the detection bound, back after restart', async (_mode, topLevel) => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const children = await Promise.all(ports.map((p, i) => upstream(p, `e${i}`)));
     const listen = await freePort();
-    const daemon = await startDaemon(h, { yaml: config(listen, ports) });
+    const daemon = await startDaemon(h, { yaml: config(listen, ports) + topLevel });
     const token = await createToken(h, daemon.dataDir, 'chaos');
     await waitFor(async () => ((await pool(daemon.base, token)).every((e) => e.health === 'up') ? true : undefined), 'all endpoints up');
 
@@ -100,6 +103,8 @@ describe('gateway failover under load (real processes)', () => {
     await traffic.stop();
 
     expect(traffic.failed).toEqual([]);
+    const metrics = await (await fetch(`${daemon.base}/metrics`)).text();
+    expect(metrics).toMatch(/bulwark_gateway_upstream_attempts_total\{service="api",endpoint="e1",result="2xx"\} [1-9]/);
     // Detection bound: interval × fall + timeout = 550 ms, plus the poll and scheduling slack of a loaded 2-core machine.
     expect(detectedMs).toBeLessThan(3_000);
     expect(traffic.ok).toBeGreaterThan(600);

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { admission, withSetCookie } from './admission.js';
 import { runAttempt, TimeoutReason, type AttemptResult } from './attempt.js';
 import { clientResponseHeaders, normalizeIp, upstreamRequestHeaders } from './hop-headers.js';
 import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-errors.js';
 import { ReplayableBody } from './replayable-body.js';
-import type { AttemptOutcome, FailureKind, HttpProxyOptions, PickRequest, Upstream } from './types.js';
+import type { AttemptOutcome, FailureKind, HttpProxyOptions, PickedUpstream, PickRequest, Upstream } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface ForwardDeps {
@@ -15,6 +16,8 @@ export interface ForwardDeps {
 }
 
 type Response = Extract<AttemptResult, { kind: 'response' }>;
+/** A response to relay, with the Set-Cookie its upstream's pick asked for. */
+type Served = Response & { setCookie: string | undefined };
 type Failure = { kind: FailureKind; durationMs: number; error: unknown };
 
 const DEFAULT_RETRY_BUFFER = 64 * 1024;
@@ -54,6 +57,11 @@ function upstreamPath(upstream: Upstream, url: string | undefined): string {
 
 export async function forward(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps): Promise<void> {
   const { options } = deps;
+  const refused = admission(req, options.hooks);
+  if (refused) {
+    sendError(res, refused, hasBody(req));
+    return;
+  }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > options.limits.maxBodyBytes) {
     sendError(res, { code: 'PAYLOAD_TOO_LARGE' }, true);
@@ -87,7 +95,7 @@ interface LoopState {
   overloadedRetryAfterS: number | undefined;
 }
 
-async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps, signal: AbortSignal): Promise<Response | ProxyErrorReply> {
+async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps, signal: AbortSignal): Promise<Served | ProxyErrorReply> {
   const { hooks, limits, timeouts } = deps.options;
   const clientIp = normalizeIp(req.socket.remoteAddress);
   const pickReq: PickRequest = { method: req.method ?? 'GET', headers: req.headers, clientIp };
@@ -115,16 +123,20 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
       state.lastFailure = result;
       deps.log.debug({ upstream: upstream.id, kind: result.kind, err: result.error }, 'upstream attempt failed');
     } else if (!retryCandidate(result.status)) {
-      return result;
+      return served(result, upstream);
     }
     const next = nextUpstream(state, outcome, pickReq, body, signal, deps);
-    if (next === undefined) return result.kind === 'response' ? result : finalError(state, deps);
+    if (next === undefined) return result.kind === 'response' ? served(result, upstream) : finalError(state, deps);
     if (result.kind === 'response') await discard(result);
     await sleep(next.delayMs, signal);
     if (signal.aborted || res.destroyed) return { code: 'UPSTREAM_TIMEOUT' };
     upstream = next.upstream;
   }
   return finalError(state, deps);
+}
+
+function served(result: Response, upstream: PickedUpstream): Served {
+  return Object.assign(result, { setCookie: upstream.setCookie });
 }
 
 function nextUpstream(
@@ -134,7 +146,7 @@ function nextUpstream(
   body: ReplayableBody | undefined,
   signal: AbortSignal,
   deps: ForwardDeps,
-): { upstream: Upstream; delayMs: number } | undefined {
+): { upstream: PickedUpstream; delayMs: number } | undefined {
   if (signal.aborted || (body !== undefined && !body.replayable)) return undefined;
   const status = outcome.kind === 'response' ? outcome.status : undefined;
   const decision = deps.options.hooks.shouldRetry({ attempt: state.attempt, method: pickReq.method, outcome, status });
@@ -160,9 +172,9 @@ async function discard(result: Response): Promise<void> {
   }
 }
 
-async function relay(result: Response, res: ServerResponse, log: Logger): Promise<void> {
+async function relay(result: Served, res: ServerResponse, log: Logger): Promise<void> {
   try {
-    res.writeHead(result.status, clientResponseHeaders(result.headers));
+    res.writeHead(result.status, withSetCookie(clientResponseHeaders(result.headers), result.setCookie));
     await pipeline(result.body, res);
   } catch (err) {
     log.debug({ err }, 'response stream ended early');

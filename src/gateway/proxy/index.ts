@@ -3,9 +3,12 @@ export { createTcpProxy, type TcpProxy, type TcpProxyOptions, type TcpRoutingHoo
 export type { ProxyErrorCode } from './proxy-errors.js';
 export type {
   AcquireResult,
+  AdmitRequest,
+  AdmitResult,
   AttemptOutcome,
   FailureKind,
   HttpProxyOptions,
+  PickedUpstream,
   PickRequest,
   ProxyLimits,
   ProxyTimeouts,
@@ -15,3 +18,4 @@ export type {
   RoutingHooks,
   Upstream,
 } from './types.js';
+export { readCookie, sessionCookie } from './cookies.js';

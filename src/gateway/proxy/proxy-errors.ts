@@ -9,6 +9,7 @@ export type ProxyErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'NO_UPSTREAM_AVAILABLE'
   | 'UPSTREAM_OVERLOADED'
+  | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
   | 'HEADERS_TOO_LARGE'
   | 'REQUEST_TIMEOUT'
@@ -20,6 +21,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   UPSTREAM_TIMEOUT: 504,
   NO_UPSTREAM_AVAILABLE: 503,
   UPSTREAM_OVERLOADED: 503,
+  RATE_LIMITED: 429,
   PAYLOAD_TOO_LARGE: 413,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
@@ -32,6 +34,7 @@ const MESSAGES: Record<ProxyErrorCode, string> = {
   UPSTREAM_TIMEOUT: 'the upstream did not respond in time',
   NO_UPSTREAM_AVAILABLE: 'no healthy upstream is available',
   UPSTREAM_OVERLOADED: 'every available upstream is at its concurrency limit',
+  RATE_LIMITED: 'too many requests from this client; retry after the time in Retry-After',
   PAYLOAD_TOO_LARGE: 'the request body is larger than this gateway accepts',
   HEADERS_TOO_LARGE: 'the request headers are larger than this gateway accepts',
   REQUEST_TIMEOUT: 'the request was not received in time',
@@ -40,15 +43,17 @@ const MESSAGES: Record<ProxyErrorCode, string> = {
 
 export interface ProxyErrorReply {
   code: ProxyErrorCode;
-  retryAfterS?: number;
+  retryAfterS?: number | undefined;
+  /** Replaces the code's default message (e.g. a hook's own explanation). */
+  message?: string | undefined;
 }
 
 export function statusOf(code: ProxyErrorCode): number {
   return STATUS[code];
 }
 
-function body(code: ProxyErrorCode): string {
-  return JSON.stringify({ error: { code, message: MESSAGES[code] } });
+function body(reply: ProxyErrorReply): string {
+  return JSON.stringify({ error: { code: reply.code, message: reply.message ?? MESSAGES[reply.code] } });
 }
 
 function headersOf(reply: ProxyErrorReply, payload: string, close: boolean): Record<string, string> {
@@ -67,7 +72,7 @@ export function sendError(res: ServerResponse, reply: ProxyErrorReply, close = f
     res.destroy();
     return;
   }
-  const payload = body(reply.code);
+  const payload = body(reply);
   res.writeHead(statusOf(reply.code), headersOf(reply, payload, close));
   res.end(payload);
 }
@@ -79,7 +84,7 @@ export function writeRawError(socket: Duplex, reply: ProxyErrorReply): void {
     return;
   }
   const status = statusOf(reply.code);
-  const payload = body(reply.code);
+  const payload = body(reply);
   const head = Object.entries(headersOf(reply, payload, true))
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');

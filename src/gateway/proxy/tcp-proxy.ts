@@ -67,7 +67,11 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
     client.on('error', () => client.destroy());
     void connectFirst(client, { ...options, log }).then((connected) => {
       if (connected === undefined || client.destroyed) {
-        connected?.socket.destroy();
+        if (connected) {
+          connected.socket.destroy();
+          // Every 'connected' report is paired with a 'closed' one (in-flight accounting relies on it).
+          options.hooks.report(connected.upstream.id, { kind: 'closed', durationMs: 0, bytesIn: 0, bytesOut: 0 });
+        }
         client.destroy();
         return;
       }

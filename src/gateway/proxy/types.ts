@@ -6,6 +6,27 @@ export interface Upstream {
   url: URL;
 }
 
+/**
+ * What `pick` returns: the upstream, and optionally a complete `Set-Cookie` value
+ * (e.g. a sticky-session cookie) added to the client response if this upstream
+ * answers it. It is appended to the upstream's own Set-Cookie headers, never replacing them.
+ */
+export interface PickedUpstream extends Upstream {
+  setCookie?: string | undefined;
+}
+
+/** What admission control sees of a request, before any upstream is picked. */
+export interface AdmitRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** The peer address normalised (IPv4-mapped IPv6 folded). */
+  clientIp: string;
+  /** The socket's peer address as node reports it. */
+  remoteAddress: string | undefined;
+}
+
+export type AdmitResult = { ok: true } | { ok: false; status: 429; retryAfterS: number; message: string };
+
 /** What the balancer sees of a request when it chooses an upstream. */
 export interface PickRequest {
   method: string;
@@ -38,13 +59,22 @@ export type AcquireResult = Release | { overloaded: true; retryAfterS: number };
 /** Balancing, outlier detection, retry policy and limits live behind these callbacks. */
 export interface RoutingHooks {
   /** Choose an upstream for this attempt; `tried` holds ids already tried for this request. */
-  pick(req: PickRequest, tried: ReadonlySet<string>): Upstream | undefined;
+  pick(req: PickRequest, tried: ReadonlySet<string>): PickedUpstream | undefined;
   /** Called once per attempt with its outcome. */
   report(upstreamId: string, outcome: AttemptOutcome): void;
   /** Whether to try again after a failed attempt (retry policy and budget live here). */
   shouldRetry(ctx: RetryContext): RetryDecision;
-  /** Per-endpoint concurrency limits; optional. */
+  /**
+   * Called when an attempt starts, before the request is sent (concurrency limits,
+   * in-flight accounting); the returned release runs exactly once, when the attempt
+   * ends: after the response body was relayed or discarded, or on failure. Optional.
+   */
   acquire?(upstreamId: string, signal: AbortSignal): Promise<AcquireResult>;
+  /**
+   * Admission control (rate limiting), called once per request (and per upgrade)
+   * before any upstream is picked. A refusal is answered by the proxy itself. Optional.
+   */
+  admit?(req: AdmitRequest): AdmitResult;
 }
 
 export interface ProxyTimeouts {

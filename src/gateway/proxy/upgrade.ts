@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { admission } from './admission.js';
 import { ConnectError, connectTo, splice } from './connect.js';
 import type { ForwardDeps } from './forward.js';
 import { normalizeIp, upstreamRequestHeaders, type HeaderMap } from './hop-headers.js';
@@ -60,6 +61,11 @@ const FAILURE_CODE: Record<FailureKind, ProxyErrorCode> = {
  */
 export async function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, deps: ForwardDeps): Promise<void> {
   client.on('error', () => client.destroy());
+  const refused = admission(req, deps.options.hooks);
+  if (refused) {
+    writeRawError(client, refused);
+    return;
+  }
   const clientIp = normalizeIp(req.socket.remoteAddress);
   const pickReq: PickRequest = { method: req.method ?? 'GET', headers: req.headers, clientIp };
   const connected = await connectAny(pickReq, deps);

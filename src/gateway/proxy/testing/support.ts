@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type AddressInfo } from 'node:net';
-import type { AttemptOutcome, RetryContext, RetryDecision, RoutingHooks, Upstream } from '../types.js';
+import type { AttemptOutcome, PickedUpstream, RetryContext, RetryDecision, RoutingHooks, Upstream } from '../types.js';
 
 /** Test helpers shared by the proxy's integration tests (real servers on port 0). */
 
@@ -31,7 +31,7 @@ export interface RecordingHooks extends RoutingHooks {
 }
 
 /** Picks upstreams in list order, skipping tried ones; retries by `policy` (default: always). */
-export function orderedHooks(upstreams: Upstream[], policy?: (ctx: RetryContext) => RetryDecision): RecordingHooks {
+export function orderedHooks(upstreams: PickedUpstream[], policy?: (ctx: RetryContext) => RetryDecision): RecordingHooks {
   const reports: RecordingHooks['reports'] = [];
   const retryCalls: RetryContext[] = [];
   return {

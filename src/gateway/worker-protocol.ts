@@ -1,0 +1,26 @@
+import type { ServiceConfig } from '../config/index.js';
+import type { AdminState, HealthStatus } from './pool/index.js';
+
+/** What the primary owns and pushes to every worker: the probes' view and the operators' decisions. */
+export interface EndpointControl {
+  health: HealthStatus;
+  admin: AdminState;
+  weight: number;
+}
+
+export type PoolControl = Record<string, EndpointControl>;
+
+export type ToWorker =
+  | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; stickySecret: string }
+  | { type: 'bulwark:state'; pools: Record<string, PoolControl> }
+  | { type: 'bulwark:stop'; drainMs: number };
+
+export type FromWorker =
+  /** Sent once the worker's message handler is attached: cluster's 'online' comes before the module has loaded. */
+  | { type: 'bulwark:ready' }
+  | { type: 'bulwark:listening'; service: string }
+  | { type: 'bulwark:error'; message: string };
+
+export function isToWorker(message: unknown): message is ToWorker {
+  return typeof message === 'object' && message !== null && String((message as { type?: unknown }).type).startsWith('bulwark:');
+}

@@ -1,0 +1,80 @@
+import { AggregatorRegistry, Registry } from 'prom-client';
+import type { Server } from 'node:http';
+import { createLogger } from '../core/logger.js';
+import { splitListen } from '../api/index.js';
+import { registerGatewayMetrics } from './metrics.js';
+import { ServiceGateway } from './service-gateway.js';
+import type { TcpProxy } from './proxy/index.js';
+import { isToWorker, type FromWorker, type PoolControl, type ToWorker } from './worker-protocol.js';
+
+/**
+ * A gateway worker process (cluster): runs the same service gateways as the
+ * daemon would, on the shared listen sockets, and applies the state the
+ * primary pushes. Outlier ejections stay local to each worker, as in
+ * HAProxy's per-process model.
+ */
+const log = createLogger({ level: (process.env.BULWARK_LOG_LEVEL as 'info' | undefined) ?? 'info' }).child({ subsystem: 'gateway', worker: process.pid });
+const registry = new Registry();
+// Constructing one makes prom-client answer the primary's metric requests; only `registry` is exported.
+new AggregatorRegistry();
+AggregatorRegistry.setRegistries([registry]);
+const metrics = registerGatewayMetrics(registry, new Registry());
+const services = new Map<string, ServiceGateway>();
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, stickySecret: string): Promise<void> {
+  for (const [name, service] of Object.entries(configs)) {
+    const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { stickySecret });
+    const { host, port } = splitListen(service.listen as string);
+    await new Promise<void>((resolve, reject) => {
+      gateway.server.once('error', reject);
+      gateway.server.listen(port, host, () => resolve());
+    });
+    services.set(name, gateway);
+    send({ type: 'bulwark:listening', service: name });
+  }
+}
+
+function apply(pools: Record<string, PoolControl>): void {
+  for (const [name, control] of Object.entries(pools)) {
+    const pool = services.get(name)?.pool;
+    if (!pool) continue;
+    for (const [id, wanted] of Object.entries(control)) {
+      const current = pool.get(id);
+      if (!current) continue;
+      if (current.health !== wanted.health) pool.setHealth(id, wanted.health);
+      if (current.admin !== wanted.admin) pool.setAdminState(id, wanted.admin);
+      if (current.weight !== wanted.weight) pool.setWeight(id, wanted.weight);
+    }
+  }
+}
+
+async function stop(drainMs: number): Promise<void> {
+  const deadline = setTimeout(() => {
+    for (const g of services.values()) {
+      if ('closeAllSessions' in g.server) (g.server as TcpProxy).closeAllSessions();
+      else (g.server as Server).closeAllConnections();
+    }
+  }, drainMs);
+  await Promise.all([...services.values()].map((g) => new Promise<void>((resolve) => {
+    g.server.close(() => resolve());
+    if ('closeIdleConnections' in g.server) (g.server as Server).closeIdleConnections();
+  })));
+  clearTimeout(deadline);
+  process.exit(0);
+}
+
+process.on('message', (message: unknown) => {
+  if (!isToWorker(message)) return;
+  const m = message as ToWorker;
+  if (m.type === 'bulwark:config') void configure(m.services, m.stickySecret).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
+  else if (m.type === 'bulwark:state') apply(m.pools);
+  else if (m.type === 'bulwark:stop') void stop(m.drainMs);
+});
+send({ type: 'bulwark:ready' });
+// The primary decides when a worker stops; signals from a terminal go to the primary.
+process.on('SIGINT', () => undefined);
+process.on('disconnect', () => void stop(1_000));
