@@ -4,7 +4,7 @@
  * one upstream is SIGKILLed under load and failed requests are counted for
  * HAProxy's default configuration, HAProxy tuned (redispatch, retry-on) and Bulwark.
  *
- *   node --import tsx bench/gateway.ts [--seconds 10] [--connections 64] [--rounds 3]
+ *   node --import tsx bench/gateway.ts [--workers auto|N] [--seconds 10] [--connections 64] [--rounds 3]
  *
  * Needs wrk, haproxy and nginx (Debian packages; installed when missing and root).
  */
@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../src/testing/net.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
+const WORKERS = values.workers === 'auto' ? 'auto' : Number(values.workers);
 const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -91,7 +92,8 @@ async function bulwark(port: number, upstreams: number[]): Promise<ChildProcess>
   const api = await freePort();
   const conf = join(dir, 'bulwark.yaml');
   const endpoints = upstreams.map((p, i) => `      - { url: "http://127.0.0.1:${p}", name: u${i}, zone: z${i} }`).join('\n');
-  writeFileSync(conf, `zones: { z0: { region: r }, z1: { region: r }, z2: { region: r } }
+  writeFileSync(conf, `gateway: { workers: ${WORKERS} }
+zones: { z0: { region: r }, z1: { region: r }, z2: { region: r } }
 services:
   bench:
     listen: 127.0.0.1:${port}
@@ -182,7 +184,7 @@ async function main() {
   for (const kind of ['haproxy default', 'haproxy tuned', 'bulwark'] as const) kills.push(await killOne(kind));
 
   const f = (n: number, d = 0) => n.toFixed(d);
-  console.log(`\nGateway throughput: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds, 3 nginx upstreams, keep-alive both sides`);
+  console.log(`\nGateway throughput: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds, 3 nginx upstreams, keep-alive both sides; HAProxy nbthread 1, Bulwark gateway workers: ${WORKERS}`);
   console.log('proxy     rps       p50       p99       errors');
   console.log(`haproxy   ${f(t.haproxy.rps).padEnd(9)} ${`${f(t.haproxy.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.haproxy.p99Ms, 2)}ms`.padEnd(9)} ${t.haproxy.errors}`);
   console.log(`bulwark   ${f(t.bulwark.rps).padEnd(9)} ${`${f(t.bulwark.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.bulwark.p99Ms, 2)}ms`.padEnd(9)} ${t.bulwark.errors}`);

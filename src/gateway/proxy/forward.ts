@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { admission, withSetCookie } from './admission.js';
+import { pipeBody } from './pipe.js';
 import { runAttempt, TimeoutReason, type AttemptResult } from './attempt.js';
 import { clientResponseHeaders, normalizeIp, upstreamRequestHeaders } from './hop-headers.js';
 import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-errors.js';
@@ -175,7 +175,7 @@ async function discard(result: Response): Promise<void> {
 async function relay(result: Served, res: ServerResponse, log: Logger): Promise<void> {
   try {
     res.writeHead(result.status, withSetCookie(clientResponseHeaders(result.headers), result.setCookie));
-    await pipeline(result.body, res);
+    await pipeBody(result.body, res);
   } catch (err) {
     log.debug({ err }, 'response stream ended early');
     res.destroy();
