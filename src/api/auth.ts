@@ -3,6 +3,13 @@ import { BulwarkError } from '../core/errors.js';
 import { verifyToken } from '../auth/index.js';
 import type { Store } from '../store/index.js';
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The name of the token that authenticated the request (for audit trails). */
+    tokenName: string;
+  }
+}
+
 /** Bearer-token guard for /api/v1. Only the token's hash is ever compared or stored. */
 export function requireToken(store: Store): MiddlewareHandler {
   return async (c, next) => {
@@ -19,6 +26,7 @@ export function requireToken(store: Store): MiddlewareHandler {
         hint: 'check the token, or create a new one with: bulwark token create --name NAME',
       });
     }
+    c.set('tokenName', token.name);
     await next();
   };
 }

@@ -2,3 +2,4 @@ export { ApiServer, splitListen } from './server.js';
 export { createApiApp, type ApiDependencies } from './app.js';
 export { probeRoutes } from './routes/probes.js';
 export { serviceRoutes } from './routes/services.js';
+export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from './routes/gateway.js';

@@ -9,6 +9,8 @@ import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
 import { registerUp } from './commands/up.js';
 import { registerAgent } from './commands/agent.js';
+import { registerGateway } from './commands/gateway.js';
+import { registerDemo } from './commands/demo.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerToken(program);
   registerAgent(program);
+  registerGateway(program);
+  registerDemo(program);
   return program;
 }
 

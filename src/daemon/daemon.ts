@@ -4,7 +4,7 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
@@ -132,13 +132,18 @@ export class Daemon {
       metrics: this.metrics,
       log: this.options.log.child({ subsystem: 'api' }),
       isReady: () => this.lifecycle.isReady(),
+      extraMetrics: () => this.gateway.workerMetrics(),
       currentConfig: () => ({
         file: this.loaded.file,
         checksum: this.loaded.checksum,
         appliedAt: this.appliedAt.toISOString(),
         config: redactConfig(this.loaded.config, this.loaded.secrets),
       }),
-      routes: [{ path: '/', app: probeRoutes(this.probes) }, { path: '/', app: serviceRoutes(this.probes, this.slo) }],
+      routes: [
+        { path: '/', app: probeRoutes(this.probes) },
+        { path: '/', app: serviceRoutes(this.probes, this.slo) },
+        { path: '/', app: gatewayRoutes({ gateway: this.gateway, store: this.store, log: this.options.log.child({ subsystem: 'gateway-admin' }) }) },
+      ],
       status: () => ({
         state: this.lifecycle.state.kind,
         version: this.options.version,

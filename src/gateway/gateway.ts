@@ -47,7 +47,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     this.unsubscribe = this.bus.on('target.state', (e) => {
       if (e.target.owner.kind !== 'service') return;
       this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
-      this.workers?.sync();
+      void this.workers?.sync();
     });
     await this.startAll();
   }
@@ -107,6 +107,11 @@ export class Gateway implements Subsystem<BulwarkConfig> {
       if (!next || JSON.stringify(next) !== this.services.get(name)?.fingerprint) await this.stopService(name, AbortSignal.timeout(5_000));
     }
     for (const [name, service] of wanted) if (!this.services.has(name)) await this.startService(name, service);
+  }
+
+  /** An operator changed a pool: workers get it now, not at the next tick. */
+  async poolChanged(_service: string): Promise<void> {
+    await this.workers?.sync();
   }
 
   /** Live pools, for status and the admin API. */

@@ -12,13 +12,16 @@ export type PoolControl = Record<string, EndpointControl>;
 
 export type ToWorker =
   | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; stickySecret: string }
-  | { type: 'bulwark:state'; pools: Record<string, PoolControl> }
+  | { type: 'bulwark:state'; seq: number; pools: Record<string, PoolControl> }
   | { type: 'bulwark:stop'; drainMs: number };
 
 export type FromWorker =
   /** Sent once the worker's message handler is attached: cluster's 'online' comes before the module has loaded. */
   | { type: 'bulwark:ready' }
   | { type: 'bulwark:listening'; service: string }
+  | { type: 'bulwark:state-applied'; seq: number }
+  /** Requests in flight per endpoint, so the primary's drain knows when an endpoint is idle everywhere. */
+  | { type: 'bulwark:active'; pools: Record<string, Record<string, number>> }
   | { type: 'bulwark:error'; message: string };
 
 export function isToWorker(message: unknown): message is ToWorker {

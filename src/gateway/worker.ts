@@ -71,9 +71,21 @@ process.on('message', (message: unknown) => {
   if (!isToWorker(message)) return;
   const m = message as ToWorker;
   if (m.type === 'bulwark:config') void configure(m.services, m.stickySecret).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
-  else if (m.type === 'bulwark:state') apply(m.pools);
+  else if (m.type === 'bulwark:state') {
+    apply(m.pools);
+    send({ type: 'bulwark:state-applied', seq: m.seq });
+  }
   else if (m.type === 'bulwark:stop') void stop(m.drainMs);
 });
+let lastActive = '';
+setInterval(() => {
+  const pools = Object.fromEntries([...services].map(([name, g]) => [name, Object.fromEntries(g.pool.snapshot().endpoints.map((e) => [e.id, e.active]))]));
+  const text = JSON.stringify(pools);
+  if (text === lastActive) return;
+  lastActive = text;
+  send({ type: 'bulwark:active', pools });
+}, 250).unref();
+
 send({ type: 'bulwark:ready' });
 // The primary decides when a worker stops; signals from a terminal go to the primary.
 process.on('SIGINT', () => undefined);

@@ -16,6 +16,10 @@ const SYNC_MS = 250;
  */
 export class GatewayWorkers {
   private readonly workers = new Set<Worker>();
+  private readonly active = new Map<Worker, Record<string, Record<string, number>>>();
+  private seq = 0;
+  private readonly applied = new Map<Worker, number>();
+  private readonly waiters = new Set<() => void>();
   private lastSent = '';
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -37,20 +41,43 @@ export class GatewayWorkers {
     const ts = import.meta.url.endsWith('.ts');
     cluster.setupPrimary({ exec: fileURLToPath(new URL(ts ? './worker.ts' : './worker.js', import.meta.url)), execArgv: process.execArgv, silent: false });
     await Promise.all(Array.from({ length: this.count }, () => this.fork()));
-    this.timer = setInterval(() => this.sync(), SYNC_MS);
+    this.timer = setInterval(() => void this.sync(), SYNC_MS);
     this.timer.unref();
   }
 
-  /** Push the pools' state now (on a probe change) instead of at the next tick. */
-  sync(force = false): void {
+  /**
+   * Push the pools' state now (a probe change, an operator's drain) instead of
+   * at the next tick. Resolves once every worker has applied it, so an API
+   * answer to "drain" means no worker picks the endpoint any more (bounded wait).
+   */
+  sync(force = false): Promise<void> {
     const pools: Record<string, PoolControl> = {};
     for (const [name, pool] of this.pools()) {
       pools[name] = Object.fromEntries(pool.snapshot().endpoints.map((e) => [e.id, { health: e.health, admin: e.admin, weight: e.weight }]));
     }
     const text = JSON.stringify(pools);
-    if (!force && text === this.lastSent) return;
+    if (!force && text === this.lastSent) return this.appliedEverywhere(this.seq);
     this.lastSent = text;
-    this.broadcast({ type: 'bulwark:state', pools });
+    const seq = ++this.seq;
+    this.broadcast({ type: 'bulwark:state', seq, pools });
+    return this.appliedEverywhere(seq);
+  }
+
+  private appliedEverywhere(seq: number, timeoutMs = 2_000): Promise<void> {
+    const done = () => [...this.workers].every((w) => (this.applied.get(w) ?? 0) >= seq);
+    if (done()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.waiters.add(check);
+    });
   }
 
   /** Each worker drains for up to `drainMs`; at the daemon's deadline the rest are killed. */
@@ -84,20 +111,43 @@ export class GatewayWorkers {
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, stickySecret: this.stickySecret });
+        if (message.type === 'bulwark:state-applied') {
+          this.applied.set(worker, message.seq);
+          for (const check of [...this.waiters]) check();
+        }
+        if (message.type === 'bulwark:active') {
+          this.active.set(worker, message.pools);
+          this.publishActive();
+        }
         if (message.type === 'bulwark:listening' && ++listening === expected) {
           this.lastSent = '';
-          this.sync(true);
+          void this.sync(true);
           resolve();
         }
         if (message.type === 'bulwark:error') reject(new Error(`gateway worker: ${message.message}`));
       });
       worker.once('exit', (code, signal) => {
         this.workers.delete(worker);
+        this.active.delete(worker);
+        this.applied.delete(worker);
+        for (const check of [...this.waiters]) check();
+        this.publishActive();
         if (this.stopping) return;
         this.log.error({ worker: worker.process.pid, code, signal }, 'gateway worker died; starting another');
         void this.fork().catch((err: Error) => this.log.error({ err: err.message }, 'could not restart a gateway worker'));
       });
     });
+  }
+
+  /** Sum the workers' in-flight counts into the primary's pools. */
+  private publishActive(): void {
+    for (const [name, pool] of this.pools()) {
+      const sums = new Map<string, number>();
+      for (const pools of this.active.values()) {
+        for (const [id, n] of Object.entries(pools[name] ?? {})) sums.set(id, (sums.get(id) ?? 0) + n);
+      }
+      pool.setExternalActive(sums);
+    }
   }
 
   private broadcast(message: ToWorker): void {

@@ -22,8 +22,16 @@ interface Member {
 }
 
 type ServiceAnswer = OwnerSlo & { status: string; members: Member[] };
+interface GatewayPool {
+  listen?: string;
+  level: string;
+  heldLevel?: string;
+  endpoints: Array<{ id: string; admin: string; serving: boolean; active: number }>;
+}
 interface StatusAnswer {
   services: ServiceAnswer[];
+  /** Live pools of services with a gateway (from /api/v1/gateway). */
+  gateway?: Record<string, GatewayPool>;
   agents: Array<{ name: string; zone?: string; reporting: boolean; lastSeen: number }>;
 }
 
@@ -44,6 +52,9 @@ export function registerStatus(program: Command): void {
 async function runStatus(options: StatusOptions): Promise<number> {
   const api = await resolveApi(options);
   const answer = await getJson<StatusAnswer>(api, '/api/v1/services');
+  // The pools are extra detail: a daemon that cannot answer them still gets a status.
+  const pools = await getJson<{ services: Record<string, GatewayPool> }>(api, '/api/v1/gateway').catch(() => undefined);
+  if (pools && Object.keys(pools.services).length > 0) answer.gateway = pools.services;
   if (options.json) printJSON(answer);
   else print(renderStatus(answer));
   return answer.services.every((s) => s.status === 'up') ? EXIT.ok : EXIT.findings;
@@ -69,7 +80,17 @@ export function renderStatus(answer: StatusAnswer): string {
   if (answer.agents.length > 0) {
     lines.push('', 'Agents', ...answer.agents.map((a) => `  ${a.name} (${a.zone ?? 'no zone'}): ${a.reporting ? 'reporting' : `SILENT since ${new Date(a.lastSeen).toISOString()}`}`));
   }
+  const pools = Object.entries(answer.gateway ?? {});
+  if (pools.length > 0) lines.push('', 'Gateway', ...pools.map(([name, p]) => poolLine(name, p)));
   return lines.join('\n');
+}
+
+/** `api on 127.0.0.1:8080: primary, serving e0, e1; draining e2 (3 in flight)` */
+function poolLine(name: string, p: GatewayPool): string {
+  const serving = p.endpoints.filter((e) => e.serving).map((e) => e.id);
+  const out = p.endpoints.filter((e) => e.admin !== 'enabled').map((e) => `${e.admin} ${e.id}${e.active > 0 ? ` (${e.active} in flight)` : ''}`);
+  const held = p.heldLevel ? ` (held at ${p.heldLevel})` : '';
+  return `  ${name}${p.listen ? ` on ${p.listen}` : ''}: ${p.level.toUpperCase()}${held}, serving ${serving.length > 0 ? serving.join(', ') : 'nothing'}${out.length > 0 ? `; ${out.join(', ')}` : ''}`;
 }
 
 function memberLine(service: string, m: Member): string {

@@ -36,6 +36,8 @@ export interface PoolSettings {
 export class EndpointPool {
   #list: EndpointState[] = [];
   #byId = new Map<string, EndpointState>();
+  /** Requests in flight in other processes (gateway workers), reported to the primary: shown in snapshots, not used to pick. */
+  #externalActive = new Map<string, number>();
   /** The weight each endpoint had in config, to tell a config change from a runtime override on reload. */
   #configWeight = new Map<string, number>();
   #algorithm: string;
@@ -166,6 +168,11 @@ export class EndpointPool {
     return this.#byId.get(id);
   }
 
+  /** Replace the in-flight counts reported by worker processes. */
+  setExternalActive(counts: ReadonlyMap<string, number>): void {
+    this.#externalActive = new Map(counts);
+  }
+
   snapshot(): PoolSnapshot {
     const { view, level } = this.#refresh();
     const now = this.#now();
@@ -175,7 +182,7 @@ export class EndpointPool {
       const tier = tierOf(e, this.#failover.primaryZones);
       return {
         id: e.id, url: e.url, zone: e.zone, backup: e.backup, weight: e.weight, health: e.health, admin: e.admin,
-        ejectedUntil: e.ejectedUntil, ejected: isEjected(e, now), active: e.active, tier,
+        ejectedUntil: e.ejectedUntil, ejected: isEjected(e, now), active: e.active + (this.#externalActive.get(e.id) ?? 0), tier,
         eligible: eligible.has(e.id), serving: eligible.has(e.id) && active.includes(tier),
       };
     });
