@@ -162,7 +162,7 @@ export class ServiceGateway {
   private report(id: string, outcome: AttemptOutcome): void {
     const result = outcome.kind === 'response' ? `${Math.floor(outcome.status / 100)}xx` : outcome.kind;
     this.metrics.attempts.inc({ service: this.name, endpoint: id, result });
-    this.metrics.duration.observe({ service: this.name }, outcome.durationMs / 1000);
+    this.metrics.duration.observe({ service: this.name, endpoint: id }, outcome.durationMs / 1000);
     this.outliers?.record(id, outlierOutcome(outcome));
   }
 
