@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
-import { boundedDuration, duration, exactlyOne, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
+import { boundedDuration, duration, exactlyOne, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -79,7 +79,7 @@ const outlierDetection = z.strictObject({
   consecutive_errors: positiveInt().default(5),
   consecutive_gateway_errors: positiveInt().optional(),
   base_ejection_time: duration().default(30_000),
-  max_ejection_percent: percent().default(0.5),
+  max_ejection_percent: percentOrZero().default(0.5),
 });
 
 const retryOn = z.enum(['5xx', 'gateway-error', 'reset', 'connect-failure', 'refused-stream']);

@@ -10,6 +10,20 @@ import {
 import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
 import type { GatewayMetrics } from './metrics.js';
 
+/**
+ * Passive ejection when a service sets no outlier_detection, as Linkerd's failure
+ * accrual is on by default: only gateway errors (502/503/504, connect failures,
+ * resets, timeouts) count, never an application's own 500s. Without it, an
+ * endpoint that hangs behind passing health checks would cost every third
+ * request a retry, more than the retry budget allows. `max_ejection_percent: 0%` turns it off.
+ */
+const DEFAULT_OUTLIER_DETECTION = {
+  consecutive_errors: Number.POSITIVE_INFINITY,
+  consecutive_gateway_errors: 5,
+  base_ejection_time: 30_000,
+  max_ejection_percent: 0.5,
+};
+
 const DEFAULTS = { connectMs: 2_000, timeoutMs: 30_000, headerReadMs: 10_000, idleMs: 60_000, maxHeaderBytes: 64 * 1024, maxBodyBytes: 10 * 1024 * 1024 };
 /** Full rate-limit buckets are dropped at most this often (the table is also LRU-bounded). */
 const PRUNE_EVERY_MS = 60_000;
@@ -49,8 +63,8 @@ export class ServiceGateway {
       },
     });
     this.indexEndpoints();
-    const od = service.outlier_detection;
-    this.outliers = od && new OutlierDetector({
+    const od = service.outlier_detection ?? DEFAULT_OUTLIER_DETECTION;
+    this.outliers = od.max_ejection_percent <= 0 ? undefined : new OutlierDetector({
       consecutiveErrors: od.consecutive_errors, consecutiveGatewayErrors: od.consecutive_gateway_errors,
       baseEjectionMs: od.base_ejection_time, maxEjectionFraction: od.max_ejection_percent,
       onEject: (e) => {
