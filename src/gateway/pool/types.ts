@@ -87,17 +87,11 @@ export interface PickResult {
   stickyHit: boolean;
 }
 
-export interface EndpointSnapshot {
+/** An endpoint as status output shows it: its state, plus what the pool decides about it now. */
+export interface EndpointSnapshot extends Omit<EndpointState, 'id' | 'ejectedUntil'> {
   id: string;
-  url: string;
-  zone: string | undefined;
-  backup: boolean;
-  weight: number;
-  health: HealthStatus;
-  admin: AdminState;
   ejectedUntil: number | undefined;
   ejected: boolean;
-  active: number;
   tier: Tier;
   /** Could take new traffic if its tier were active. */
   eligible: boolean;
