@@ -5,4 +5,6 @@ export const EXIT = {
   findings: 1,
   /** Unusable input: unreadable file, YAML syntax, bad arguments. */
   unusable: 2,
+  /** The operation finished but not for everything: a backup that skipped unreadable files. */
+  partial: 3,
 } as const;

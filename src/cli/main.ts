@@ -11,6 +11,7 @@ import { registerUp } from './commands/up.js';
 import { registerAgent } from './commands/agent.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBackup, registerRestore } from './commands/backup/index.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,8 @@ export function buildProgram(): Command {
   registerAgent(program);
   registerGateway(program);
   registerDemo(program);
+  registerBackup(program);
+  registerRestore(program);
   return program;
 }
 
@@ -40,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** Errors that mean "could not even start": bad input, or nothing to talk to. */
-const UNUSABLE_INPUT = new Set<ErrorCode>(['CONFIG_UNREADABLE', 'CONFIG_SYNTAX', 'USAGE', 'API_UNREACHABLE', 'AUTH_INVALID', 'AUTH_REQUIRED']);
+const UNUSABLE_INPUT = new Set<ErrorCode>(['CONFIG_UNREADABLE', 'CONFIG_SYNTAX', 'USAGE', 'API_UNREACHABLE', 'AUTH_INVALID', 'AUTH_REQUIRED', 'REPO_NOT_FOUND', 'REPO_WRONG_PASSWORD']);
 
 function handleError(err: unknown): number {
   if (err instanceof CommanderError) {

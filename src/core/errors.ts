@@ -17,6 +17,13 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'USAGE'
   | 'API_UNREACHABLE'
+  | 'REPO_NOT_FOUND'
+  | 'REPO_EXISTS'
+  | 'REPO_WRONG_PASSWORD'
+  | 'REPO_CORRUPT'
+  | 'REPO_LOCKED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'DISK_FULL'
   | 'INTERNAL';
 
 export interface BulwarkErrorOptions {

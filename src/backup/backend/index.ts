@@ -1,0 +1,23 @@
+/**
+ * Storage backends for backup repositories: where the encrypted files live.
+ * Range reads past the end of a file return the bytes that exist (maybe none).
+ * Wrap a backend in `withRetries` to ride out network blips and restarts.
+ */
+export * from './types.js';
+export { LocalBackend } from './local.js';
+export { S3Backend, type S3BackendOptions } from './s3.js';
+export { SftpBackend, type SftpBackendOptions } from './sftp.js';
+export { withRetries, type RetryEvent, type RetryOptions } from './retry.js';
+export { isRetryable } from './errors.js';
+export {
+  backendTypeNames,
+  createBackend,
+  registerBackendType,
+  type BackendFactory,
+  type BackendSpecs,
+  type BackendTypeName,
+  type LocalSpec,
+  type S3Spec,
+  type SftpSpec,
+} from './registry.js';
+export { openBackend, type BackendSpec, type RepositorySpec } from './spec.js';

@@ -1,0 +1,95 @@
+import type { BulwarkConfig } from '../../config/schema.js';
+import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { backupPaths, type BackupResult } from '../archive/backup.js';
+import type { ArchiveProgress } from '../archive/archiver.js';
+import { copySnapshots } from '../maintenance/copy.js';
+import { forgetSnapshots } from '../maintenance/forget.js';
+import { pruneRepository } from '../maintenance/prune.js';
+import { pruneWal } from '../postgres/index.js';
+import type { Repository } from '../repo/repository.js';
+import { openConfiguredRepo, type PolicyConfig } from './repos.js';
+import { RepoWalStore } from './repo-wal-store.js';
+import { prepareSource } from './sources.js';
+
+export interface CopyOutcome { repository: string; ok: boolean; snapshot?: string; error?: string; durationMs: number }
+
+export interface PolicyRunResult {
+  policy: string;
+  ok: boolean;
+  partial: boolean;
+  startedAt: string;
+  durationMs: number;
+  repository: string;
+  snapshot?: BackupResult;
+  copies: CopyOutcome[];
+  forgotten: number;
+  error?: string;
+}
+
+export interface RunPolicyOptions { signal?: AbortSignal; onProgress?: (p: ArchiveProgress) => void; lockWaitMs?: number }
+
+/**
+ * One scheduled run: back up the source into the first repository of
+ * `copies`, apply retention there, then copy the new snapshot to every other
+ * repository. A copy target that is down fails only its own copy.
+ */
+export async function runPolicy(config: BulwarkConfig, name: string, options: RunPolicyOptions = {}): Promise<PolicyRunResult> {
+  const policy = findPolicy(config, name);
+  const started = Date.now();
+  const result: PolicyRunResult = { policy: name, ok: false, partial: false, startedAt: new Date(started).toISOString(), durationMs: 0, repository: policy.copies[0]!, copies: [], forgotten: 0 };
+  try {
+    const primary = await openConfiguredRepo(config.backups!, policy.copies[0]!, { signal: options.signal });
+    const wal = policy.wal_archiving ? new RepoWalStore(primary, name) : undefined;
+    const source = await prepareSource(config, name, policy, wal, options.signal);
+    try {
+      result.snapshot = await backupPaths(primary, source.paths, {
+        exclude: source.exclude, oneFileSystem: source.oneFileSystem, compression: policy.compression,
+        source: source.source, meta: source.meta, tags: [`policy:${name}`], signal: options.signal, onProgress: options.onProgress, lockWaitMs: options.lockWaitMs ?? 60_000,
+      });
+    } finally {
+      await source.cleanup();
+    }
+    result.partial = result.snapshot.partial;
+    result.forgotten = await applyRetention(primary, policy, wal, options.signal);
+    for (const copy of policy.copies.slice(1)) result.copies.push(await copyTo(config, copy, primary, result.snapshot.id, options.signal));
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof BulwarkError ? err.describe() : errorMessage(err);
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+export function findPolicy(config: BulwarkConfig, name: string): PolicyConfig {
+  const policy = config.backups?.policies[name];
+  if (!policy) throw new BulwarkError('USAGE', `bulwark.yaml has no backup policy "${name}"`, { hint: `known: ${Object.keys(config.backups?.policies ?? {}).join(', ') || 'none'}` });
+  return policy;
+}
+
+async function applyRetention(repo: Repository, policy: PolicyConfig, wal: RepoWalStore | undefined, signal?: AbortSignal): Promise<number> {
+  if (!policy.retention) return 0;
+  const { keep_within, ...rest } = policy.retention;
+  const groups = await forgetSnapshots(repo, { ...rest, ...(keep_within ? { keep_within } : {}) }, { signal });
+  const removed = groups.reduce((n, g) => n + g.remove.length, 0);
+  if (removed > 0) await pruneRepository(repo, { signal, lockWaitMs: 10_000 });
+  if (wal) await pruneOldWal(repo, wal, signal);
+  return removed;
+}
+
+/** WAL older than the oldest kept base backup of this policy can no longer be replayed onto anything. */
+async function pruneOldWal(repo: Repository, wal: RepoWalStore, signal?: AbortSignal): Promise<void> {
+  const bases = (await repo.listSnapshots(signal)).filter((s) => s.snapshot.source.kind === 'postgres' && s.snapshot.meta?.postgres);
+  const oldest = bases[0]?.snapshot.meta?.postgres as { startWalFile?: string } | undefined;
+  if (oldest?.startWalFile) await pruneWal(wal, oldest.startWalFile, signal);
+}
+
+async function copyTo(config: BulwarkConfig, name: string, primary: Repository, snapshot: string, signal?: AbortSignal): Promise<CopyOutcome> {
+  const started = Date.now();
+  try {
+    const dest = await openConfiguredRepo(config.backups!, name, { copyFrom: primary, signal });
+    const report = await copySnapshots(primary, dest, { snapshots: [snapshot], signal });
+    return { repository: name, ok: true, snapshot: report.copied[0]?.copy, durationMs: Date.now() - started };
+  } catch (err) {
+    return { repository: name, ok: false, error: err instanceof BulwarkError ? err.describe() : errorMessage(err), durationMs: Date.now() - started };
+  }
+}

@@ -1,0 +1,28 @@
+/** Quoting for the two languages a restore/archive command passes through: /bin/sh and postgresql.conf. */
+import { BulwarkError } from '../../core/errors.js';
+
+const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** One word for /bin/sh: left bare when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  if (SHELL_SAFE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A word of archive_command/restore_command: shell-quoted, and `%` doubled
+ * because PostgreSQL replaces `%p`, `%f`, `%r` and `%%` before the shell runs.
+ */
+export function commandWord(word: string): string {
+  return shellQuote(word).replace(/%/g, '%%');
+}
+
+/** A string value for postgresql.conf: single quotes doubled, backslashes escaped. */
+export function confString(value: string): string {
+  if (/[\n\r\0]/.test(value)) {
+    throw new BulwarkError('USAGE', 'a postgresql.conf setting cannot contain a line break or NUL character', {
+      hint: 'remove line breaks from the command or path',
+    });
+  }
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}

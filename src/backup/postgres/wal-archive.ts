@@ -1,0 +1,146 @@
+/**
+ * The WAL side of PostgreSQL continuous archiving: what archive_command and
+ * restore_command run, the command strings themselves, and pruning.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { BulwarkError } from '../../core/errors.js';
+import { commandWord } from './quoting.js';
+import { compareWalPositions, DEFAULT_WAL_SEGMENT_SIZE, parseWalFileName, segmentRange } from './wal-names.js';
+import { checkWalFileName, type PrunableWalStore, type WalStore } from './wal-store.js';
+
+export { DirectoryWalStore, type PrunableWalStore, type WalStore } from './wal-store.js';
+
+export type ArchiveResult = 'archived' | 'already-archived';
+export type FetchResult = 'restored' | 'missing';
+
+/**
+ * Exit statuses for the command behind restore_command. PostgreSQL takes any
+ * status from 1 to 125 as "no such file" and ends recovery there, promoting
+ * with what it has; above 125 it aborts recovery. So a failure to read the
+ * archive must exit above 125, or a flaky repository silently cuts a restore short.
+ */
+export const RESTORE_EXIT = { restored: 0, missing: 1, failed: 126 } as const;
+
+function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * archive_command: stores the file at `walPath` (%p) under its file name (%f).
+ * PostgreSQL may archive a file again after a crash, so the same content is
+ * success; different content under the same name is refused, as its docs require.
+ */
+export async function archiveSegment(store: WalStore, walPath: string, signal?: AbortSignal): Promise<ArchiveResult> {
+  const name = basename(walPath);
+  checkWalFileName(name);
+  let data: Buffer;
+  try {
+    data = await readFile(walPath, { signal });
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    throw new BulwarkError('NOT_FOUND', `WAL file ${walPath} does not exist`, {
+      hint: 'archive_command must pass %p, the path PostgreSQL gives relative to its data directory',
+      cause: err,
+    });
+  }
+  const existing = await store.get(name, signal);
+  if (existing === undefined) {
+    await store.put(name, data, signal);
+    return 'archived';
+  }
+  if (existing.equals(data)) return 'already-archived';
+  throw new BulwarkError('USAGE', `the WAL archive already holds a different ${name}; refusing to overwrite it`, {
+    hint: 'each cluster needs its own archive: check that no other cluster (or a restored copy of this one) '
+      + 'archives to the same place. PostgreSQL keeps retrying this file and keeps its WAL until this is resolved',
+    context: { name },
+  });
+}
+
+/**
+ * restore_command: writes the archived `name` (%f) to `destPath` (%p).
+ * PostgreSQL asks for files that do not exist yet (the next segment, newer
+ * timelines), so a missing file is an ordinary result, not an error.
+ */
+export async function fetchSegment(store: WalStore, name: string, destPath: string, signal?: AbortSignal): Promise<FetchResult> {
+  checkWalFileName(name);
+  const data = await store.get(name, signal);
+  if (data === undefined) return 'missing';
+  // PostgreSQL checks the size of what it gets; never let it see a half-written file.
+  const temp = join(dirname(destPath), `.bulwark-restore-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(temp, data, { mode: 0o600, signal });
+    await rename(temp, destPath);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  return 'restored';
+}
+
+function commandPrefix(cliPrefix: string[]): string {
+  if (cliPrefix.length === 0) throw new BulwarkError('INTERNAL', 'the command prefix for archive/restore commands is empty');
+  return cliPrefix.map(commandWord).join(' ');
+}
+
+/** `archive_command` value: `<prefix> wal archive <policy> %p`, quoted for /bin/sh and PostgreSQL's % escapes. */
+export function archiveCommand(cliPrefix: string[], policy: string): string {
+  return `${commandPrefix(cliPrefix)} wal archive ${commandWord(policy)} %p`;
+}
+
+/** `restore_command` value: `<prefix> wal restore <policy> %f %p`. */
+export function restoreCommand(cliPrefix: string[], policy: string): string {
+  return `${commandPrefix(cliPrefix)} wal restore ${commandWord(policy)} %f %p`;
+}
+
+/**
+ * Removes WAL that no kept base backup needs: every segment, partial segment
+ * and backup history file ordered (timeline, then position) before the start
+ * segment of the oldest kept backup. Timeline history files are always kept:
+ * recovery reads them to follow timeline switches. Returns the removed names.
+ */
+export async function pruneWal(store: PrunableWalStore, oldestKeptStartWalFile: string, signal?: AbortSignal): Promise<string[]> {
+  const keep = parseWalFileName(oldestKeptStartWalFile);
+  if (keep?.kind !== 'segment') {
+    throw new BulwarkError('USAGE', `"${oldestKeptStartWalFile}" is not a WAL segment name`, {
+      hint: 'pass the start WAL file of the oldest base backup you keep, e.g. 000000010000000000000003',
+    });
+  }
+  const removed: string[] = [];
+  for (const name of await store.list(signal)) {
+    const file = parseWalFileName(name);
+    if (!file || file.kind === 'history' || compareWalPositions(file, keep) >= 0) continue;
+    await store.remove(name, signal);
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Segments missing from the archive between `fromWalFile` and the newest
+ * archived segment of its timeline (and, for each later timeline, between its
+ * first and newest segment). Recovery to `latest` stops silently at the first
+ * gap, so check this before trusting it.
+ */
+export async function findWalGaps(store: WalStore, fromWalFile: string, walSegmentSize = DEFAULT_WAL_SEGMENT_SIZE,
+  signal?: AbortSignal): Promise<string[]> {
+  const from = parseWalFileName(fromWalFile);
+  if (from?.kind !== 'segment') throw new BulwarkError('USAGE', `"${fromWalFile}" is not a WAL segment name`);
+  const byTimeline = new Map<number, string[]>([[from.timeline, []]]);
+  for (const name of await store.list(signal)) {
+    const file = parseWalFileName(name);
+    if (file?.kind !== 'segment' || compareWalPositions(file, from) < 0) continue;
+    byTimeline.set(file.timeline, [...(byTimeline.get(file.timeline) ?? []), name]);
+  }
+  const missing: string[] = [];
+  for (const [timeline, names] of byTimeline) {
+    const present = new Set(names);
+    const sorted = [...names].sort();
+    const first = timeline === from.timeline ? fromWalFile : sorted[0] ?? fromWalFile;
+    const last = sorted[sorted.length - 1] ?? fromWalFile;
+    missing.push(...segmentRange(first, last, walSegmentSize).filter((name) => !present.has(name)));
+  }
+  return missing;
+}

@@ -1,0 +1,103 @@
+import { BulwarkError } from '../../core/errors.js';
+import { fileId, open, seal, SEAL_OVERHEAD } from './crypto.js';
+
+/**
+ * A pack file: sealed blobs back to back, then the sealed header, then the
+ * header's sealed length as a little-endian uint32. The header repeats what the
+ * index says, so a lost index can be rebuilt from the packs alone.
+ *
+ * Header entry (42 bytes): type u8 | flags u8 | sealed length u32 | raw length u32 | id 32 bytes.
+ */
+export type BlobType = 'data' | 'tree';
+
+export const FLAG_COMPRESSED = 1;
+const ENTRY_BYTES = 42;
+
+export interface PackEntry {
+  id: string;
+  type: BlobType;
+  offset: number;
+  /** Bytes stored: sealed (and possibly compressed). */
+  length: number;
+  /** Bytes of the plaintext blob. */
+  rawLength: number;
+  compressed: boolean;
+}
+
+export interface SealedBlob {
+  id: string;
+  type: BlobType;
+  sealed: Buffer;
+  rawLength: number;
+  compressed: boolean;
+}
+
+export class PackBuilder {
+  private readonly parts: Buffer[] = [];
+  readonly entries: PackEntry[] = [];
+  private size = 0;
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  add(blob: SealedBlob): void {
+    this.entries.push({ id: blob.id, type: blob.type, offset: this.size, length: blob.sealed.length, rawLength: blob.rawLength, compressed: blob.compressed });
+    this.parts.push(blob.sealed);
+    this.size += blob.sealed.length;
+  }
+
+  /** The finished pack and its name (SHA-256 of its bytes). */
+  finish(key: Buffer): { id: string; bytes: Buffer; entries: PackEntry[] } {
+    const header = seal(key, encodeHeader(this.entries));
+    const trailer = Buffer.alloc(4);
+    trailer.writeUInt32LE(header.length);
+    const bytes = Buffer.concat([...this.parts, header, trailer]);
+    return { id: fileId(bytes), bytes, entries: this.entries };
+  }
+}
+
+export function encodeHeader(entries: PackEntry[]): Buffer {
+  const out = Buffer.alloc(entries.length * ENTRY_BYTES);
+  entries.forEach((entry, i) => {
+    const at = i * ENTRY_BYTES;
+    out.writeUInt8(entry.type === 'tree' ? 1 : 0, at);
+    out.writeUInt8(entry.compressed ? FLAG_COMPRESSED : 0, at + 1);
+    out.writeUInt32LE(entry.length, at + 2);
+    out.writeUInt32LE(entry.rawLength, at + 6);
+    Buffer.from(entry.id, 'hex').copy(out, at + 10);
+  });
+  return out;
+}
+
+/** Reads the header of a whole pack; offsets are recomputed from the lengths. */
+export function decodePackHeader(key: Buffer, pack: Buffer, packId: string): PackEntry[] {
+  const fail = (why: string): never => {
+    throw new BulwarkError('REPO_CORRUPT', `pack ${packId.slice(0, 12)} is damaged: ${why}`, { hint: 'run `bulwark backup check --read-data` to list the snapshots and files it affects' });
+  };
+  if (pack.length < 4 + SEAL_OVERHEAD) fail('it is too short to hold a header');
+  const headerLength = pack.readUInt32LE(pack.length - 4);
+  if (headerLength + 4 > pack.length) fail('its header length points outside the file');
+  const header = open(key, pack.subarray(pack.length - 4 - headerLength, pack.length - 4), `the header of pack ${packId.slice(0, 12)}`);
+  if (header.length % ENTRY_BYTES !== 0) fail('its header has a partial entry');
+  const entries: PackEntry[] = [];
+  let offset = 0;
+  for (let at = 0; at < header.length; at += ENTRY_BYTES) {
+    const length = header.readUInt32LE(at + 2);
+    entries.push({
+      type: header.readUInt8(at) === 1 ? 'tree' : 'data',
+      compressed: (header.readUInt8(at + 1) & FLAG_COMPRESSED) !== 0,
+      length,
+      rawLength: header.readUInt32LE(at + 6),
+      id: header.subarray(at + 10, at + 42).toString('hex'),
+      offset,
+    });
+    offset += length;
+  }
+  if (offset + headerLength + 4 !== pack.length) fail('its header does not account for every byte');
+  return entries;
+}

@@ -1,0 +1,69 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkTargetAfterBackup, parseLsn, parseRecoveryTarget, prepareRecovery, restoreCommand, startAndAwaitRecovery, type BaseBackupInfo, type RecoveryTarget } from '../../../backup/postgres/index.js';
+import { openConfiguredRepo } from '../../../backup/policy/repos.js';
+import { findPolicy } from '../../../backup/policy/runner.js';
+import { restoreSnapshot } from '../../../backup/restore/restorer.js';
+import type { SnapshotRef } from '../../../backup/repo/types.js';
+import { loadValidConfig } from '../../../config/index.js';
+import { BulwarkError } from '../../../core/errors.js';
+import { freePort } from '../../../core/net.js';
+import { print, printJSON } from '../../output.js';
+import { ProgressLine } from '../../progress.js';
+import type { RepoOptions } from './repo-options.js';
+
+export interface PitrOptions { policy?: string; to: string; verify?: boolean; target?: string }
+
+/** The command PostgreSQL runs to fetch WAL: this very CLI, with the same configuration file. */
+export function cliPrefix(): string[] {
+  const main = fileURLToPath(new URL('../../main.js', import.meta.url));
+  return main.endsWith('.js') ? [process.execPath, main] : [process.execPath, '--import', 'tsx', main.replace(/\.js$/, '.ts')];
+}
+
+export async function restorePostgres(options: RepoOptions & PitrOptions): Promise<void> {
+  if (!options.config || !options.target) throw new BulwarkError('USAGE', '--policy needs -c bulwark.yaml and --target DIR', { hint: 'bulwark restore -c bulwark.yaml --policy main-db --to latest --target /srv/pg-restore' });
+  const started = performance.now();
+  const configPath = resolve(options.config);
+  const { config } = await loadValidConfig(configPath);
+  const policy = findPolicy(config, options.policy!);
+  const target = parseRecoveryTarget(options.to);
+  const repo = await openConfiguredRepo(config.backups!, policy.copies[0]!, { create: false });
+  const base = pickBaseBackup(await repo.listSnapshots(), options.policy!, target);
+  const info = base.snapshot.meta!.postgres as BaseBackupInfo;
+  checkTargetAfterBackup(target, { stopLsn: info.stopLsn, stopTime: new Date(info.stopTime) });
+  const progress = new ProgressLine('restore', options);
+  await restoreSnapshot(repo, base, { target: options.target, root: base.snapshot.paths[0], onProgress: (p) => progress.update(p.bytes, p.totalBytes) });
+  progress.done();
+  const command = `${restoreCommand(cliPrefix(), options.policy!)} -c ${shellWord(configPath)}`;
+  await prepareRecovery({ dataDir: options.target, target, restoreCommand: command });
+  const restoreMs = Math.round(performance.now() - started);
+  let recovered;
+  if (options.verify) {
+    const server = await startAndAwaitRecovery({ dataDir: options.target, port: await freePort(), timeoutMs: 10 * 60_000 });
+    recovered = server.result;
+    await server.stop();
+  }
+  const out = { policy: options.policy, baseBackup: base.id, baseBackupTime: base.snapshot.time, target: options.to, dataDir: options.target, restoreMs, recovered, totalMs: Math.round(performance.now() - started) };
+  if (options.json) return printJSON(out);
+  print(`restored base backup ${base.id.slice(0, 8)} (${base.snapshot.time}) to ${options.target} in ${(restoreMs / 1000).toFixed(1)}s; recovery to ${options.to} is configured`);
+  if (recovered) print(`recovered to ${recovered.recoveredLsn}, last transaction ${recovered.lastReplayedTransactionTime?.toISOString() ?? 'none'} (${recovered.stopMessage ?? 'end of archive'}); total ${(out.totalMs / 1000).toFixed(1)}s`);
+  else print('start PostgreSQL on it to replay the archived WAL up to the target; it promotes itself there');
+}
+
+/** The newest base backup of the policy that ended before the target. */
+function pickBaseBackup(snapshots: SnapshotRef[], policy: string, target: RecoveryTarget): SnapshotRef {
+  const bases = snapshots.filter((s) => s.snapshot.source.policy === policy && s.snapshot.source.kind === 'postgres' && s.snapshot.meta?.postgres);
+  const usable = bases.filter((s) => {
+    const info = s.snapshot.meta!.postgres as BaseBackupInfo;
+    if (target.kind === 'time') return new Date(info.stopTime).getTime() <= target.time.getTime();
+    if (target.kind === 'lsn') return parseLsn(info.stopLsn) <= parseLsn(target.lsn);
+    return true;
+  });
+  const chosen = usable.at(-1) ?? bases[0];
+  if (!chosen) throw new BulwarkError('NOT_FOUND', `policy ${policy} has no PostgreSQL base backup`, { hint: `run \`bulwark backup run -c bulwark.yaml --policy ${policy}\` first` });
+  return chosen;
+}
+
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
