@@ -17,7 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeDataset, ensureDataset, parseSize, type Dataset } from './backup/dataset.js';
@@ -110,7 +110,7 @@ async function runAll(spec: StepSpec, tools: ToolState[], res: BenchResult, scra
   for (const t of tools) {
     const o = await runStep(spec, t, scratch);
     step[t.tool.name] = o;
-    if (spec.name === 'first backup' && o.status !== 'ok') t.broken = 'first backup failed';
+    if (spec.name === 'first backup' && o.status !== 'ok') t.broken ??= 'first backup failed';
   }
   res.steps[spec.name] = step;
 }
@@ -130,7 +130,7 @@ function newResult(ds: Dataset, gen: { seconds: number; reused: boolean }): Benc
   const text = files.filter((f) => f.kind === 'text').reduce((a, f) => a + f.size, 0);
   return {
     dataset: { root: ds.root, seed: ds.manifest.seed, bytes: ds.manifest.size, files: files.length, textShare: text / ds.manifest.size, generatedSeconds: gen.seconds, reused: gen.reused },
-    cachesDropped: false, rssSource: 'GNU time %M (max RSS of the child)', rounds: ROUNDS,
+    cachesDropped: false, loadAverage: [Number(loadavg()[0]?.toFixed(2))], rssSource: 'GNU time %M (max RSS of the child)', rounds: ROUNDS,
     restic: { version: '-', repoVersion: null }, bulwark: { command: values.bulwark }, initFailures: {}, steps: {}, goals: [],
   };
 }
@@ -172,7 +172,13 @@ async function bench(work: string, ds: Dataset, res: BenchResult): Promise<void>
 async function main(): Promise<void> {
   const missing = ensurePackages(values.tools.includes('restic'));
   if (missing.includes('restic')) throw new Error('restic is missing: apt-get install restic (as root)');
-  if (values.build) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (values.build) {
+    try {
+      execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+    } catch {
+      log('npm run build FAILED; going on with whatever dist/ holds (bulwark steps may fail)');
+    }
+  }
   const tempWork = !values.dir;
   const work = values.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-bench-backup-'));
   const dataDir = values.data ?? join(work, 'dataset');
@@ -185,6 +191,7 @@ async function main(): Promise<void> {
     if (missing.includes('time')) res.rssSource = 'VmHWM of the child polled every 50 ms (GNU time missing)';
     await bench(work, ds, res);
     res.cachesDropped = cachesDropped;
+    res.loadAverage.push(Number(loadavg()[0]?.toFixed(2)));
     res.goals = evaluateGoals(res);
     if (values.json) console.log(JSON.stringify(res, null, 1));
     else printReport(res);

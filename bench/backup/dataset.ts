@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/backup/dataset.ts --dir DIR [--size 1GiB] [--seed S]
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,7 +119,10 @@ function sizeMatches(root: string, spec: FileSpec): boolean {
 /** Undoes a previous mutation: regenerates touched files, deletes added ones. */
 async function repair(dir: string, root: string, manifest: Manifest): Promise<void> {
   const byPath = new Map(manifest.files.map((f) => [f.path, f]));
-  for (const p of manifest.added) rmSync(join(root, p), { force: true });
+  for (const p of manifest.added) {
+    rmSync(join(root, p), { force: true });
+    try { rmdirSync(dirname(join(root, p))); } catch { /* not empty: an original directory */ }
+  }
   for (const p of manifest.touched) {
     const spec = byPath.get(p);
     if (spec) await generateFile(root, spec);
@@ -165,5 +168,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const existed = existsSync(join(values.dir, 'manifest.json'));
   const ds = await ensureDataset(values.dir, values.seed, parseSize(values.size));
   const mib = ds.manifest.size / 2 ** 20;
-  console.log(`${ds.reused ? 'reused' : existed ? 'regenerated' : 'generated'} ${ds.root}: ${describeDataset(ds)} in ${ds.seconds.toFixed(2)}s (${(mib / ds.seconds).toFixed(0)} MiB/s)`);
+  const speed = ds.reused ? '' : ` (${(mib / ds.seconds).toFixed(0)} MiB/s)`;
+  console.log(`${ds.reused ? 'reused (repaired if needed)' : existed ? 'regenerated' : 'generated'} ${ds.root}: ${describeDataset(ds)} in ${ds.seconds.toFixed(2)}s${speed}`);
 }

@@ -50,7 +50,7 @@ export function resticInfo(tool: Tool, repo: string): { version: string; repoVer
   const run = (args: string[]) => execFileSync(bin, [...pre, ...args], { env: tool.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   let version = 'restic (unknown version)';
   let repoVersion: number | null = null;
-  try { version = run(['version']).trim(); } catch { /* reported as unknown */ }
+  try { version = run(['version']).trim().replace(/ compiled with.*/, ''); } catch { /* reported as unknown */ }
   try { repoVersion = (JSON.parse(run(['cat', 'config', '-r', repo])) as { version?: number }).version ?? null; } catch { /* idem */ }
   return { version, repoVersion };
 }

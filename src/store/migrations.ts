@@ -101,6 +101,36 @@ function probeHistory(d: Dialect): string {
     CREATE INDEX state_changes_subject_at ON state_changes (subject_kind, subject, at);`;
 }
 
+/**
+ * Backup and verification runs of the scheduled policies, one row per run,
+ * written when it ends. `id` is the run id the API hands out when a run is
+ * started; times are epoch milliseconds; `copies` is JSON (one entry per
+ * copy target, or per repository checked for a verify run).
+ */
+function backupRuns(d: Dialect): string {
+  return `
+    CREATE TABLE backup_runs (
+      id TEXT PRIMARY KEY,
+      policy TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('backup', 'verify')),
+      started_at ${BIG[d]} NOT NULL,
+      finished_at ${BIG[d]} NOT NULL,
+      duration_ms ${BIG[d]} NOT NULL,
+      ok ${BOOL[d]} NOT NULL,
+      partial ${BOOL[d]} NOT NULL,
+      repository TEXT NOT NULL,
+      snapshot_id TEXT,
+      bytes ${BIG[d]},
+      added_bytes ${BIG[d]},
+      stored_bytes ${BIG[d]},
+      files ${BIG[d]},
+      error TEXT,
+      copies TEXT NOT NULL
+    );
+    CREATE INDEX backup_runs_policy_kind_started ON backup_runs (policy, kind, started_at);
+    CREATE INDEX backup_runs_started ON backup_runs (started_at);`;
+}
+
 function both(version: number, name: string, sql: (d: Dialect) => string): Migration {
   return { version, name, sqlite: sql('sqlite'), postgres: sql('postgres') };
 }
@@ -110,6 +140,7 @@ export const MIGRATIONS: readonly Migration[] = [
   both(2, 'events', events),
   both(3, 'config_revisions', configRevisions),
   both(4, 'probe_history', probeHistory),
+  both(5, 'backup_runs', backupRuns),
 ];
 
 export const LATEST_SCHEMA_VERSION: number = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -4,8 +4,9 @@ import { toIso, toIsoOrNull, type Row, type SqlDriver } from './driver.js';
 import { readSchemaVersion, runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { ProbeHistory } from './probe-history.js';
+import { BackupRuns } from './backup-runs.js';
 import type {
-  ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
+  BackupRunRecord, BackupRunsQuery, LastBackupRuns, ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
   ProbeResultInput, ProbeResultRecord, ProbeRetention, ProbeRollup, ProbeRollupsQuery, PruneResult,
   RecentEventsQuery, StateChange, StateChangesQuery, Store, TokenRecord,
 } from './store.js';
@@ -51,12 +52,14 @@ function first<T>(rows: T[], what: string): T {
 export class SqlStore implements Store {
   private closed = false;
   private readonly history: ProbeHistory;
+  private readonly backupRuns: BackupRuns;
 
   constructor(
     private readonly driver: SqlDriver,
     private readonly logger: Logger = silentLogger(),
   ) {
     this.history = new ProbeHistory(driver);
+    this.backupRuns = new BackupRuns(driver);
   }
 
   get dialect(): 'sqlite' | 'postgres' {
@@ -180,5 +183,17 @@ export class SqlStore implements Store {
 
   storageBytes(): Promise<number | null> {
     return this.history.storageBytes();
+  }
+
+  recordBackupRun(run: BackupRunRecord): Promise<void> {
+    return this.backupRuns.record(run);
+  }
+
+  listBackupRuns(query: BackupRunsQuery): Promise<BackupRunRecord[]> {
+    return this.backupRuns.list(query);
+  }
+
+  lastBackupRuns(): Promise<LastBackupRuns[]> {
+    return this.backupRuns.latest();
   }
 }

@@ -159,6 +159,55 @@ export interface PruneResult {
   stateChanges: number;
 }
 
+export type BackupRunKind = 'backup' | 'verify';
+
+/** One copy target of a backup run, or one repository checked by a verify run. */
+export interface BackupCopyRecord {
+  repository: string;
+  ok: boolean;
+  snapshotId: string | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A finished backup or verify run of a policy; times are epoch milliseconds. */
+export interface BackupRunRecord {
+  /** The run id handed out when the run was started. */
+  id: string;
+  policy: string;
+  kind: BackupRunKind;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  ok: boolean;
+  partial: boolean;
+  /** The repository written to (backup) or the first one checked (verify). */
+  repository: string;
+  snapshotId: string | null;
+  bytes: number | null;
+  addedBytes: number | null;
+  storedBytes: number | null;
+  files: number | null;
+  error: string | null;
+  copies: BackupCopyRecord[];
+}
+
+export interface BackupRunsQuery {
+  /** Every policy when absent. */
+  policy?: string;
+  kind?: BackupRunKind;
+  /** Clamped to 1..1000. */
+  limit: number;
+}
+
+/** The latest run of a policy's kind, and its latest successful one (`ok`, partial or not). */
+export interface LastBackupRuns {
+  policy: string;
+  kind: BackupRunKind;
+  last: BackupRunRecord;
+  lastSuccess: BackupRunRecord | null;
+}
+
 export interface MigrationResult {
   from: number;
   to: number;
@@ -218,4 +267,11 @@ export interface Store {
   pruneProbeHistory(retention: ProbeRetention, now: number): Promise<PruneResult>;
   /** Bytes on disk: the whole SQLite file, or the probe-history tables on PostgreSQL. */
   storageBytes(): Promise<number | null>;
+
+  /** Throws BAD_REQUEST when a run with this id is already recorded. */
+  recordBackupRun(run: BackupRunRecord): Promise<void>;
+  /** Newest first (by start time). */
+  listBackupRuns(query: BackupRunsQuery): Promise<BackupRunRecord[]>;
+  /** One entry per (policy, kind) that has any run recorded. */
+  lastBackupRuns(): Promise<LastBackupRuns[]>;
 }

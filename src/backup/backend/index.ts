@@ -5,8 +5,9 @@
  */
 export * from './types.js';
 export { LocalBackend } from './local.js';
-export { S3Backend, type S3BackendOptions } from './s3.js';
-export { SftpBackend, type SftpBackendOptions } from './sftp.js';
+// S3Backend and SftpBackend load their client libraries: import them from ./s3.js and ./sftp.js directly.
+export type { S3Backend, S3BackendOptions } from './s3.js';
+export type { SftpBackend, SftpBackendOptions } from './sftp.js';
 export { withRetries, type RetryEvent, type RetryOptions } from './retry.js';
 export { isRetryable } from './errors.js';
 export {

@@ -1,7 +1,9 @@
 import { BulwarkError } from '../../core/errors.js';
 import { LocalBackend } from './local.js';
-import { S3Backend } from './s3.js';
-import { SftpBackend } from './sftp.js';
+import { LazyBackend } from './lazy.js';
+import { s3Location, sftpLocation } from './locations.js';
+import type { S3BackendOptions } from './s3.js';
+import type { SftpBackendOptions } from './sftp.js';
 import type { Backend } from './types.js';
 
 /** The shapes of `backups.repositories.<name>` in bulwark.yaml (see src/config/schema-ops.ts). */
@@ -64,10 +66,16 @@ export function createBackend<K extends BackendTypeName>(type: K, spec: BackendS
 }
 
 registerBackendType('local', (spec) => new LocalBackend(spec.path));
-registerBackendType('s3', (spec) => new S3Backend(s3Options(spec)));
-registerBackendType('sftp', (spec) => new SftpBackend(sftpOptions(spec)));
+registerBackendType('s3', (spec) => {
+  const options = s3Options(spec);
+  return new LazyBackend(s3Location(options), async () => new (await import('./s3.js')).S3Backend(options));
+});
+registerBackendType('sftp', (spec) => {
+  const options = sftpOptions(spec);
+  return new LazyBackend(sftpLocation(options), async () => new (await import('./sftp.js')).SftpBackend(options));
+});
 
-function s3Options(spec: S3Spec): ConstructorParameters<typeof S3Backend>[0] {
+function s3Options(spec: S3Spec): S3BackendOptions {
   if (!spec.bucket) throw usage('an S3 repository needs a bucket', 's3: { bucket: backups, prefix: prod }');
   return {
     endpoint: spec.endpoint,
@@ -80,7 +88,7 @@ function s3Options(spec: S3Spec): ConstructorParameters<typeof S3Backend>[0] {
   };
 }
 
-function sftpOptions(spec: SftpSpec): ConstructorParameters<typeof SftpBackend>[0] {
+function sftpOptions(spec: SftpSpec): SftpBackendOptions {
   if (!spec.host || !spec.user || !spec.path) {
     throw usage('an SFTP repository needs host, user and path', 'sftp: { host: backup.example.com, user: bulwark, path: /srv/backups }');
   }

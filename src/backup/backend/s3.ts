@@ -13,6 +13,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { diskFull, isAbortError, isTransientNetworkError, notFound, unavailable } from './errors.js';
 import { checkKind, checkName, checkRange, isValidName } from './names.js';
 import type { Backend, ByteRange, FileInfo, FileKind } from './types.js';
+import { s3Location, withoutUserInfo } from './locations.js';
 
 export interface S3BackendOptions {
   /** `https://host:port` for S3-compatible stores; omitted for AWS. */
@@ -56,7 +57,7 @@ export class S3Backend implements Backend {
     this.bucket = options.bucket;
     this.root = prefix ? `${prefix}/` : '';
     this.endpointLabel = endpoint ?? `AWS S3 (${options.region})`;
-    this.location = `s3:${endpoint ? `${endpoint}/` : ''}${options.bucket}${prefix ? `/${prefix}` : ''}`;
+    this.location = s3Location(options);
     const { accessKeyId, secretAccessKey } = options;
     this.client = new S3Client({
       region: options.region,
@@ -204,13 +205,3 @@ function statusOf(err: unknown): number | undefined {
 }
 
 /** Credentials never belong in an endpoint, and never in a message that shows one. */
-function withoutUserInfo(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    url.username = '';
-    url.password = '';
-    return url.toString().replace(/\/$/, '');
-  } catch {
-    throw new BulwarkError('USAGE', 'the S3 endpoint is not a URL', { hint: 'write it as https://host:port, for example https://s3.example.com:9000' });
-  }
-}

@@ -11,6 +11,7 @@ import { KIND_DIRS, TEMP_PREFIX, checkKind, checkName, checkRange, isValidName, 
 import { isConnectionError, isMissing, mapSftpError, type Target } from './sftp-errors.js';
 import { readRange, writeFileSynced } from './sftp-raw.js';
 import type { Backend, ByteRange, FileInfo, FileKind } from './types.js';
+import { sftpLocation } from './locations.js';
 
 export interface SftpBackendOptions {
   host: string;
@@ -52,7 +53,7 @@ export class SftpBackend implements Backend {
   constructor(private readonly options: SftpBackendOptions) {
     this.root = posix.normalize(options.path).replace(/(.)\/$/, '$1');
     this.server = `${options.user}@${options.host}:${options.port}`;
-    this.location = `sftp:${this.server}${this.root.startsWith('/') ? '' : '/'}${this.root}`;
+    this.location = sftpLocation(options);
   }
 
   async create(signal?: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { access, open, readFile, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { BulwarkError } from '../../core/errors.js';
 import { parseBackupLabel, parseManifestWalRanges } from './backup-files.js';
@@ -65,26 +66,30 @@ function basebackupArgs(options: TakeBaseBackupOptions): string[] {
     '--label', options.label ?? 'bulwark base backup'];
 }
 
+/** Calls `fn` for each line (pg_basebackup ends progress lines with \r on a terminal, \n otherwise). */
+function eachLine(stream: Readable, fn: (line: string) => void): void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split(/[\r\n]/);
+    pending = lines.pop() ?? '';
+    lines.forEach(fn);
+  });
+}
+
 async function runPgBasebackup(binDir: string, options: TakeBaseBackupOptions): Promise<void> {
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
+  const archiveWaitMs = options.archiveWaitMs ?? DEFAULT_ARCHIVE_WAIT_MS;
   const env = { ...process.env, ...(options.connection.password !== undefined ? { PGPASSWORD: options.connection.password } : {}) };
   const child = spawn(join(binDir, 'pg_basebackup'), basebackupArgs(options), { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const messages: string[] = [];
   let stuck = false;
   let archiveTimer: NodeJS.Timeout | undefined;
-  let pending = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    const lines = (pending + chunk.toString()).split(/[\r\n]/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const progress = PROGRESS_RE.exec(line);
-      if (progress) onProgress?.({ doneKb: Number(progress[1]), totalKb: Number(progress[2]), percent: Number(progress[3]) });
-      else if (line.trim()) messages.push(line.trim());
-      if (ARCHIVE_WAIT_RE.test(line) && !archiveTimer) {
-        archiveTimer = setTimeout(() => { stuck = true; child.kill('SIGTERM'); }, options.archiveWaitMs ?? DEFAULT_ARCHIVE_WAIT_MS);
-      }
-    }
+  eachLine(child.stderr, (line) => {
+    const progress = PROGRESS_RE.exec(line);
+    if (progress) onProgress?.({ doneKb: Number(progress[1]), totalKb: Number(progress[2]), percent: Number(progress[3]) });
+    else if (line.trim()) messages.push(line.trim());
+    if (ARCHIVE_WAIT_RE.test(line)) archiveTimer ??= setTimeout(() => { stuck = true; child.kill('SIGTERM'); }, archiveWaitMs);
   });
   const onAbort = (): void => { child.kill('SIGTERM'); };
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -96,7 +101,7 @@ async function runPgBasebackup(binDir: string, options: TakeBaseBackupOptions): 
     signal?.removeEventListener('abort', onAbort);
   });
   signal?.throwIfAborted();
-  if (stuck) throw archiveStuck(options.connection, options.archiveWaitMs ?? DEFAULT_ARCHIVE_WAIT_MS);
+  if (stuck) throw archiveStuck(options.connection, archiveWaitMs);
   if (code !== 0) throw basebackupFailed(messages.slice(-5).join('\n') || `exit status ${String(code)}`);
 }
 

@@ -113,6 +113,10 @@ async function archiveWithout(name: string, missing: string): Promise<string> {
   return copy;
 }
 
+function backupConnectionMissing(): never {
+  throw new Error('the primary did not start');
+}
+
 function seqs(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
@@ -176,9 +180,24 @@ describe('base backup', () => {
     await client.connect();
     const row = (await client.query<{ failed: string }>('SELECT failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
     await client.end();
-    expect(row?.failed).toBe('0');
+    const failures = (primary?.log() ?? '').split('\n').filter((line) => !/^\d{4}-/.test(line) || /archive command failed/.test(line));
+    expect(row?.failed, failures.join('\n')).toBe('0');
     expect(await findWalGaps(new DirectoryWalStore(archiveDir), backup.startWalFile, backup.walSegmentSize)).toEqual([]);
     expect(await findWalGaps(new DirectoryWalStore(join(dir, 'archive-gap')), backup.startWalFile, backup.walSegmentSize)).toEqual([gapSegment]);
+  });
+
+  it('refuses a target directory that is not empty', async () => {
+    await expect(takeBaseBackup({ connection: primary?.connection ?? backupConnectionMissing(), targetDir: backupDir, binDir: primary?.binDir }))
+      .rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/exists but is not empty/) });
+  });
+
+  it('stops when aborted and removes what it wrote', async () => {
+    const controller = new AbortController();
+    const targetDir = join(dir, 'aborted');
+    const taking = takeBaseBackup({ connection: primary?.connection ?? backupConnectionMissing(), targetDir, binDir: primary?.binDir,
+      signal: controller.signal, onProgress: () => controller.abort(new Error('stop now')) });
+    await expect(taking).rejects.toThrow('stop now');
+    await expect(readdir(targetDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('fails clearly when the WAL never reaches the store', async () => {
@@ -195,7 +214,9 @@ describe('point-in-time recovery', () => {
     expect(timeMark.lastSeq).toBeGreaterThan(lsnMark.lastSeq);
     expect(rows.map((r) => r.seq)).toEqual(seqs(1, timeMark.lastSeq));
     expect(rows.every((r) => r.at.getTime() < timeMark.time.getTime())).toBe(true);
+    expect(result.lastReplayedTransactionTime).toBeInstanceOf(Date);
     expect(result.lastReplayedTransactionTime?.getTime()).toBeLessThanOrEqual(timeMark.time.getTime());
+    expect(result.lastReplayedTransactionTime?.getTime()).toBeGreaterThanOrEqual(rows[rows.length - 1]?.at.getTime() ?? Infinity);
     expect(result.stopMessage).toMatch(/recovery stopping before commit/);
   });
 
@@ -203,12 +224,15 @@ describe('point-in-time recovery', () => {
     const { rows, result } = await restored('lsn');
     expect(rows.map((r) => r.seq)).toEqual(seqs(1, lsnMark.lastSeq));
     expect(parseLsn(result.recoveredLsn)).toBeLessThanOrEqual(parseLsn(lsnMark.lsn));
+    expect(parseLsn(result.recoveredLsn)).toBeGreaterThan(parseLsn(backup.stopLsn));
+    expect(result.stopMessage).toMatch(/recovery stopping before WAL location/);
   });
 
   it('recovers everything archived with latest', async () => {
     const { rows, result } = await restored('latest');
     expect(rows.map((r) => r.seq)).toEqual(seqs(1, finalSeq));
     expect(result.durationMs).toBeGreaterThan(0);
+    expect(result.stopMessage).toMatch(/^redo done at \d+\/[0-9A-F]+/);
   });
 
   it('refuses a target before the end of the base backup, quoting PostgreSQL', async () => {

@@ -3,7 +3,7 @@
  * target and the server promoted, and reports where it got to.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -78,6 +78,11 @@ function serverArgs(options: StartRecoveryOptions, socketDir: string): string[] 
 }
 
 async function startServer(options: StartRecoveryOptions): Promise<Started> {
+  if (!(await access(join(options.dataDir, 'recovery.signal')).then(() => true, () => false))) {
+    throw new BulwarkError('USAGE', `${options.dataDir} has no recovery.signal, so PostgreSQL would not recover from the WAL archive`, {
+      hint: 'prepare the data directory for recovery (prepareRecovery) first',
+    });
+  }
   const version = (await readFile(join(options.dataDir, 'PG_VERSION'), 'utf8')).trim();
   const binDir = options.binDir ?? await findPgBinDir(['postgres'], version);
   const osUser = await postgresOsUser();
@@ -93,7 +98,7 @@ async function startServer(options: StartRecoveryOptions): Promise<Started> {
 }
 
 function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
+  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
 }
 
 async function stopServer(started: Started): Promise<void> {

@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { BulwarkConfig, Schedule } from '../../config/index.js';
+import { BulwarkError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Subsystem } from '../../daemon/lifecycle.js';
+import type { BackupRunKind, BackupRunRecord, Store } from '../../store/index.js';
+import type { PolicyConfig } from '../policy/repos.js';
+import { defaultExecutors, failedRun, type RunExecutor } from './execute.js';
+import { BackupMetrics, resultOf } from './metrics.js';
+import { needsCatchUp, sameSchedule } from './plan.js';
+import { RunQueue } from './queue.js';
+import { applyRun, emptyPolicyState, policyRpoMs, policyStatus, runView, type ActiveRunView, type PolicyState, type PolicyStatus, type RunTrigger, type RunView } from './status.js';
+import { ScheduleTimer } from './timer.js';
+
+/** Backups are I/O heavy: one at a time across every policy; the others wait their turn. */
+export const MAX_CONCURRENT_RUNS = 1;
+/** Runs of history read at start to find when each copy target last received a backup. */
+const COPY_HISTORY_RUNS = 200;
+
+export type BackupRunStore = Pick<Store, 'recordBackupRun' | 'listBackupRuns' | 'lastBackupRuns'>;
+
+export interface BackupSchedulerOptions {
+  config: BulwarkConfig;
+  store: BackupRunStore;
+  registry: Registry;
+  log: Logger;
+  now?: () => number;
+  /** Replaced in tests; by default the real backup and check. */
+  executors?: Partial<Record<BackupRunKind, RunExecutor>>;
+}
+
+interface Job { policy: string; kind: BackupRunKind; timer: ScheduleTimer }
+
+interface ActiveRun {
+  id: string;
+  policy: string;
+  kind: BackupRunKind;
+  trigger: RunTrigger;
+  queuedAt: number;
+  startedAt: number | null;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export type StartResult = { started: true; id: string; kind: BackupRunKind } | { started: false; running: ActiveRunView };
+
+/**
+ * Runs the backup policies of bulwark.yaml on their schedules: one run at a
+ * time per policy and kind (a slot that comes while the previous run still
+ * goes is skipped and counted), MAX_CONCURRENT_RUNS across all of them, a
+ * slot missed while the daemon was down run once at start. Every run is
+ * recorded in the store, measured, and logged.
+ */
+export class BackupScheduler implements Subsystem<BulwarkConfig> {
+  readonly name = 'backup';
+  private config: BulwarkConfig;
+  private readonly jobs = new Map<string, Job>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly states = new Map<string, PolicyState>();
+  private readonly queue = new RunQueue(MAX_CONCURRENT_RUNS);
+  private readonly executors: Record<BackupRunKind, RunExecutor>;
+  private readonly now: () => number;
+  private metrics: BackupMetrics | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: BackupSchedulerOptions) {
+    this.config = options.config;
+    this.now = options.now ?? (() => Date.now());
+    this.executors = { ...defaultExecutors, ...options.executors };
+  }
+
+  async start(): Promise<void> {
+    if (Object.keys(this.policies()).length === 0) return;
+    await this.loadHistory();
+    this.sync(true);
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    this.stopping = true;
+    for (const job of this.jobs.values()) job.timer.stop();
+    this.jobs.clear();
+    const runs = [...this.active.values()];
+    for (const run of runs) run.controller.abort(new BulwarkError('INTERNAL', 'the daemon is stopping'));
+    if (runs.length > 0) this.options.log.info({ runs: runs.map((r) => `${r.policy}/${r.kind}`) }, 'aborting backup runs in flight');
+    await Promise.race([Promise.allSettled(runs.map((r) => r.done)), aborted(deadline)]);
+  }
+
+  async reload(config: BulwarkConfig): Promise<void> {
+    const hadPolicies = Object.keys(this.policies()).length > 0;
+    this.config = config;
+    if (!hadPolicies && this.states.size === 0 && Object.keys(this.policies()).length > 0) await this.loadHistory();
+    this.sync(false);
+  }
+
+  /** Start a backup of `policy` now (the API's "run now"). */
+  runNow(policy: string, kind: BackupRunKind = 'backup'): StartResult {
+    const config = this.policy(policy);
+    if (kind === 'verify' && !config.verify) throw new BulwarkError('BAD_REQUEST', `backup policy "${policy}" has no verify schedule`, { hint: `add verify: { schedule: ... } to backups.policies.${policy}` });
+    if (kind === 'backup' && config.source.stdin !== undefined) throw stdinOnly(policy);
+    const running = this.active.get(key(policy, kind));
+    if (running) return { started: false, running: activeView(running) };
+    const run = this.launch(policy, kind, 'api');
+    return { started: true, id: run.id, kind };
+  }
+
+  status(): PolicyStatus[] {
+    const now = this.now();
+    return Object.entries(this.policies()).map(([name, policy]) => policyStatus({
+      name, policy, now,
+      rpoMs: policyRpoMs(this.config, policy),
+      state: this.stateOf(name),
+      next: { backup: this.jobs.get(key(name, 'backup'))?.timer.nextRun ?? null, verify: this.jobs.get(key(name, 'verify'))?.timer.nextRun ?? null },
+      running: (['backup', 'verify'] as const).flatMap((kind) => {
+        const run = this.active.get(key(name, kind));
+        return run ? [activeView(run)] : [];
+      }),
+    }));
+  }
+
+  /** Recorded runs of a policy, newest first. */
+  async history(policy: string, limit: number): Promise<RunView[]> {
+    this.policy(policy);
+    return (await this.options.store.listBackupRuns({ policy, limit })).map(runView);
+  }
+
+  /** Resolves once every run in flight has ended (tests). */
+  async idle(): Promise<void> {
+    while (this.active.size > 0) await Promise.allSettled([...this.active.values()].map((r) => r.done));
+  }
+
+  private policies(): Record<string, PolicyConfig> {
+    return this.config.backups?.policies ?? {};
+  }
+
+  private policy(name: string): PolicyConfig {
+    const policy = this.policies()[name];
+    if (!policy) throw new BulwarkError('NOT_FOUND', `no backup policy "${name}"`, { hint: `known: ${Object.keys(this.policies()).join(', ') || 'none'}` });
+    return policy;
+  }
+
+  private stateOf(policy: string): PolicyState {
+    let state = this.states.get(policy);
+    if (!state) this.states.set(policy, (state = emptyPolicyState()));
+    return state;
+  }
+
+  private async loadHistory(): Promise<void> {
+    try {
+      for (const entry of await this.options.store.lastBackupRuns()) {
+        const state = this.stateOf(entry.policy);
+        if (entry.lastSuccess) applyRun(state, entry.lastSuccess);
+        applyRun(state, entry.last);
+      }
+      for (const policy of Object.keys(this.policies())) await this.loadCopyHistory(policy);
+    } catch (err) {
+      this.options.log.error({ err: errorMessage(err) }, 'could not read backup history from the store; missed runs will not be caught up');
+    }
+  }
+
+  /** Walks recent runs, oldest first, so each copy target ends at the latest backup it received. */
+  private async loadCopyHistory(policy: string): Promise<void> {
+    const runs = await this.options.store.listBackupRuns({ policy, kind: 'backup', limit: COPY_HISTORY_RUNS });
+    const state = this.stateOf(policy);
+    const latest = { last: state.last.backup, success: state.lastSuccess.backup };
+    for (const run of runs.reverse()) if (run.ok) applyRun(state, run);
+    state.last.backup = latest.last;
+    state.lastSuccess.backup = latest.success;
+  }
+
+  /** Timers for what the configuration asks, keeping those whose schedule did not change. */
+  private sync(atStart: boolean): void {
+    if (this.stopping) return;
+    const wanted = this.wantedJobs();
+    for (const [k, job] of this.jobs) {
+      const next = wanted.get(k);
+      if (next && sameSchedule(next.schedule, job.timer.schedule)) continue;
+      job.timer.stop();
+      this.jobs.delete(k);
+      this.options.log.info({ policy: job.policy, kind: job.kind }, next ? 'backup schedule changed' : 'backup schedule removed');
+    }
+    this.syncMetrics();
+    const catchUp: Array<{ policy: string; kind: BackupRunKind }> = [];
+    for (const [k, want] of wanted) {
+      if (this.jobs.has(k)) continue;
+      const timer = new ScheduleTimer(want.schedule, () => this.onDue(want.policy, want.kind), this.now);
+      this.jobs.set(k, { policy: want.policy, kind: want.kind, timer });
+      timer.start();
+      this.options.log.info({ policy: want.policy, kind: want.kind, schedule: want.schedule.text, next: isoOrNull(timer.nextRun) }, 'backup scheduled');
+      const last = this.states.get(want.policy)?.last[want.kind]?.startedAt ?? null;
+      if (atStart && needsCatchUp(want.schedule, last, this.now())) catchUp.push(want);
+    }
+    // Backups before verifications: the queue is first come, first served.
+    catchUp.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'backup' ? -1 : 1));
+    for (const run of catchUp) {
+      this.options.log.info({ policy: run.policy, kind: run.kind }, 'a scheduled run was missed while the daemon was down; running it once now');
+      this.launch(run.policy, run.kind, 'catch-up');
+    }
+  }
+
+  private wantedJobs(): Map<string, { policy: string; kind: BackupRunKind; schedule: Schedule }> {
+    const wanted = new Map<string, { policy: string; kind: BackupRunKind; schedule: Schedule }>();
+    for (const [policy, config] of Object.entries(this.policies())) {
+      if (config.source.stdin === undefined) wanted.set(key(policy, 'backup'), { policy, kind: 'backup', schedule: config.schedule });
+      if (config.verify) wanted.set(key(policy, 'verify'), { policy, kind: 'verify', schedule: config.verify.schedule });
+    }
+    return wanted;
+  }
+
+  private syncMetrics(): void {
+    const policies = this.policies();
+    if (Object.keys(policies).length === 0 && !this.metrics) return;
+    this.metrics ??= new BackupMetrics(this.options.registry, () => this.lastSuccesses(), this.now);
+    for (const name of [...this.states.keys()]) {
+      if (policies[name]) continue;
+      this.metrics.removePolicy(name);
+      this.states.delete(name);
+    }
+    for (const [name, policy] of Object.entries(policies)) {
+      this.metrics.addPolicy(name, policyRpoMs(this.config, policy));
+      this.metrics.keepCopies(name, policy.copies);
+      const state = this.stateOf(name);
+      for (const run of Object.values(state.last)) this.metrics.observe(run, false);
+      if (state.lastSuccess.backup) this.metrics.observeSuccess(state.lastSuccess.backup);
+      if (state.lastSuccess.verify) this.metrics.observe(state.lastSuccess.verify, false);
+      if (state.last.verify) this.metrics.observe(state.last.verify, false);
+      for (const [repository, at] of state.copies) if (policy.copies.includes(repository)) this.metrics.copySucceeded(name, repository, at);
+    }
+  }
+
+  private *lastSuccesses(): Iterable<[string, number]> {
+    for (const name of Object.keys(this.policies())) {
+      const success = this.states.get(name)?.lastSuccess.backup;
+      if (success) yield [name, success.startedAt];
+    }
+  }
+
+  private onDue(policy: string, kind: BackupRunKind): void {
+    const running = this.active.get(key(policy, kind));
+    if (!running) {
+      this.launch(policy, kind, 'schedule');
+      return;
+    }
+    this.stateOf(policy).skipped[kind]++;
+    this.metrics?.skippedRun(policy, kind);
+    this.options.log.warn({ policy, kind, running: running.id, since: new Date(running.startedAt ?? running.queuedAt).toISOString() }, 'scheduled run skipped: the previous run is still going');
+  }
+
+  private launch(policy: string, kind: BackupRunKind, trigger: RunTrigger): ActiveRun {
+    const run: ActiveRun = { id: randomUUID(), policy, kind, trigger, queuedAt: this.now(), startedAt: null, controller: new AbortController(), done: Promise.resolve() };
+    const k = key(policy, kind);
+    this.active.set(k, run);
+    run.done = this.execute(run).finally(() => {
+      if (this.active.get(k) === run) this.active.delete(k);
+    });
+    return run;
+  }
+
+  private async execute(run: ActiveRun): Promise<void> {
+    const log = this.options.log;
+    let record: BackupRunRecord;
+    try {
+      record = await this.queue.run(() => {
+        run.startedAt = this.now();
+        log.info({ policy: run.policy, kind: run.kind, run: run.id, trigger: run.trigger }, `${run.kind} run started`);
+        return this.executors[run.kind]({ id: run.id, policy: run.policy, kind: run.kind, config: this.config, signal: run.controller.signal, now: this.now });
+      }, run.controller.signal);
+    } catch (err) {
+      if (run.startedAt === null) {
+        log.info({ policy: run.policy, kind: run.kind, run: run.id }, `${run.kind} run cancelled before it started`);
+        return;
+      }
+      record = failedRun({ id: run.id, policy: run.policy, kind: run.kind, config: this.config, signal: run.controller.signal, now: this.now }, run.startedAt, '', err);
+    }
+    await this.finish(record);
+  }
+
+  private async finish(record: BackupRunRecord): Promise<void> {
+    const policy = this.policies()[record.policy];
+    if (policy) {
+      const state = this.stateOf(record.policy);
+      applyRun(state, record);
+      this.metrics?.observe(record, true);
+      if (record.ok) this.metrics?.observeSuccess(record);
+      for (const [repository, at] of state.copies) if (policy.copies.includes(repository)) this.metrics?.copySucceeded(record.policy, repository, at);
+    }
+    this.logRun(record);
+    try {
+      await this.options.store.recordBackupRun(record);
+    } catch (err) {
+      this.options.log.error({ policy: record.policy, run: record.id, err: errorMessage(err) }, 'could not record the backup run in the store');
+    }
+  }
+
+  private logRun(r: BackupRunRecord): void {
+    const result = resultOf(r);
+    const fields = {
+      policy: r.policy, kind: r.kind, run: r.id, result, durationMs: r.durationMs, repository: r.repository,
+      ...(r.snapshotId ? { snapshot: r.snapshotId.slice(0, 8) } : {}),
+      ...(r.bytes !== null ? { bytes: r.bytes, addedBytes: r.addedBytes, storedBytes: r.storedBytes, files: r.files } : {}),
+      ...(r.copies.length > 0 ? { copies: r.copies.map((c) => ({ repository: c.repository, ok: c.ok, ...(c.error ? { error: c.error } : {}) })) } : {}),
+      ...(r.error ? { error: r.error } : {}),
+    };
+    const level = result === 'failed' ? 'error' : result === 'partial' || r.copies.some((c) => !c.ok) ? 'warn' : 'info';
+    this.options.log[level](fields, `${r.kind} run ${result === 'failed' ? 'failed' : 'finished'}`);
+  }
+}
+
+function key(policy: string, kind: BackupRunKind): string {
+  return `${policy}\u0000${kind}`;
+}
+
+function activeView(run: ActiveRun): ActiveRunView {
+  return { id: run.id, kind: run.kind, trigger: run.trigger, queued_at: new Date(run.queuedAt).toISOString(), started_at: run.startedAt === null ? null : new Date(run.startedAt).toISOString() };
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function stdinOnly(policy: string): BulwarkError {
+  return new BulwarkError('BAD_REQUEST', `backup policy "${policy}" reads standard input, which the daemon cannot give`, { hint: 'run it from a pipe: ... | bulwark backup run --stdin -c bulwark.yaml --policy ' + policy });
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
