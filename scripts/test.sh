@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, then runs all of it: typecheck, lint,
-# unit and integration tests (real PostgreSQL started by the tests), and
+# unit and integration tests (real PostgreSQL, Redis, OpenSSH and S3-protocol
+# servers started by the tests), and
 # `bulwark check` on every example. The README's test command and .ci/run
 # both call this script.
 set -euo pipefail
@@ -15,6 +16,7 @@ missing_packages() {
   command -v redis-server >/dev/null || pkgs+=(redis-server)
   command -v openssl >/dev/null || pkgs+=(openssl)
   command -v ip >/dev/null && command -v tc >/dev/null || pkgs+=(iproute2)
+  [ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
   printf '%s\n' "${pkgs[@]}"
 }
 

@@ -6,6 +6,8 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   AUTH_REQUIRED: 401,
   AUTH_INVALID: 401,
   NOT_FOUND: 404,
+  /** The thing asked for is busy (a backup run already going, a repository locked): try again later. */
+  REPO_LOCKED: 409,
   BAD_REQUEST: 400,
   CONFIG_INVALID: 422,
   CONFIG_SYNTAX: 422,

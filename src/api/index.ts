@@ -3,3 +3,4 @@ export { createApiApp, type ApiDependencies } from './app.js';
 export { probeRoutes } from './routes/probes.js';
 export { serviceRoutes } from './routes/services.js';
 export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from './routes/gateway.js';
+export { backupRoutes, type BackupAdmin } from './routes/backups.js';

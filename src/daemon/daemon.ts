@@ -4,11 +4,12 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, backupRoutes, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
 import { Gateway } from '../gateway/index.js';
+import { BackupScheduler } from '../backup/scheduler/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -26,7 +27,7 @@ export interface DaemonOptions {
 
 export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
 
-/** `bulwark up`: the store, the probes, the SLO reporter, the gateway and the API, under one lifecycle; later subsystems join the same list. */
+/** `bulwark up`: the store, the probes, the SLO reporter, the gateway, the backup scheduler and the API, under one lifecycle; later subsystems join the same list. */
 export class Daemon {
   private loaded!: LoadedConfig & { config: BulwarkConfig };
   private appliedAt = new Date();
@@ -39,6 +40,7 @@ export class Daemon {
   private probes!: ProbeEngine;
   private slo!: SloReporter;
   private gateway!: Gateway;
+  private backups!: BackupScheduler;
   readonly bus: EventBus<ProbeEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -67,9 +69,12 @@ export class Daemon {
       this.slo = new SloReporter(this.loaded.config, this.store, this.registry, log.child({ subsystem: 'slo' }));
       this.bus.on('owner.state', () => this.slo.invalidate());
       this.gateway = new Gateway(this.loaded.config, this.bus, this.registry, log.child({ subsystem: 'gateway' }));
+      // Idle (no timers, no metrics) until the configuration has backup policies; a reload can add some.
+      this.backups = new BackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
-      // The API stops first (reverse order): no new agent results arrive while the probes drain.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.api], log);
+      // The API stops first (reverse order): no new agent results arrive while the probes drain,
+      // and no backup is started while the scheduler aborts the one in flight.
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -143,6 +148,7 @@ export class Daemon {
         { path: '/', app: probeRoutes(this.probes) },
         { path: '/', app: serviceRoutes(this.probes, this.slo) },
         { path: '/', app: gatewayRoutes({ gateway: this.gateway, store: this.store, log: this.options.log.child({ subsystem: 'gateway-admin' }) }) },
+        { path: '/', app: backupRoutes(this.backups) },
       ],
       status: () => ({
         state: this.lifecycle.state.kind,

@@ -95,7 +95,7 @@ async function failure(name: string): Promise<BulwarkError> {
 }
 
 async function switchAndAwaitArchive(store: DirectoryWalStore): Promise<void> {
-  const client = new pg.Client({ connectionString: primary?.url });
+  const client = new pg.Client({ connectionString: live().url });
   await client.connect();
   const end = (await client.query<{ lsn: string }>('SELECT pg_switch_wal()::text AS lsn')).rows[0]?.lsn ?? '0/0';
   await client.end();
@@ -113,8 +113,9 @@ async function archiveWithout(name: string, missing: string): Promise<string> {
   return copy;
 }
 
-function backupConnectionMissing(): never {
-  throw new Error('the primary did not start');
+function live(): ArchivingPrimary {
+  if (!primary) throw new Error('the primary did not start');
+  return primary;
 }
 
 function seqs(from: number, to: number): number[] {
@@ -135,7 +136,7 @@ beforeAll(async () => {
     connection: primary.connection, targetDir: backupDir, binDir: primary.binDir, onProgress: (p) => progress.push(p.percent),
   });
   backup = await waitForWalArchived({ store, backup: taken, connection: primary.connection, timeoutMs: 20_000 });
-  await sleep(700);
+  await sleep(1000);
   lsnMark = await writer.mark();
   await sleep(500);
   timeMark = await writer.mark();
@@ -170,31 +171,33 @@ describe('base backup', () => {
     expect(backup.pgVersion).toMatch(/^\d+$/);
     expect(backup.systemIdentifier).toMatch(/^\d{10,}$/);
     expect(progress[progress.length - 1]).toBe(100);
+    // Taken from the archived backup history file: whole seconds.
+    expect(backup.stopTime.getMilliseconds()).toBe(0);
   });
 
   it('archived every WAL file through archive_command without a failure', async () => {
     const names = await readdir(archiveDir);
     expect(names).toContain(backup.stopWalFile);
     expect(names).toContain(backup.backupHistoryFile);
-    const client = new pg.Client({ connectionString: primary?.url });
+    const client = new pg.Client({ connectionString: live().url });
     await client.connect();
     const row = (await client.query<{ failed: string }>('SELECT failed_count::text AS failed FROM pg_stat_archiver')).rows[0];
     await client.end();
-    const failures = (primary?.log() ?? '').split('\n').filter((line) => !/^\d{4}-/.test(line) || /archive command failed/.test(line));
+    const failures = live().log().split('\n').filter((line) => !/^\d{4}-/.test(line) || /archive command failed/.test(line));
     expect(row?.failed, failures.join('\n')).toBe('0');
     expect(await findWalGaps(new DirectoryWalStore(archiveDir), backup.startWalFile, backup.walSegmentSize)).toEqual([]);
     expect(await findWalGaps(new DirectoryWalStore(join(dir, 'archive-gap')), backup.startWalFile, backup.walSegmentSize)).toEqual([gapSegment]);
   });
 
   it('refuses a target directory that is not empty', async () => {
-    await expect(takeBaseBackup({ connection: primary?.connection ?? backupConnectionMissing(), targetDir: backupDir, binDir: primary?.binDir }))
+    await expect(takeBaseBackup({ connection: live().connection, targetDir: backupDir, binDir: live().binDir }))
       .rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/exists but is not empty/) });
   });
 
   it('stops when aborted and removes what it wrote', async () => {
     const controller = new AbortController();
     const targetDir = join(dir, 'aborted');
-    const taking = takeBaseBackup({ connection: primary?.connection ?? backupConnectionMissing(), targetDir, binDir: primary?.binDir,
+    const taking = takeBaseBackup({ connection: live().connection, targetDir, binDir: live().binDir,
       signal: controller.signal, onProgress: () => controller.abort(new Error('stop now')) });
     await expect(taking).rejects.toThrow('stop now');
     await expect(readdir(targetDir)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -202,7 +205,7 @@ describe('base backup', () => {
 
   it('fails clearly when the WAL never reaches the store', async () => {
     const empty = new DirectoryWalStore(join(dir, 'never-written'));
-    const wait = waitForWalArchived({ store: empty, backup, connection: primary?.connection, timeoutMs: 300, pollMs: 50 });
+    const wait = waitForWalArchived({ store: empty, backup, connection: live().connection, timeoutMs: 300, pollMs: 50 });
     await expect(wait).rejects.toThrow(/did not reach the archive/);
     await expect(wait).rejects.toMatchObject({ code: 'USAGE', hint: expect.stringMatching(/archive_command/) });
   });
@@ -210,6 +213,7 @@ describe('base backup', () => {
 
 describe('point-in-time recovery', () => {
   it('recovers to a time: every commit acknowledged before it, none after', async () => {
+    expect(() => checkTargetAfterBackup({ kind: 'time', time: timeMark.time }, backup)).not.toThrow();
     const { rows, result } = await restored('time');
     expect(timeMark.lastSeq).toBeGreaterThan(lsnMark.lastSeq);
     expect(rows.map((r) => r.seq)).toEqual(seqs(1, timeMark.lastSeq));

@@ -80,7 +80,6 @@ export class BackupMetrics {
     const policy = run.policy;
     if (run.kind === 'verify') {
       this.verifyLastRunSuccess.set({ policy }, run.ok ? 1 : 0);
-      if (run.ok) this.verifyLastSuccess.set({ policy }, run.startedAt / 1000);
       return;
     }
     if (count) this.runs.inc({ policy, result: resultOf(run) });
@@ -88,9 +87,13 @@ export class BackupMetrics {
     this.lastRunSuccess.set({ policy }, run.ok ? 1 : 0);
   }
 
-  /** The latest successful backup (verify runs are not backups). */
+  /** The latest successful run of its kind. */
   observeSuccess(run: BackupRunRecord): void {
-    if (run.kind !== 'backup') return;
+    if (!run.ok) return;
+    if (run.kind === 'verify') {
+      this.verifyLastSuccess.set({ policy: run.policy }, run.startedAt / 1000);
+      return;
+    }
     this.lastSuccess.set({ policy: run.policy }, run.startedAt / 1000);
     if (run.bytes !== null) this.lastSize.set({ policy: run.policy }, run.bytes);
   }

@@ -7,7 +7,8 @@ import type { Subsystem } from '../../daemon/lifecycle.js';
 import type { BackupRunKind, BackupRunRecord, Store } from '../../store/index.js';
 import type { PolicyConfig } from '../policy/repos.js';
 import { defaultExecutors, failedRun, type RunExecutor } from './execute.js';
-import { BackupMetrics, resultOf } from './metrics.js';
+import { loadPolicyStates, logRun } from './history.js';
+import { BackupMetrics } from './metrics.js';
 import { needsCatchUp, sameSchedule } from './plan.js';
 import { RunQueue } from './queue.js';
 import { applyRun, emptyPolicyState, policyRpoMs, policyStatus, runView, type ActiveRunView, type PolicyState, type PolicyStatus, type RunTrigger, type RunView } from './status.js';
@@ -15,8 +16,6 @@ import { ScheduleTimer } from './timer.js';
 
 /** Backups are I/O heavy: one at a time across every policy; the others wait their turn. */
 export const MAX_CONCURRENT_RUNS = 1;
-/** Runs of history read at start to find when each copy target last received a backup. */
-const COPY_HISTORY_RUNS = 200;
 
 export type BackupRunStore = Pick<Store, 'recordBackupRun' | 'listBackupRuns' | 'lastBackupRuns'>;
 
@@ -71,8 +70,9 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
   }
 
   async start(): Promise<void> {
-    if (Object.keys(this.policies()).length === 0) return;
-    await this.loadHistory();
+    const policies = Object.keys(this.policies());
+    if (policies.length === 0) return;
+    await this.loadHistory(policies);
     this.sync(true);
   }
 
@@ -86,10 +86,12 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
     await Promise.race([Promise.allSettled(runs.map((r) => r.done)), aborted(deadline)]);
   }
 
+  /** Added, removed and rescheduled policies take effect; other timers keep running; a run in flight finishes. */
   async reload(config: BulwarkConfig): Promise<void> {
-    const hadPolicies = Object.keys(this.policies()).length > 0;
+    const before = new Set(Object.keys(this.policies()));
     this.config = config;
-    if (!hadPolicies && this.states.size === 0 && Object.keys(this.policies()).length > 0) await this.loadHistory();
+    const added = Object.keys(this.policies()).filter((p) => !before.has(p));
+    if (added.length > 0) await this.loadHistory(added);
     this.sync(false);
   }
 
@@ -145,27 +147,13 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
     return state;
   }
 
-  private async loadHistory(): Promise<void> {
+  /** What the store remembers of these policies: so a restart keeps metrics and status, and finds missed runs. */
+  private async loadHistory(policies: string[]): Promise<void> {
     try {
-      for (const entry of await this.options.store.lastBackupRuns()) {
-        const state = this.stateOf(entry.policy);
-        if (entry.lastSuccess) applyRun(state, entry.lastSuccess);
-        applyRun(state, entry.last);
-      }
-      for (const policy of Object.keys(this.policies())) await this.loadCopyHistory(policy);
+      await loadPolicyStates(this.options.store, policies, (policy) => this.stateOf(policy));
     } catch (err) {
       this.options.log.error({ err: errorMessage(err) }, 'could not read backup history from the store; missed runs will not be caught up');
     }
-  }
-
-  /** Walks recent runs, oldest first, so each copy target ends at the latest backup it received. */
-  private async loadCopyHistory(policy: string): Promise<void> {
-    const runs = await this.options.store.listBackupRuns({ policy, kind: 'backup', limit: COPY_HISTORY_RUNS });
-    const state = this.stateOf(policy);
-    const latest = { last: state.last.backup, success: state.lastSuccess.backup };
-    for (const run of runs.reverse()) if (run.ok) applyRun(state, run);
-    state.last.backup = latest.last;
-    state.lastSuccess.backup = latest.success;
   }
 
   /** Timers for what the configuration asks, keeping those whose schedule did not change. */
@@ -221,9 +209,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
       this.metrics.keepCopies(name, policy.copies);
       const state = this.stateOf(name);
       for (const run of Object.values(state.last)) this.metrics.observe(run, false);
-      if (state.lastSuccess.backup) this.metrics.observeSuccess(state.lastSuccess.backup);
-      if (state.lastSuccess.verify) this.metrics.observe(state.lastSuccess.verify, false);
-      if (state.last.verify) this.metrics.observe(state.last.verify, false);
+      for (const run of Object.values(state.lastSuccess)) this.metrics.observeSuccess(run);
       for (const [repository, at] of state.copies) if (policy.copies.includes(repository)) this.metrics.copySucceeded(name, repository, at);
     }
   }
@@ -270,7 +256,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
         log.info({ policy: run.policy, kind: run.kind, run: run.id }, `${run.kind} run cancelled before it started`);
         return;
       }
-      record = failedRun({ id: run.id, policy: run.policy, kind: run.kind, config: this.config, signal: run.controller.signal, now: this.now }, run.startedAt, '', err);
+      record = failedRun({ id: run.id, policy: run.policy, kind: run.kind, config: this.config, signal: run.controller.signal, now: this.now }, run.startedAt, this.policies()[run.policy]?.copies[0] ?? '', err);
     }
     await this.finish(record);
   }
@@ -281,28 +267,15 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
       const state = this.stateOf(record.policy);
       applyRun(state, record);
       this.metrics?.observe(record, true);
-      if (record.ok) this.metrics?.observeSuccess(record);
+      this.metrics?.observeSuccess(record);
       for (const [repository, at] of state.copies) if (policy.copies.includes(repository)) this.metrics?.copySucceeded(record.policy, repository, at);
     }
-    this.logRun(record);
+    logRun(this.options.log, record);
     try {
       await this.options.store.recordBackupRun(record);
     } catch (err) {
       this.options.log.error({ policy: record.policy, run: record.id, err: errorMessage(err) }, 'could not record the backup run in the store');
     }
-  }
-
-  private logRun(r: BackupRunRecord): void {
-    const result = resultOf(r);
-    const fields = {
-      policy: r.policy, kind: r.kind, run: r.id, result, durationMs: r.durationMs, repository: r.repository,
-      ...(r.snapshotId ? { snapshot: r.snapshotId.slice(0, 8) } : {}),
-      ...(r.bytes !== null ? { bytes: r.bytes, addedBytes: r.addedBytes, storedBytes: r.storedBytes, files: r.files } : {}),
-      ...(r.copies.length > 0 ? { copies: r.copies.map((c) => ({ repository: c.repository, ok: c.ok, ...(c.error ? { error: c.error } : {}) })) } : {}),
-      ...(r.error ? { error: r.error } : {}),
-    };
-    const level = result === 'failed' ? 'error' : result === 'partial' || r.copies.some((c) => !c.ok) ? 'warn' : 'info';
-    this.options.log[level](fields, `${r.kind} run ${result === 'failed' ? 'failed' : 'finished'}`);
   }
 }
 
@@ -311,11 +284,15 @@ function key(policy: string, kind: BackupRunKind): string {
 }
 
 function activeView(run: ActiveRun): ActiveRunView {
-  return { id: run.id, kind: run.kind, trigger: run.trigger, queued_at: new Date(run.queuedAt).toISOString(), started_at: run.startedAt === null ? null : new Date(run.startedAt).toISOString() };
+  return { id: run.id, kind: run.kind, trigger: run.trigger, queued_at: iso(run.queuedAt), started_at: run.startedAt === null ? null : iso(run.startedAt) };
 }
 
 function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : iso(ms);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function stdinOnly(policy: string): BulwarkError {
