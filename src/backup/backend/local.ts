@@ -221,7 +221,8 @@ async function fsyncDir(dir: string): Promise<void> {
 async function readAt(handle: FileHandle, range: ByteRange): Promise<Buffer> {
   const { size } = await handle.stat();
   const length = Math.max(0, Math.min(range.length, size - range.offset));
-  const buffer = Buffer.alloc(length);
+  // Never pooled (a worker may take it over without a copy), never zero-filled (the read fills it).
+  const buffer = Buffer.allocUnsafeSlow(length);
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buffer, filled, length - filled, range.offset + filled);

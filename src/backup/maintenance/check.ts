@@ -1,7 +1,9 @@
 import { BulwarkError, errorMessage } from '../../core/errors.js';
-import { decodeBlobAsync, sha256Async } from '../repo/async-codec.js';
+import { ByteBudget } from '../repo/byte-budget.js';
+import type { VerifyResult } from '../repo/decode-jobs.js';
+import { DecodePool } from '../repo/decode-pool.js';
 import type { MasterIndex } from '../repo/master-index.js';
-import { decodePackHeader } from '../repo/pack.js';
+import type { PackEntry } from '../repo/pack.js';
 import { mapLimit, type Repository } from '../repo/repository.js';
 import type { SnapshotRef } from '../repo/types.js';
 import { affectedFiles, type Affected } from './affected.js';
@@ -10,6 +12,8 @@ export interface CheckOptions {
   readData?: boolean;
   /** Read only a part of the packs: `1/5` (the first fifth of a stable order) or `20%` (a random fifth). */
   readDataSubset?: string;
+  /** Decoding threads for --read-data: default one per core; 0 decodes on this thread. Small reads always decode here. */
+  workers?: number;
   signal?: AbortSignal;
   onProgress?: (p: { packs: number; totalPacks: number; bytes: number }) => void;
 }
@@ -41,7 +45,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   checkPacksExist(index, packFiles, report);
   const damaged = new Set<string>();
   await checkTrees(repo, index, snapshots, report, damaged, options.signal);
-  if (options.readData || options.readDataSubset) await readPacks(repo, index, selectPacks(index.packIds, options.readDataSubset), report, damaged, options);
+  if (options.readData || options.readDataSubset) await readPacks(repo, index, selectPacks(index.packIds, options.readDataSubset), packFiles, report, damaged, options);
   report.damagedBlobs = [...damaged];
   if (damaged.size > 0) report.affected = await affectedFiles(repo, index, snapshots, damaged, options.signal);
   report.ok = report.errors.length === 0;
@@ -78,41 +82,95 @@ async function checkTrees(repo: Repository, index: MasterIndex, snapshots: Snaps
   for (const s of snapshots) await visit(s.snapshot.tree, `snapshot ${s.id.slice(0, 8)}:`);
 }
 
-async function readPacks(repo: Repository, index: MasterIndex, packs: string[], report: CheckReport, damaged: Set<string>, options: CheckOptions): Promise<void> {
-  await mapLimit(packs, 4, async (pack) => {
-    options.signal?.throwIfAborted();
-    const blobs = index.packEntries(pack);
-    let bytes: Buffer;
-    try {
-      bytes = await repo.backend.read('data', pack, undefined, options.signal);
-    } catch (err) {
-      if (err instanceof BulwarkError && err.code === 'BACKEND_UNAVAILABLE') throw err;
-      report.errors.push(`pack ${pack.slice(0, 12)} cannot be read: ${errorMessage(err)}`);
-      for (const b of blobs) damaged.add(b.id);
-      return;
-    }
-    report.packsRead++;
-    report.bytesRead += bytes.length;
-    options.onProgress?.({ packs: report.packsRead, totalPacks: packs.length, bytes: report.bytesRead });
-    if ((await sha256Async(bytes)) !== pack) report.errors.push(`pack ${pack.slice(0, 12)} does not match its name: its content changed`);
-    verifyHeader(repo, pack, bytes, report);
-    await Promise.all(blobs.map(async (blob) => {
-      try {
-        await decodeBlobAsync(repo.master, blob.id, bytes.subarray(blob.offset, blob.offset + blob.length), blob.compressed);
-      } catch (err) {
-        report.errors.push(`pack ${pack.slice(0, 12)}: ${errorMessage(err)}`);
-        damaged.add(blob.id);
+/** Packs are read in pieces of about this size, so a check holds a few MiB per pack, never whole packs. */
+const PIECE_BYTES = 4 * 1024 * 1024;
+/** Bytes read but not yet verified. */
+const READ_BUDGET = 24 * 1024 * 1024;
+/** Below this, starting decode threads costs more than it saves. */
+const INLINE_BYTES = 4 * 1024 * 1024;
+
+interface Piece { start: number; end: number; blobs: PackEntry[] }
+
+/**
+ * Reads every selected pack in order, piece by piece, while decode workers
+ * hash it whole (its name is its SHA-256), check its header and decrypt and
+ * authenticate each blob. Reading the next pieces overlaps with verifying the
+ * last ones; the byte budget bounds what is held in memory.
+ */
+async function readPacks(repo: Repository, index: MasterIndex, packs: string[], packFiles: Map<string, number>, report: CheckReport, damaged: Set<string>, options: CheckOptions): Promise<void> {
+  const total = packs.reduce((sum, p) => sum + (packFiles.get(p) ?? 0), 0);
+  const pool = new DecodePool(repo.master, total < INLINE_BYTES ? 0 : options.workers);
+  const budget = new ByteBudget(READ_BUDGET);
+  const unreadable = (pack: string, err: unknown): void => {
+    if (err instanceof BulwarkError && err.code === 'BACKEND_UNAVAILABLE') throw err;
+    report.errors.push(`pack ${pack.slice(0, 12)} cannot be read: ${errorMessage(err)}`);
+    for (const b of index.packEntries(pack)) damaged.add(b.id);
+  };
+  try {
+    await mapLimit(packs, pool.size + 1, async (pack) => {
+      options.signal?.throwIfAborted();
+      const size = packFiles.get(pack);
+      if (size === undefined) {
+        // Missing: reading it says why, as for any other unreadable pack.
+        await repo.backend.read('data', pack, undefined, options.signal).then(() => undefined, (err: unknown) => unreadable(pack, err));
+        return;
       }
-    }));
-  });
+      const slot = pool.pick();
+      const verified: Array<Promise<VerifyResult>> = [];
+      let failed: unknown;
+      for (const piece of planPieces(index.packEntries(pack), size)) {
+        const length = piece.end - piece.start;
+        await budget.acquire(length);
+        let data: Buffer;
+        try {
+          data = await repo.backend.read('data', pack, { offset: piece.start, length }, options.signal);
+        } catch (err) {
+          budget.release(length);
+          failed = err;
+          break;
+        }
+        report.bytesRead += data.length;
+        const blobs = piece.blobs.map((b) => ({ id: b.id, offset: b.offset - piece.start, length: b.length, rawLength: b.rawLength, compressed: b.compressed }));
+        verified.push(pool.verify(slot, pack, data, blobs, piece.end >= size).finally(() => budget.release(length)));
+      }
+      if (failed !== undefined) pool.forget(slot, pack);
+      const results = await Promise.allSettled(verified);
+      if (failed !== undefined) return unreadable(pack, failed);
+      for (const result of results) {
+        if (result.status === 'rejected') throw result.reason;
+        for (const f of result.value.failures) {
+          report.errors.push(`pack ${pack.slice(0, 12)}: ${f.message}`);
+          damaged.add(f.id);
+        }
+        report.errors.push(...result.value.errors);
+      }
+      report.packsRead++;
+      options.onProgress?.({ packs: report.packsRead, totalPacks: packs.length, bytes: report.bytesRead });
+    });
+  } finally {
+    await pool.close();
+  }
 }
 
-function verifyHeader(repo: Repository, pack: string, bytes: Buffer, report: CheckReport): void {
-  try {
-    decodePackHeader(repo.master.encryption, bytes, pack);
-  } catch (err) {
-    report.errors.push(errorMessage(err));
+/**
+ * Consecutive pieces that cover [0, size) (and any blob the index places
+ * past the end), each holding whole blobs; the last one holds the header.
+ */
+function planPieces(entries: readonly PackEntry[], size: number): Piece[] {
+  const pieces: Piece[] = [];
+  let piece: Piece = { start: 0, end: 0, blobs: [] };
+  for (const entry of [...entries].sort((a, b) => a.offset - b.offset)) {
+    const end = entry.offset + entry.length;
+    if (piece.blobs.length > 0 && end - piece.start > PIECE_BYTES && entry.offset >= piece.end) {
+      pieces.push(piece);
+      piece = { start: piece.end, end: piece.end, blobs: [] };
+    }
+    piece.blobs.push(entry);
+    piece.end = Math.max(piece.end, end);
   }
+  piece.end = Math.max(piece.end, size);
+  pieces.push(piece);
+  return pieces;
 }
 
 export function selectPacks(packs: string[], subset: string | undefined): string[] {

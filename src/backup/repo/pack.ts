@@ -74,14 +74,19 @@ export function encodeHeader(entries: PackEntry[]): Buffer {
   return out;
 }
 
-/** Reads the header of a whole pack; offsets are recomputed from the lengths. */
-export function decodePackHeader(key: Buffer, pack: Buffer, packId: string): PackEntry[] {
+/**
+ * Reads the header of a pack; offsets are recomputed from the lengths. `pack`
+ * is the whole pack, or its last bytes (at least the header and trailer) when
+ * `packLength` gives the size of the whole.
+ */
+export function decodePackHeader(key: Buffer, pack: Buffer, packId: string, packLength = pack.length): PackEntry[] {
   const fail = (why: string): never => {
     throw new BulwarkError('REPO_CORRUPT', `pack ${packId.slice(0, 12)} is damaged: ${why}`, { hint: 'run `bulwark backup check --read-data` to list the snapshots and files it affects' });
   };
-  if (pack.length < 4 + SEAL_OVERHEAD) fail('it is too short to hold a header');
+  if (packLength < 4 + SEAL_OVERHEAD || pack.length < 4) fail('it is too short to hold a header');
   const headerLength = pack.readUInt32LE(pack.length - 4);
-  if (headerLength + 4 > pack.length) fail('its header length points outside the file');
+  if (headerLength + 4 > packLength) fail('its header length points outside the file');
+  if (headerLength + 4 > pack.length) fail('its header overlaps the blobs its index names');
   const header = open(key, pack.subarray(pack.length - 4 - headerLength, pack.length - 4), `the header of pack ${packId.slice(0, 12)}`);
   if (header.length % ENTRY_BYTES !== 0) fail('its header has a partial entry');
   const entries: PackEntry[] = [];
@@ -98,6 +103,6 @@ export function decodePackHeader(key: Buffer, pack: Buffer, packId: string): Pac
     });
     offset += length;
   }
-  if (offset + headerLength + 4 !== pack.length) fail('its header does not account for every byte');
+  if (offset + headerLength + 4 !== packLength) fail('its header does not account for every byte');
   return entries;
 }

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { ByteBudget } from '../repo/byte-budget.js';
+import type { RestoreBlob } from '../repo/decode-jobs.js';
+import { DecodePool } from '../repo/decode-pool.js';
 import type { MasterIndex } from '../repo/master-index.js';
 import { mapLimit, type Repository } from '../repo/repository.js';
 import type { SnapshotRef, TreeNode } from '../repo/types.js';
@@ -13,7 +16,10 @@ export interface RestoreOptions {
   include?: readonly string[];
   /** Restore what is under this snapshot path straight into target (e.g. a PostgreSQL data directory). */
   root?: string;
+  /** Files restored at once. */
   concurrency?: number;
+  /** Decoding threads: default one per core; 0 decodes on this thread. Small restores always decode here. */
+  workers?: number;
   signal?: AbortSignal;
   onProgress?: (p: { files: number; bytes: number; totalBytes: number; currentPath?: string }) => void;
 }
@@ -21,6 +27,13 @@ export interface RestoreOptions {
 export interface RestoreSummary { files: number; dirs: number; bytes: number; durationMs: number; errors: Array<{ path: string; reason: string }> }
 
 const isRoot = process.getuid?.() === 0;
+
+/** Bytes read but not yet decoded and written: bounds the memory of a restore. */
+const READ_BUDGET = 16 * 1024 * 1024;
+/** Below this, starting decode threads costs more than it saves. */
+const INLINE_BYTES = 4 * 1024 * 1024;
+
+interface RestoreContext { repo: Repository; index: MasterIndex; pool: DecodePool; budget: ByteBudget; signal: AbortSignal | undefined }
 
 export async function restoreSnapshot(repo: Repository, ref: SnapshotRef, options: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
@@ -34,16 +47,21 @@ export async function restoreSnapshot(repo: Repository, ref: SnapshotRef, option
   await mkdir(options.target, { recursive: true });
   for (const entry of nodes.filter((n) => n.node.type === 'dir')) await mkdir(join(options.target, entry.path), { recursive: true });
   const links = new Map<string, Promise<string>>();
-  await mapLimit(nodes.filter((n) => n.node.type !== 'dir'), options.concurrency ?? 8, async (entry) => {
-    const path = join(options.target, entry.path);
-    try {
-      await restoreEntry(repo, index, entry.node, path, links, (n) => { summary.bytes += n; report(entry.path); }, options.signal);
-      if (entry.node.type === 'file') summary.files++;
-    } catch (err) {
-      if (err instanceof BulwarkError || (err as Error).name === 'AbortError') throw err;
-      summary.errors.push({ path: entry.path, reason: errorMessage(err) });
-    }
-  });
+  const ctx: RestoreContext = { repo, index, pool: new DecodePool(repo.master, totalBytes < INLINE_BYTES ? 0 : options.workers), budget: new ByteBudget(READ_BUDGET), signal: options.signal };
+  try {
+    await mapLimit(nodes.filter((n) => n.node.type !== 'dir'), options.concurrency ?? 8, async (entry) => {
+      const path = join(options.target, entry.path);
+      try {
+        await restoreEntry(ctx, entry.node, path, links, (n) => { summary.bytes += n; report(entry.path); });
+        if (entry.node.type === 'file') summary.files++;
+      } catch (err) {
+        if (err instanceof BulwarkError || (err as Error).name === 'AbortError') throw err;
+        summary.errors.push({ path: entry.path, reason: errorMessage(err) });
+      }
+    });
+  } finally {
+    await ctx.pool.close();
+  }
   // Directories last and deepest first: writing their entries changed their mtimes.
   for (const entry of nodes.filter((n) => n.node.type === 'dir').sort((a, b) => b.depth - a.depth)) {
     await applyMetadata(join(options.target, entry.path), entry.node);
@@ -54,7 +72,7 @@ export async function restoreSnapshot(repo: Repository, ref: SnapshotRef, option
   return summary;
 }
 
-async function restoreEntry(repo: Repository, index: MasterIndex, node: TreeNode, path: string, links: Map<string, Promise<string>>, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
+async function restoreEntry(ctx: RestoreContext, node: TreeNode, path: string, links: Map<string, Promise<string>>, onBytes: (n: number) => void): Promise<void> {
   await rm(path, { force: true });
   if (node.type === 'file') {
     const key = node.links && node.links > 1 ? `${node.device}:${node.inode}` : undefined;
@@ -63,7 +81,7 @@ async function restoreEntry(repo: Repository, index: MasterIndex, node: TreeNode
       await link(await first, path);
       return;
     }
-    const done = restoreFile(repo, index, node, path, onBytes, signal).then(() => path);
+    const done = restoreFile(ctx, node, path, onBytes).then(() => path);
     if (key) links.set(key, done);
     await done;
   } else if (node.type === 'symlink') {
@@ -76,35 +94,48 @@ async function restoreEntry(repo: Repository, index: MasterIndex, node: TreeNode
   await applyMetadata(path, node);
 }
 
-async function restoreFile(repo: Repository, index: MasterIndex, node: TreeNode, path: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
+/** One read of adjacent blobs of a pack, and where each goes in the file. */
+interface Run { pack: string; offset: number; length: number; blobs: RestoreBlob[] }
+
+/** Reads of adjacent blobs are merged up to this size. */
+const MAX_RUN = 4 * 1024 * 1024;
+
+/**
+ * A file's blobs are read (merging neighbours in a pack into one read) and
+ * handed to the decode workers, which write them at their offsets: reads,
+ * decoding and writes of many blobs overlap, within the byte budget.
+ */
+async function restoreFile(ctx: RestoreContext, node: TreeNode, path: string, onBytes: (n: number) => void): Promise<void> {
+  const { runs, size } = planRuns(ctx.index, node.content ?? []);
   const handle = await open(path, 'w', 0o600);
   try {
-    let position = 0;
-    for (const id of node.content ?? []) {
-      const data = await repo.loadBlob(index, id, signal);
-      // All-zero chunks become holes: sparse files stay sparse.
-      if (!isZero(data)) await writeAll(handle, data, position);
-      position += data.length;
-      onBytes(data.length);
-    }
-    await handle.truncate(position);
+    const results = await Promise.allSettled(runs.map((run) => ctx.budget.use(run.length, async () => {
+      const data = await ctx.repo.backend.read('data', run.pack, { offset: run.offset, length: run.length }, ctx.signal);
+      onBytes(await ctx.pool.restore(data, handle.fd, run.blobs));
+    })));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length > 0) throw failures.find((e) => e instanceof BulwarkError) ?? failures[0];
+    await handle.truncate(size);
   } finally {
     await handle.close();
   }
 }
 
-async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) written += (await handle.write(data, written, data.length - written, position + written)).bytesWritten;
-}
-
-const ZERO = Buffer.alloc(1024 * 1024);
-function isZero(data: Buffer): boolean {
-  for (let at = 0; at < data.length; at += ZERO.length) {
-    const part = data.subarray(at, at + ZERO.length);
-    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+function planRuns(index: MasterIndex, content: readonly string[]): { runs: Run[]; size: number } {
+  const runs: Run[] = [];
+  let position = 0;
+  let run: Run | undefined;
+  for (const id of content) {
+    const at = index.get(id);
+    if (!at) throw new BulwarkError('REPO_CORRUPT', `blob ${id.slice(0, 12)} is in no index`, { hint: 'run `bulwark backup check` to see what it affects' });
+    if (!run || run.pack !== at.pack || at.offset !== run.offset + run.length || run.length + at.length > MAX_RUN) {
+      runs.push((run = { pack: at.pack, offset: at.offset, length: 0, blobs: [] }));
+    }
+    run.blobs.push({ id, offset: run.length, length: at.length, rawLength: at.rawLength, compressed: at.compressed, position });
+    run.length += at.length;
+    position += at.rawLength;
   }
-  return true;
+  return { runs, size: position };
 }
 
 async function applyMetadata(path: string, node: TreeNode): Promise<void> {

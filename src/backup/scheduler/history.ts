@@ -18,10 +18,13 @@ export async function loadPolicyStates(store: Pick<Store, 'lastBackupRuns' | 'li
     // Oldest first, so each copy target ends at the latest backup it received.
     const runs = await store.listBackupRuns({ policy, kind: 'backup', limit: COPY_HISTORY_RUNS });
     const state = stateOf(policy);
-    const latest = { last: state.last.backup, success: state.lastSuccess.backup };
+    const { last, success } = { last: state.last.backup, success: state.lastSuccess.backup };
     for (const run of runs.reverse()) if (run.ok) applyRun(state, run);
-    state.last.backup = latest.last;
-    state.lastSuccess.backup = latest.success;
+    // Only the copy targets were wanted from the older runs.
+    if (last) state.last.backup = last;
+    else delete state.last.backup;
+    if (success) state.lastSuccess.backup = success;
+    else delete state.lastSuccess.backup;
   }
 }
 

@@ -208,8 +208,8 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
       this.metrics.addPolicy(name, policyRpoMs(this.config, policy));
       this.metrics.keepCopies(name, policy.copies);
       const state = this.stateOf(name);
-      for (const run of Object.values(state.last)) this.metrics.observe(run, false);
-      for (const run of Object.values(state.lastSuccess)) this.metrics.observeSuccess(run);
+      for (const run of Object.values(state.last)) if (run) this.metrics.observe(run, false);
+      for (const run of Object.values(state.lastSuccess)) if (run) this.metrics.observeSuccess(run);
       for (const [repository, at] of state.copies) if (policy.copies.includes(repository)) this.metrics.copySucceeded(name, repository, at);
     }
   }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { checkTargetAfterBackup, parseLsn, parseRecoveryTarget, prepareRecovery, restoreCommand, startAndAwaitRecovery, type BaseBackupInfo, type RecoveryTarget } from '../../../backup/postgres/index.js';
 import { openConfiguredRepo } from '../../../backup/policy/repos.js';
@@ -14,10 +15,11 @@ import type { RepoOptions } from './repo-options.js';
 
 export interface PitrOptions { policy?: string; to: string; verify?: boolean; target?: string }
 
-/** The command PostgreSQL runs to fetch WAL: this very CLI, with the same configuration file. */
-export function cliPrefix(): string[] {
-  const main = fileURLToPath(new URL('../../main.js', import.meta.url));
-  return main.endsWith('.js') ? [process.execPath, main] : [process.execPath, '--import', 'tsx', main.replace(/\.js$/, '.ts')];
+/** How PostgreSQL runs `bulwark backup wal ...` (archive_command, restore_command): this very CLI, by absolute paths. */
+export function walCommandPrefix(): string[] {
+  if (!import.meta.url.endsWith('.ts')) return [process.execPath, fileURLToPath(new URL('../../main.js', import.meta.url)), 'backup'];
+  // From sources (tests): PostgreSQL runs the command from its data directory, so tsx must be named by path.
+  return [process.execPath, '--import', createRequire(import.meta.url).resolve('tsx'), fileURLToPath(new URL('../../main.ts', import.meta.url)), 'backup'];
 }
 
 export async function restorePostgres(options: RepoOptions & PitrOptions): Promise<void> {
@@ -34,12 +36,13 @@ export async function restorePostgres(options: RepoOptions & PitrOptions): Promi
   const progress = new ProgressLine('restore', options);
   await restoreSnapshot(repo, base, { target: options.target, root: base.snapshot.paths[0], onProgress: (p) => progress.update(p.bytes, p.totalBytes) });
   progress.done();
-  const command = `${restoreCommand(cliPrefix(), options.policy!)} -c ${shellWord(configPath)}`;
+  const command = `${restoreCommand(walCommandPrefix(), options.policy!)} -c ${shellWord(configPath)}`;
   await prepareRecovery({ dataDir: options.target, target, restoreCommand: command });
   const restoreMs = Math.round(performance.now() - started);
   let recovered;
   if (options.verify) {
-    const server = await startAndAwaitRecovery({ dataDir: options.target, port: await freePort(), timeoutMs: 10 * 60_000 });
+    const superuser = policy.source.postgres ? config.databases[policy.source.postgres]?.postgres?.superuser : undefined;
+    const server = await startAndAwaitRecovery({ dataDir: options.target, port: await freePort(), timeoutMs: 10 * 60_000, user: superuser });
     recovered = server.result;
     await server.stop();
   }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { archiveSegment, fetchSegment } from '../../../backup/postgres/index.js';
+import { archiveSegment, fetchSegment, RESTORE_EXIT } from '../../../backup/postgres/index.js';
 import { RepoWalStore } from '../../../backup/policy/repo-wal-store.js';
 import { openConfiguredRepo } from '../../../backup/policy/repos.js';
 import { findPolicy } from '../../../backup/policy/runner.js';
 import { loadValidConfig } from '../../../config/index.js';
-import { BulwarkError } from '../../../core/errors.js';
-import { EXIT } from '../../exit-codes.js';
+import { BulwarkError, errorMessage, isBulwarkError } from '../../../core/errors.js';
+import { printError } from '../../output.js';
 
 /** PostgreSQL's archive_command and restore_command: `bulwark backup wal archive POLICY %p -c FILE`. */
 export function registerWal(backup: Command): void {
@@ -19,13 +19,19 @@ export function registerWal(backup: Command): void {
       await archiveSegment(store, path);
     });
   wal.command('restore')
-    .description('fetch one WAL file (restore_command = \'bulwark backup wal restore POLICY %f %p -c /etc/bulwark.yaml\'); exit 1 when absent')
+    .description('fetch one WAL file (restore_command = \'bulwark backup wal restore POLICY %f %p -c /etc/bulwark.yaml\'); exit 1 when absent, 126 when it cannot be fetched')
     .argument('<policy>', 'backup policy').argument('<name>', 'WAL file name (%f)').argument('<path>', 'where to write it (%p)')
     .requiredOption('-c, --config <file>', 'bulwark.yaml')
     .action(async (policy: string, name: string, path: string, options: { config: string }) => {
-      const store = await walStore(options.config, policy);
-      // PostgreSQL asks for files that do not exist yet; "missing" is an answer, not an error.
-      if ((await fetchSegment(store, name, path)) === 'missing') process.exitCode = EXIT.findings;
+      // PostgreSQL asks for files that do not exist yet: "missing" (exit 1) is an answer, and ends recovery there.
+      // Any other failure must exit above 125, or PostgreSQL would take it for "missing" and promote too early.
+      try {
+        const store = await walStore(options.config, policy);
+        process.exitCode = RESTORE_EXIT[await fetchSegment(store, name, path)];
+      } catch (err) {
+        printError(`error: could not fetch WAL file ${name}: ${isBulwarkError(err) ? err.describe() : errorMessage(err)}`);
+        process.exitCode = RESTORE_EXIT.failed;
+      }
     });
 }
 

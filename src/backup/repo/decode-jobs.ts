@@ -1,0 +1,130 @@
+import { createHash, type Hash } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import { errorMessage } from '../../core/errors.js';
+import { decodeBlob, type BlobKeys } from './blob-codec.js';
+import { decodePackHeader } from './pack.js';
+
+/**
+ * The CPU-heavy half of restore and check --read-data, run in decode workers
+ * (or inline for small jobs): decrypt, decompress, check content addresses,
+ * write restored bytes, hash packs. The main thread only reads and plans.
+ */
+
+/** A blob inside a buffer that was read from a pack: `offset` is relative to that buffer. */
+export interface BufferedBlob { id: string; offset: number; length: number; rawLength: number; compressed: boolean }
+
+/** Where a decoded blob goes in the file being restored. */
+export interface RestoreBlob extends BufferedBlob { position: number }
+
+export interface RestoreJob { type: 'restore'; data: Uint8Array; fd: number; blobs: RestoreBlob[] }
+
+/**
+ * A piece of a pack being verified: pieces of one pack arrive in order,
+ * cover it without gaps, and all go to the same worker (it hashes the whole).
+ * The last piece (`last`) holds the header.
+ */
+export interface VerifyJob { type: 'verify'; pack: string; data: Uint8Array; blobs: BufferedBlob[]; last: boolean }
+
+export type DecodeJob = RestoreJob | VerifyJob | { type: 'forget'; pack: string };
+
+export interface RestoreResult { bytes: number }
+export interface VerifyResult {
+  /** Blobs that do not decode, and why. */
+  failures: Array<{ id: string; message: string }>;
+  /** Whole-pack problems (hash, header), set on the last piece. */
+  errors: string[];
+}
+
+/** A failure the caller reports as repository damage rather than a file system error. */
+export interface JobError { message: string; code?: string; corrupt: boolean }
+
+export class DecodeJobs {
+  private readonly hashes = new Map<string, { hash: Hash; bytes: number }>();
+
+  constructor(private readonly keys: BlobKeys) {}
+
+  run(job: DecodeJob): RestoreResult | VerifyResult | undefined {
+    if (job.type === 'restore') return this.restore(job);
+    if (job.type === 'verify') return this.verify(job);
+    this.hashes.delete(job.pack);
+    return undefined;
+  }
+
+  private restore(job: RestoreJob): RestoreResult {
+    const buffer = asBuffer(job.data);
+    let bytes = 0;
+    for (const blob of job.blobs) {
+      let data: Buffer;
+      try {
+        data = decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength);
+      } catch (err) {
+        throw corrupt(errorMessage(err));
+      }
+      if (data.length !== blob.rawLength) throw corrupt(`blob ${blob.id.slice(0, 12)} holds ${data.length} bytes, its index entry says ${blob.rawLength}`);
+      // All-zero chunks become holes: sparse files stay sparse.
+      if (!isZero(data)) writeAll(job.fd, data, blob.position);
+      bytes += data.length;
+    }
+    return { bytes };
+  }
+
+  private verify(job: VerifyJob): VerifyResult {
+    const buffer = asBuffer(job.data);
+    let state = this.hashes.get(job.pack);
+    if (!state) this.hashes.set(job.pack, (state = { hash: createHash('sha256'), bytes: 0 }));
+    state.hash.update(buffer);
+    state.bytes += buffer.length;
+    const failures: VerifyResult['failures'] = [];
+    for (const blob of job.blobs) {
+      try {
+        decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength);
+      } catch (err) {
+        failures.push({ id: blob.id, message: errorMessage(err) });
+      }
+    }
+    const errors: string[] = [];
+    if (job.last) {
+      this.hashes.delete(job.pack);
+      if (state.hash.digest('hex') !== job.pack) errors.push(`pack ${job.pack.slice(0, 12)} does not match its name: its content changed`);
+      try {
+        decodePackHeader(this.keys.encryption, buffer, job.pack, state.bytes);
+      } catch (err) {
+        errors.push(errorMessage(err));
+      }
+    }
+    return { failures, errors };
+  }
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function corrupt(message: string): Error & { jobError: JobError } {
+  return Object.assign(new Error(message), { jobError: { message, corrupt: true } });
+}
+
+function writeAll(fd: number, data: Buffer, position: number): void {
+  let written = 0;
+  while (written < data.length) written += writeSync(fd, data, written, data.length - written, position + written);
+}
+
+const ZERO = Buffer.alloc(64 * 1024);
+
+export function isZero(data: Buffer): boolean {
+  // Random data differs within its first bytes: the common case costs nothing.
+  if (data.length === 0 || data[0] !== 0 || data[data.length - 1] !== 0) return data.length === 0;
+  for (let at = 0; at < data.length; at += ZERO.length) {
+    const part = data.subarray(at, at + ZERO.length);
+    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+/** What a job that failed reports: repository damage, or the error of a write. */
+export function jobError(err: unknown): JobError {
+  const known = (err as { jobError?: JobError }).jobError;
+  if (known) return known;
+  const code = (err as NodeJS.ErrnoException).code;
+  return { message: errorMessage(err), corrupt: false, ...(typeof code === 'string' ? { code } : {}) };
+}
