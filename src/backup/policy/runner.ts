@@ -37,8 +37,9 @@ export async function runPolicy(config: BulwarkConfig, name: string, options: Ru
   const policy = findPolicy(config, name);
   const started = Date.now();
   const result: PolicyRunResult = { policy: name, ok: false, partial: false, startedAt: new Date(started).toISOString(), durationMs: 0, repository: policy.copies[0]!, copies: [], forgotten: 0 };
+  let primary: Repository | undefined;
   try {
-    const primary = await openConfiguredRepo(config.backups!, policy.copies[0]!, { signal: options.signal });
+    primary = await openConfiguredRepo(config.backups!, policy.copies[0]!, { signal: options.signal });
     const wal = policy.wal_archiving ? new RepoWalStore(primary, name) : undefined;
     const source = await prepareSource(config, name, policy, wal, options.signal);
     try {
@@ -55,6 +56,8 @@ export async function runPolicy(config: BulwarkConfig, name: string, options: Ru
     result.ok = true;
   } catch (err) {
     result.error = err instanceof BulwarkError ? err.describe() : errorMessage(err);
+  } finally {
+    await primary?.close().catch(() => undefined);
   }
   result.durationMs = Date.now() - started;
   return result;
@@ -85,11 +88,14 @@ async function pruneOldWal(repo: Repository, wal: RepoWalStore, signal?: AbortSi
 
 async function copyTo(config: BulwarkConfig, name: string, primary: Repository, snapshot: string, signal?: AbortSignal): Promise<CopyOutcome> {
   const started = Date.now();
+  let dest: Repository | undefined;
   try {
-    const dest = await openConfiguredRepo(config.backups!, name, { copyFrom: primary, signal });
+    dest = await openConfiguredRepo(config.backups!, name, { copyFrom: primary, signal });
     const report = await copySnapshots(primary, dest, { snapshots: [snapshot], signal });
     return { repository: name, ok: true, snapshot: report.copied[0]?.copy, durationMs: Date.now() - started };
   } catch (err) {
     return { repository: name, ok: false, error: err instanceof BulwarkError ? err.describe() : errorMessage(err), durationMs: Date.now() - started };
+  } finally {
+    await dest?.close().catch(() => undefined);
   }
 }

@@ -70,6 +70,11 @@ export class Repository {
     });
   }
 
+  /** Closes the backend's connections (SFTP sessions, HTTP agents). */
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+
   async saveFile(kind: FileKind, value: unknown, signal?: AbortSignal): Promise<string> {
     const bytes = seal(this.master.encryption, Buffer.from(JSON.stringify(value)));
     const id = fileId(bytes);

@@ -9,10 +9,12 @@ import { registerRun } from './run.js';
 import { registerTestRestore } from './test-restore.js';
 import { registerWal } from './wal.js';
 
-export { registerRestore } from './restore.js';
+import { closeTrackedRepos } from './repo-options.js';
+import { registerRestore as registerRestoreCommand } from './restore.js';
 
 export function registerBackup(program: Command): void {
-  const backup = program.command('backup').description('encrypted, deduplicated backups: init, run, ls, diff, forget, prune, check, copy, key, test-restore');
+  const backup = program.command('backup').description('encrypted, deduplicated backups: init, run, ls, diff, forget, prune, check, copy, key, test-restore')
+    .hook('postAction', closeTrackedRepos);
   registerInit(backup);
   registerRun(backup);
   registerLs(backup);
@@ -22,4 +24,9 @@ export function registerBackup(program: Command): void {
   registerKey(backup);
   registerTestRestore(backup);
   registerWal(backup);
+}
+
+export function registerRestore(program: Command): void {
+  registerRestoreCommand(program);
+  program.commands.find((c) => c.name() === 'restore')?.hook('postAction', closeTrackedRepos);
 }

@@ -4,7 +4,7 @@ import { resolveChunkerParams } from '../../../backup/chunker/index.js';
 import { parseSize } from '../../../config/units.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { print, printJSON } from '../../output.js';
-import { addCommonOptions, addRepoOptions, openRepo, resolveRepo, type RepoOptions } from './repo-options.js';
+import { addCommonOptions, addRepoOptions, openRepo, resolveRepo, track, type RepoOptions } from './repo-options.js';
 
 interface InitOptions extends RepoOptions { copyFrom?: string; copyFromPasswordFile?: string; chunkAvg?: string }
 
@@ -18,7 +18,7 @@ export function registerInit(backup: Command): void {
     .action(async (options: InitOptions) => {
       const { backend, password } = await resolveRepo(options);
       const copyFrom = options.copyFrom ? await openRepo({ repo: options.copyFrom, passwordFile: options.copyFromPasswordFile ?? options.passwordFile }) : undefined;
-      const repo = await Repository.init(backend, password, { copyFrom, chunker: chunkerFor(options.chunkAvg ?? '1MiB') });
+      const repo = track(await Repository.init(backend, password, { copyFrom, chunker: chunkerFor(options.chunkAvg ?? '1MiB') }));
       if (options.json) return printJSON({ id: repo.config.id, location: backend.location, chunker: repo.config.chunker, key: repo.keyId });
       print(`created repository ${repo.config.id} at ${backend.location}${copyFrom ? ` (content key shared with ${copyFrom.backend.location})` : ''}`);
       print('keep the password safe: without it the data cannot be read by anyone, including you.');

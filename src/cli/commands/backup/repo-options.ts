@@ -87,7 +87,20 @@ async function readPassword(file: string | undefined, fromConfig: string | undef
 
 export async function openRepo(options: RepoOptions, prefix = ''): Promise<Repository> {
   const { backend, password } = await resolveRepo(options, prefix);
-  return Repository.open(backend, password);
+  return track(await Repository.open(backend, password));
+}
+
+const opened = new Set<Repository>();
+
+/** Remembers a repository so the command's postAction hook closes it: an SFTP session would keep the process alive. */
+export function track(repo: Repository): Repository {
+  opened.add(repo);
+  return repo;
+}
+
+export async function closeTrackedRepos(): Promise<void> {
+  await Promise.all([...opened].map((repo) => repo.close().catch(() => undefined)));
+  opened.clear();
 }
 
 export function sizeOption(flag: string, text: string): number {

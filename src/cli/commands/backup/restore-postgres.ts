@@ -11,7 +11,7 @@ import { BulwarkError } from '../../../core/errors.js';
 import { freePort } from '../../../core/net.js';
 import { print, printJSON } from '../../output.js';
 import { ProgressLine } from '../../progress.js';
-import type { RepoOptions } from './repo-options.js';
+import { track, type RepoOptions } from './repo-options.js';
 
 export interface PitrOptions { policy?: string; to: string; verify?: boolean; target?: string }
 
@@ -29,7 +29,7 @@ export async function restorePostgres(options: RepoOptions & PitrOptions): Promi
   const { config } = await loadValidConfig(configPath);
   const policy = findPolicy(config, options.policy!);
   const target = parseRecoveryTarget(options.to);
-  const repo = await openConfiguredRepo(config.backups!, policy.copies[0]!, { create: false });
+  const repo = track(await openConfiguredRepo(config.backups!, policy.copies[0]!, { create: false }));
   const base = pickBaseBackup(await repo.listSnapshots(), options.policy!, target);
   const info = base.snapshot.meta!.postgres as BaseBackupInfo;
   checkTargetAfterBackup(target, { stopLsn: info.stopLsn, stopTime: new Date(info.stopTime) });

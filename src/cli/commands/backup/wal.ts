@@ -6,6 +6,7 @@ import { findPolicy } from '../../../backup/policy/runner.js';
 import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../../../core/errors.js';
 import { printError } from '../../output.js';
+import { track } from './repo-options.js';
 
 /** PostgreSQL's archive_command and restore_command: `bulwark backup wal archive POLICY %p -c FILE`. */
 export function registerWal(backup: Command): void {
@@ -39,5 +40,5 @@ async function walStore(configFile: string, policyName: string): Promise<RepoWal
   const { config } = await loadValidConfig(configFile);
   const policy = findPolicy(config, policyName);
   if (!policy.wal_archiving) throw new BulwarkError('USAGE', `policy ${policyName} does not archive WAL`, { hint: `set backups.policies.${policyName}.wal_archiving: true` });
-  return new RepoWalStore(await openConfiguredRepo(config.backups!, policy.copies[0]!), policyName);
+  return new RepoWalStore(track(await openConfiguredRepo(config.backups!, policy.copies[0]!)), policyName);
 }
