@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { Lifecycle, type Subsystem } from './lifecycle.js';
+import { memoryLogger } from '../testing/memory-logger.js';
 
-/** A logger that keeps its lines, so tests can read the logged state changes. */
-function memoryLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
 
 interface Fake extends Subsystem<string> {
   deadlines: AbortSignal[];

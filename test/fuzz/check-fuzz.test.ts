@@ -11,23 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { checkConfig } from '../../src/cli/commands/check.js';
+import { prng } from '../../src/testing/prng.js';
 
 const SEED = Number(process.env.BULWARK_FUZZ_SEED ?? 20_260_101) >>> 0;
 const MUTANTS = 1_000;
 const BATCHES = 10;
 const ORIGINAL = readFileSync(new URL('../../examples/full.yaml', import.meta.url), 'utf8');
 
-/** mulberry32: small, fast and good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Random = () => number;
 const int = (rand: Random, n: number): number => Math.floor(rand() * n);

@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Chunker, chunkBuffer, gearTable, type ChunkerParams } from './index.js';
+import { prng } from '../../testing/prng.js';
 
 const MiB = 1024 * 1024;
 const SMALL: ChunkerParams = { minSize: 1024, avgSize: 4096, maxSize: 16384 };
@@ -12,17 +13,6 @@ function randomData(length: number, seed: number): Buffer {
   return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(length));
 }
 
-/** mulberry32: a seeded PRNG for reproducible random splits. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function chunkStreamed(data: Buffer, params: Partial<ChunkerParams>, pieceSizes: () => number): Buffer[] {
   const chunker = new Chunker(params, gear);

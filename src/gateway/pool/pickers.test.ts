@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPicker, pickerNames } from './pickers.js';
 import type { EndpointState, PickerContext } from './types.js';
+import { prng as seeded } from '../../testing/prng.js';
 
 function ep(id: string, weight = 100, active = 0): EndpointState {
   return { id, url: `http://${id}`, zone: undefined, backup: false, weight, health: 'up', admin: 'enabled', active };
@@ -13,17 +14,6 @@ function picks(name: string, candidates: EndpointState[], n: number, context = c
   return Array.from({ length: n }, () => picker.pick(candidates, context)?.id ?? '-');
 }
 
-/** mulberry32: a small seeded PRNG, so p2c runs are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('registry', () => {
   it('has the four algorithms of the schema and rejects unknown names with a hint', () => {

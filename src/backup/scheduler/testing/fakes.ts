@@ -1,21 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { parseConfigText, type BulwarkConfig } from '../../../config/index.js';
 import type { BackupRunKind, BackupRunRecord, BackupRunsQuery, LastBackupRuns } from '../../../store/index.js';
 import type { RunContext, RunExecutor } from '../execute.js';
 import type { BackupRunStore } from '../scheduler.js';
-
-/** A logger that keeps its lines. */
-export function memoryLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
+export { memoryLogger } from '../../../testing/memory-logger.js';
 
 export function testConfig(policies: string): BulwarkConfig {
   const yaml = `sla_tiers:
