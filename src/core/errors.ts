@@ -24,6 +24,11 @@ export type ErrorCode =
   | 'REPO_LOCKED'
   | 'BACKEND_UNAVAILABLE'
   | 'DISK_FULL'
+  | 'COORDINATION_UNAVAILABLE'
+  | 'COORDINATION_REJECTED'
+  | 'COORDINATION_AUTH_FAILED'
+  | 'WATCH_COMPACTED'
+  | 'LEASE_LOST'
   | 'INTERNAL';
 
 export interface BulwarkErrorOptions {
