@@ -1,0 +1,69 @@
+import pg from 'pg';
+import { BulwarkError } from '../core/errors.js';
+
+export interface PgEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database?: string;
+}
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  /** Bound on connecting and running every statement; 2000 ms by default. */
+  timeoutMs?: number;
+}
+
+/**
+ * One short-lived connection for a few statements, bounded by a timeout and a
+ * signal: an abort ends the connection, which fails the statement in flight.
+ */
+export async function withClient<T>(endpoint: PgEndpoint, options: QueryOptions, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  options.signal?.throwIfAborted();
+  const client = new pg.Client({
+    host: endpoint.host, port: endpoint.port, user: endpoint.user, password: endpoint.password,
+    database: endpoint.database ?? 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs,
+    application_name: 'bulwark-ha',
+  });
+  client.on('error', () => undefined);
+  const abort = (): void => {
+    void client.end().catch(() => undefined);
+  };
+  const timer = setTimeout(abort, timeoutMs);
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await client.connect();
+    return await fn(client);
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new BulwarkError('BACKEND_UNAVAILABLE', `PostgreSQL at ${endpoint.host}:${endpoint.port}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err, hint: 'check that the member is running and reachable', context: { port: endpoint.port },
+    });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', abort);
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function queryRows<R extends pg.QueryResultRow>(endpoint: PgEndpoint, sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
+  return withClient(endpoint, options, async (c) => (await c.query<R>(sql, params)).rows);
+}
+
+/** A conninfo value: single quotes and backslashes escaped, always quoted. */
+export function conninfoValue(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A string literal for SQL text where parameters cannot go (ALTER SYSTEM). */
+export function sqlLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A string value for postgresql.conf / postgresql.auto.conf: backslashes and quotes escaped, no line breaks. */
+export function confValue(value: string): string {
+  if (/[\n\r\0]/.test(value)) throw new BulwarkError('USAGE', 'a postgresql.conf setting cannot contain a line break or NUL', { hint: 'remove line breaks from the value' });
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}

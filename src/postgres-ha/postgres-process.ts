@@ -1,0 +1,291 @@
+/**
+ * Control of one PostgreSQL member on this host: initdb, base backup, start,
+ * stop, fence, promote, re-point, synchronous standbys, slots and WAL positions.
+ *
+ * Fencing is an immediate shutdown (SIGQUIT to the postmaster, what
+ * `pg_ctl stop -m immediate` sends, without the pg_ctl fork): the postmaster
+ * SIGQUITs every backend and exits in tens of milliseconds, so no write can
+ * be acknowledged afterwards. The cost: transactions in flight are cut (never
+ * acknowledged), the next start needs crash recovery, and the member stays
+ * down until it is rejoined. SIGKILL of the postmaster alone would be faster
+ * to send but leaves backends running until they notice, so it is only the
+ * escalation when SIGQUIT does not end it in time.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BulwarkError, errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { parseLsn, type Lsn, type PgRole } from './decide.js';
+import { confValue, conninfoValue, queryRows, sqlLiteral, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface RunAs { uid: number; gid: number }
+
+export interface PostgresMemberOptions {
+  name: string;
+  binDir: string;
+  dataDir: string;
+  socketDir: string;
+  host: string;
+  port: number;
+  /** Superuser, also used for replication connections. */
+  user: string;
+  password: string;
+  runAs?: RunAs;
+  /** Settings written into postgresql.conf at initdb (copied to replicas by the base backup). */
+  settings?: Record<string, string>;
+  logger?: Logger;
+}
+
+export interface PgStatus {
+  role: PgRole;
+  timeline: number;
+  /** Primary: current WAL position; replica: the further of received and replayed. */
+  lsn: Lsn;
+  /** Replica: host and port primary_conninfo points at. */
+  upstream: { host: string; port: number } | undefined;
+}
+
+/** Streaming replication settings every member shares. */
+export const BASE_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1', wal_level: 'replica', max_wal_senders: '10', max_replication_slots: '10',
+  hot_standby: 'on', wal_log_hints: 'on', synchronous_commit: 'on', wal_receiver_status_interval: '1s',
+  wal_retrieve_retry_interval: '500ms', wal_sender_timeout: '10s', wal_receiver_timeout: '10s',
+};
+
+export class PostgresMember {
+  readonly name: string;
+  readonly endpoint: PgEndpoint;
+  private child: ChildProcess | undefined;
+  private output = '';
+  private readonly log: Logger;
+
+  constructor(private readonly o: PostgresMemberOptions) {
+    this.name = o.name;
+    this.endpoint = { host: o.host, port: o.port, user: o.user, password: o.password };
+    this.log = (o.logger ?? silentLogger()).child({ component: 'postgres', member: o.name });
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  /** The server's recent output, for error messages. */
+  recentOutput(): string {
+    return this.output;
+  }
+
+  /** A new cluster with data checksums, scram authentication and replication allowed from loopback. */
+  async initdb(pwfile: string): Promise<void> {
+    await this.exec('initdb', ['-D', this.o.dataDir, '-U', this.o.user, `--pwfile=${pwfile}`, '-A', 'scram-sha-256',
+      '-E', 'UTF8', '--locale=C', '--no-sync', '--data-checksums']);
+    await appendFile(join(this.o.dataDir, 'pg_hba.conf'), `\nhost replication ${this.o.user} 127.0.0.1/32 scram-sha-256\n`);
+    const settings = { ...BASE_SETTINGS, ...this.o.settings };
+    const lines = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`);
+    await appendFile(join(this.o.dataDir, 'postgresql.conf'), `\n# bulwark postgres-ha\n${lines.join('\n')}\n`);
+  }
+
+  /** A replica's data directory from `leader`, through the slot named after us (which must exist). */
+  async basebackup(leader: PgEndpoint): Promise<void> {
+    await this.exec('pg_basebackup', ['-h', leader.host, '-p', String(leader.port), '-U', this.o.user, '-D', this.o.dataDir,
+      '-X', 'stream', '-S', this.name, '--no-sync', '--checkpoint=fast'], { PGPASSWORD: leader.password });
+    await this.writeStandbyConfig(leader);
+  }
+
+  /** With the server stopped: standby.signal, and primary_conninfo/primary_slot_name in postgresql.auto.conf. */
+  async writeStandbyConfig(leader: PgEndpoint): Promise<void> {
+    const auto = join(this.o.dataDir, 'postgresql.auto.conf');
+    const kept = (await readFile(auto, 'utf8').catch(() => '')).split('\n')
+      .filter((l) => !/^\s*(primary_conninfo|primary_slot_name|synchronous_standby_names)\s*=/.test(l));
+    kept.push(`primary_conninfo = ${confValue(this.conninfo(leader))}`, `primary_slot_name = ${confValue(this.name)}`, '');
+    await writeFile(auto, kept.join('\n').replace(/\n+$/, '\n'));
+    await writeFile(join(this.o.dataDir, 'standby.signal'), '');
+    await this.chownData(['postgresql.auto.conf', 'standby.signal']);
+  }
+
+  async start(options: QueryOptions = {}): Promise<void> {
+    if (this.running) return;
+    const args = ['-D', this.o.dataDir, '-p', String(this.o.port), '-k', this.o.socketDir, '-c', `cluster_name=${this.name}`];
+    this.output = '';
+    const child = spawn(join(this.o.binDir, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], ...this.o.runAs });
+    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-16384); };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('exit', (code, signal) => this.log.info({ code, signal }, 'postgres exited'));
+    this.child = child;
+    await this.waitReady(options.timeoutMs ?? 30_000, options.signal);
+    this.log.info({ port: this.o.port }, 'postgres started');
+  }
+
+  /** `pg_ctl stop -m fast`: a clean shutdown for planned stops. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = once(child, 'exit');
+    await this.exec('pg_ctl', ['stop', '-D', this.o.dataDir, '-m', 'fast', '-w', '-t', '30']).catch(() => child.kill('SIGKILL'));
+    await exited;
+  }
+
+  /** Makes writes impossible as fast as PostgreSQL allows; see the file comment. */
+  async fence(timeoutMs = 3000): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGQUIT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** For fault injection: a signal to the postmaster alone. Resolves when it has exited (SIGKILL/SIGQUIT/SIGTERM). */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  }
+
+  async status(options: QueryOptions = {}): Promise<PgStatus> {
+    if (!this.running) return { role: 'stopped', timeline: 0, lsn: 0n, upstream: undefined };
+    return readPgStatus(this.endpoint, options);
+  }
+
+  /** Promotes a replica and waits until it accepts writes. The synchronous standbys it inherited are cleared first. */
+  async promote(options: QueryOptions = {}): Promise<void> {
+    await withClient(this.endpoint, { timeoutMs: 30_000, ...options }, async (c) => {
+      await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
+      await c.query('SELECT pg_reload_conf()');
+      const { rows } = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 25) AS ok');
+      if (rows[0]?.ok !== true) throw new BulwarkError('INTERNAL', `promotion of ${this.name} did not finish in 25 s`);
+    });
+  }
+
+  /** A running replica follows another primary: PostgreSQL 13+ reloads primary_conninfo without a restart. */
+  async follow(leader: PgEndpoint, options: QueryOptions = {}): Promise<void> {
+    await withClient(this.endpoint, options, async (c) => {
+      await c.query(`ALTER SYSTEM SET primary_conninfo = ${sqlLiteral(this.conninfo(leader))}`);
+      await c.query(`ALTER SYSTEM SET primary_slot_name = ${sqlLiteral(this.name)}`);
+      await c.query('SELECT pg_reload_conf()');
+    });
+  }
+
+  /**
+   * `ANY 1 (a, b)`: a commit waits for any one of them. Resolves once a new
+   * session sees the setting, i.e. the postmaster has reloaded it.
+   */
+  async setSynchronousStandbys(names: readonly string[], options: QueryOptions = {}): Promise<void> {
+    const value = synchronousStandbyNames(names);
+    await withClient(this.endpoint, options, async (c) => {
+      await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(value)}`);
+      await c.query('SELECT pg_reload_conf()');
+    });
+    const until = performance.now() + (options.timeoutMs ?? 2000);
+    for (;;) {
+      const rows = await queryRows<{ v: string }>(this.endpoint, "SELECT current_setting('synchronous_standby_names') AS v", [], options);
+      if (rows[0]?.v === value) return;
+      if (performance.now() > until) throw new BulwarkError('INTERNAL', `synchronous_standby_names not applied on ${this.name}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Names in synchronous_standby_names as we write it. */
+  async synchronousStandbys(options: QueryOptions = {}): Promise<string[]> {
+    const rows = await queryRows<{ v: string }>(this.endpoint, "SELECT current_setting('synchronous_standby_names') AS v", [], options);
+    return parseSynchronousStandbyNames(rows[0]?.v ?? '');
+  }
+
+  async ensureSlots(names: readonly string[], options: QueryOptions = {}): Promise<void> {
+    await withClient(this.endpoint, options, async (c) => {
+      for (const name of names) {
+        await c.query('SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)', [name]);
+      }
+    });
+  }
+
+  /** Standbys streaming from us now, by application_name (= their member name). */
+  async streamingStandbys(options: QueryOptions = {}): Promise<string[]> {
+    const rows = await queryRows<{ n: string }>(this.endpoint, "SELECT application_name AS n FROM pg_stat_replication WHERE state = 'streaming'", [], options);
+    return rows.map((r) => r.n);
+  }
+
+  private conninfo(leader: PgEndpoint): string {
+    return [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.o.user)}`,
+      `password=${conninfoValue(leader.password)}`, `application_name=${conninfoValue(this.name)}`].join(' ');
+  }
+
+  private async waitReady(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (!this.running) throw new BulwarkError('BACKEND_UNAVAILABLE', `postgres ${this.name} exited during startup`, { context: { output: this.output } });
+      try {
+        await queryRows(this.endpoint, 'SELECT 1', [], { timeoutMs: 1000, signal });
+        return;
+      } catch (err) {
+        if (performance.now() > until) {
+          throw new BulwarkError('BACKEND_UNAVAILABLE', `postgres ${this.name} not ready within ${timeoutMs} ms: ${errorMessage(err)}`, { context: { output: this.output } });
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async exec(tool: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+    await execFileAsync(join(this.o.binDir, tool), args, { env: { ...process.env, ...env }, ...this.o.runAs })
+      .catch((err: { stderr?: string }) => {
+        throw new BulwarkError('INTERNAL', `${tool} failed for ${this.name}: ${err.stderr ?? String(err)}`);
+      });
+  }
+
+  private async chownData(files: string[]): Promise<void> {
+    const runAs = this.o.runAs;
+    if (!runAs) return;
+    await execFileAsync('chown', [`${runAs.uid}:${runAs.gid}`, ...files.map((f) => join(this.o.dataDir, f))]);
+  }
+}
+
+export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions): Promise<PgStatus> {
+  const rows = await queryRows<{ recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; conninfo: string }>(endpoint, `
+    SELECT pg_is_in_recovery() AS recovery,
+      CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current,
+      pg_last_wal_receive_lsn()::text AS receive, pg_last_wal_replay_lsn()::text AS replay,
+      CASE WHEN pg_is_in_recovery()
+        THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli,
+      current_setting('primary_conninfo') AS conninfo`, [], options);
+  const r = rows[0];
+  if (!r) throw new BulwarkError('INTERNAL', 'status query returned no row');
+  const lsns = [r.current, r.receive, r.replay].filter((x): x is string => x !== null).map(parseLsn);
+  const lsn = lsns.reduce((a, b) => (b > a ? b : a), 0n);
+  return { role: r.recovery ? 'replica' : 'primary', timeline: r.tli ?? 0, lsn, upstream: r.recovery ? parseUpstream(r.conninfo) : undefined };
+}
+
+function parseUpstream(conninfo: string): { host: string; port: number } | undefined {
+  const host = /(?:^|\s)host='?([^'\s]+)/.exec(conninfo)?.[1];
+  const port = /(?:^|\s)port='?(\d+)/.exec(conninfo)?.[1];
+  return host && port ? { host, port: Number(port) } : undefined;
+}
+
+/** `ANY 1 ("m2", "m3")`, or '' (asynchronous) for none. */
+export function synchronousStandbyNames(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  return `ANY 1 (${[...names].sort().map((n) => `"${n.replace(/"/g, '""')}"`).join(', ')})`;
+}
+
+export function parseSynchronousStandbyNames(value: string): string[] {
+  const m = /^ANY 1 \((.*)\)$/.exec(value.trim());
+  if (!m?.[1]) return [];
+  return m[1].split(',').map((s) => s.trim().replace(/^"|"$/g, '').replace(/""/g, '"')).filter((s) => s.length > 0);
+}

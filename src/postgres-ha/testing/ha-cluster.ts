@@ -1,0 +1,169 @@
+/**
+ * A three-member PostgreSQL HA cluster on this host for integration tests:
+ * an EtcdCluster of 3, m1 initdb'd as primary, m2 and m3 base-backed-up
+ * replicas with slots, and one MemberManager per member in this process,
+ * each with its own etcd client (optionally through TcpRelays, to cut it off).
+ */
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { EtcdClient } from '../../coordination/etcd-client.js';
+import { EtcdCluster } from '../../coordination/testing/etcd-cluster.js';
+import { TcpRelay } from '../../coordination/testing/tcp-relay.js';
+import { findPostgresBinDir } from '../../store/testing/postgres-server.js';
+import { memoryLogger } from '../../testing/memory-logger.js';
+import { freePort } from '../../testing/net.js';
+import { runAsUser } from '../../testing/run-as.js';
+import { MemberManager, type SyncRecord } from '../member-manager.js';
+import { queryRows, type PgEndpoint } from '../pg-query.js';
+import { PostgresMember } from '../postgres-process.js';
+
+export interface HaClusterOptions {
+  synchronousMode?: boolean;
+  ttlSeconds?: number;
+  loopWaitMs?: number;
+  /** Members whose manager reaches etcd through relays (one per etcd member), so a test can cut them off. */
+  relayed?: string[];
+}
+
+export interface HaMember {
+  name: string;
+  pg: PostgresMember;
+  manager: MemberManager;
+  etcd: EtcdClient;
+  relays: TcpRelay[];
+}
+
+const USER = 'bulwark';
+const DATABASE = 'main-db';
+
+export class HaCluster {
+  readonly log = memoryLogger();
+  readonly members: HaMember[] = [];
+  /** An etcd client of the test itself, never cut. */
+  etcdClient!: EtcdClient;
+  private constructor(readonly dir: string, readonly etcd: EtcdCluster, readonly password: string) {}
+
+  static async start(options: HaClusterOptions = {}): Promise<HaCluster> {
+    const [binDir, runAs, etcd] = await Promise.all([findPostgresBinDir(), runAsUser(), EtcdCluster.start()]);
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ha-'));
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const cluster = new HaCluster(dir, etcd, password);
+    try {
+      await mkdir(join(dir, 'sock'));
+      await writeFile(join(dir, 'pwfile'), `${password}\n`, { mode: 0o600 });
+      if (runAs) for (const p of [dir, join(dir, 'sock'), join(dir, 'pwfile')]) await chown(p, runAs.uid, runAs.gid);
+      cluster.etcdClient = new EtcdClient({ endpoints: etcd.clientUrls(), timeoutMs: 1000 });
+      const names = ['m1', 'm2', 'm3'];
+      const ports = await distinctPorts(names.length);
+      const pgs = names.map((name, i) => new PostgresMember({
+        name, binDir, dataDir: join(dir, name), socketDir: join(dir, 'sock'), host: '127.0.0.1', port: ports[i] ?? 0,
+        user: USER, password, runAs, settings: { fsync: 'off' }, logger: cluster.log.log,
+      }));
+      const [primary, ...replicas] = pgs;
+      if (!primary) throw new Error('no members');
+      await primary.initdb(join(dir, 'pwfile'));
+      await primary.start();
+      await primary.ensureSlots(replicas.map((r) => r.name));
+      await queryRows(primary.endpoint, 'CREATE TABLE t (seq int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+      for (const replica of replicas) {
+        await replica.basebackup(primary.endpoint);
+        await replica.start();
+      }
+      for (const pg of pgs) await cluster.addMember(pg, pgs, options);
+      await cluster.startManagers(options.synchronousMode ?? true);
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  member(name: string): HaMember {
+    const m = this.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  targets(): { name: string; endpoint: PgEndpoint }[] {
+    return this.members.map((m) => ({ name: m.name, endpoint: m.pg.endpoint }));
+  }
+
+  /** Members whose PostgreSQL answers and is not in recovery, asked directly. */
+  async writable(timeoutMs = 300): Promise<string[]> {
+    const answers = await Promise.all(this.members.map(async (m) => {
+      try {
+        const rows = await queryRows<{ r: boolean }>(m.pg.endpoint, 'SELECT pg_is_in_recovery() AS r', [], { timeoutMs });
+        return rows[0]?.r === false ? m.name : undefined;
+      } catch {
+        return undefined;
+      }
+    }));
+    return answers.filter((x): x is string => x !== undefined);
+  }
+
+  async leader(): Promise<string | undefined> {
+    return (await this.etcdClient.get(`/bulwark/db/${DATABASE}/leader`)).kv?.value;
+  }
+
+  async syncRecord(): Promise<SyncRecord | undefined> {
+    const kv = (await this.etcdClient.get(`/bulwark/db/${DATABASE}/sync`)).kv;
+    return kv ? (JSON.parse(kv.value) as SyncRecord) : undefined;
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.members) await m.manager.stop().catch(() => undefined);
+    for (const m of this.members) {
+      await m.pg.fence().catch(() => undefined);
+      await m.etcd.close().catch(() => undefined);
+      for (const r of m.relays) await r.close().catch(() => undefined);
+    }
+    await this.etcdClient?.close().catch(() => undefined);
+    await this.etcd.stopAll();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async addMember(pg: PostgresMember, all: PostgresMember[], options: HaClusterOptions): Promise<void> {
+    const relays = options.relayed?.includes(pg.name) ? await Promise.all(this.etcd.clientUrls().map((u) => TcpRelay.start(u))) : [];
+    const endpoints = relays.length > 0 ? relays.map((r) => r.url) : this.etcd.clientUrls();
+    const etcd = new EtcdClient({ endpoints, timeoutMs: 1000 });
+    const manager = new MemberManager({
+      database: DATABASE, pg, etcd, peers: all.filter((p) => p !== pg).map((p) => ({ name: p.name, endpoint: p.endpoint })),
+      synchronousMode: options.synchronousMode ?? true, ttlSeconds: options.ttlSeconds ?? 10, loopWaitMs: options.loopWaitMs ?? 1000,
+      logger: this.log.log,
+    });
+    this.members.push({ name: pg.name, pg, manager, etcd, relays });
+  }
+
+  /** m1 first, until it holds the key; then the replicas; then, in synchronous mode, until both are recorded. */
+  private async startManagers(synchronousMode: boolean): Promise<void> {
+    const [first, ...rest] = this.members;
+    if (!first) return;
+    await first.manager.start();
+    await waitUntil(() => first.manager.lease.isLeader, 15_000, 'm1 to hold the leader key');
+    for (const m of rest) await m.manager.start();
+    if (synchronousMode) {
+      await waitUntilAsync(async () => (await this.syncRecord())?.members.length === rest.length, 20_000, 'both replicas in the synchronous set');
+    }
+  }
+}
+
+async function distinctPorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+export async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  await waitUntilAsync(async () => predicate(), timeoutMs, what);
+}
+
+/** Polls: the conditions here (a key, a PostgreSQL setting) announce nothing we could wait on. */
+export async function waitUntilAsync(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!(await predicate().catch(() => false))) {
+    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
