@@ -115,7 +115,7 @@ export class Archiver {
       this.countBytes(node.size ?? 0);
     } else {
       try {
-        const chunked = await this.pool.chunkFile(path);
+        const chunked = await this.pool.chunkFile(path, node.size ?? 0);
         node.content = chunked.content;
         node.size = chunked.size;
       } catch (err) {

@@ -30,13 +30,13 @@ export async function backupPaths(repo: Repository, paths: readonly string[], op
     const writer = new BlobWriter(repo, index, { compression: options.compression, packSize: options.packSize, signal: options.signal });
     let archiver: Archiver | undefined;
     const pool = new ChunkPool(
-      { encryption: repo.master.encryption, mac: repo.master.mac, chunkerSeed: repo.master.chunker, chunker: repo.config.chunker, compression: options.compression ?? 'auto', credits: 16 },
+      { encryption: repo.master.encryption, mac: repo.master.mac, chunkerSeed: repo.master.chunker, chunker: repo.config.chunker, compression: options.compression ?? 'auto' },
       (blob) => writer.add(blob),
       (n) => archiver?.countBytes(n),
       options.workers,
     );
     try {
-      pool.setKnown([...index.entries()].filter((e) => e.type === 'data').map((e) => e.id));
+      pool.setKnown(() => [...index.entries()].filter((e) => e.type === 'data').map((e) => e.id));
       archiver = new Archiver(repo, index, writer, pool, options);
       const tree = await archiver.archive(abs, parent?.snapshot.tree);
       await writer.flush();

@@ -1,55 +1,114 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { resolveChunkerParams } from '../chunker/index.js';
+import { SEAL_OVERHEAD } from '../repo/crypto.js';
 import type { SealedBlob } from '../repo/pack.js';
+import { defaultWorkers, startWorker } from '../repo/threads.js';
 import type { ChunkWorkerData, FromWorker, ToWorker } from './worker-protocol.js';
 
 export interface ChunkedFile { content: string[]; size: number }
 
 interface Job {
+  path: string;
+  /** Expected size (from lstat), to schedule big files first and keep workers evenly busy. */
+  size: number;
   resolve: (file: ChunkedFile) => void;
   reject: (err: Error) => void;
-  worker: Slot;
   /** Chunks still being added to the writer; `done` waits for them. */
   adding: Promise<unknown>[];
   error?: unknown;
 }
 
-interface Slot { worker: Worker; jobs: number }
+interface Slot {
+  worker: Worker;
+  jobs: number;
+  bytes: number;
+  outbox: Buffer;
+  /** Blobs of the outbox not yet released, in the order the worker wrote them. */
+  unreleased: Array<{ end: number; done: boolean }>;
+}
 
-/** Worker threads that turn files into sealed blobs; `onBlob` must apply back-pressure by resolving late. */
+/** Outbox room beyond the largest sealed blob: several average chunks, so a worker rarely waits. */
+const OUTBOX_SLACK = 1024 * 1024;
+
+/** A worker that is on small files may take the next one before it is done; one on a big file may not. */
+const SMALL_BACKLOG = 1024 * 1024;
+
+/**
+ * Worker threads that turn files into sealed blobs; `onBlob` must apply
+ * back-pressure by resolving late. Workers start when the first file needs
+ * one (a backup where nothing changed starts none), and take files as they
+ * become free, biggest first among those waiting, so that no worker sits
+ * idle while another works through a backlog.
+ */
 export class ChunkPool {
-  private readonly slots: Slot[];
+  private readonly slots: Slot[] = [];
   private readonly jobs = new Map<number, Job>();
+  private readonly waiting: number[] = [];
   private nextJob = 0;
   private failure: Error | undefined;
+  private known: (() => string[]) | undefined;
+  private readonly size: number;
+  private closing = false;
 
-  constructor(data: ChunkWorkerData, private readonly onBlob: (blob: SealedBlob) => Promise<unknown>, private readonly onBytes: (n: number) => void, size = availableParallelism()) {
-    this.slots = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = startWorker(data);
-      const slot: Slot = { worker, jobs: 0 };
-      worker.on('message', (message: FromWorker) => this.handle(slot, message));
-      worker.on('error', (err) => this.fail(err));
-      return slot;
-    });
+  constructor(private readonly data: Omit<ChunkWorkerData, 'outbox'>, private readonly onBlob: (blob: SealedBlob) => Promise<unknown>, private readonly onBytes: (n: number) => void, size = defaultWorkers()) {
+    this.size = Math.max(1, size);
   }
 
-  setKnown(ids: string[]): void {
-    for (const slot of this.slots) this.send(slot, { type: 'known', ids });
+  /** Blob ids the repository already holds, asked for only if a worker starts: workers do not encrypt those again. */
+  setKnown(ids: string[] | (() => string[])): void {
+    this.known = typeof ids === 'function' ? ids : () => ids;
   }
 
-  chunkFile(path: string): Promise<ChunkedFile> {
+  chunkFile(path: string, size = 0): Promise<ChunkedFile> {
     if (this.failure) return Promise.reject(this.failure);
-    const slot = this.slots.reduce((a, b) => (b.jobs < a.jobs ? b : a));
     const job = this.nextJob++;
-    slot.jobs++;
     return new Promise((resolve, reject) => {
-      this.jobs.set(job, { resolve, reject, worker: slot, adding: [] });
-      this.send(slot, { type: 'file', job, path });
+      this.jobs.set(job, { path, size, resolve, reject, adding: [] });
+      this.waiting.push(job);
+      this.dispatch();
     });
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      const slot = this.freeSlot();
+      if (!slot) return;
+      let best = 0;
+      for (let i = 1; i < this.waiting.length; i++) if (this.jobs.get(this.waiting[i]!)!.size > this.jobs.get(this.waiting[best]!)!.size) best = i;
+      const id = this.waiting.splice(best, 1)[0]!;
+      const job = this.jobs.get(id)!;
+      slot.jobs++;
+      slot.bytes += job.size;
+      this.send(slot, { type: 'file', job: id, path: job.path });
+    }
+  }
+
+  private freeSlot(): Slot | undefined {
+    const idle = this.slots.find((s) => s.jobs === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.size) return this.start();
+    const light = this.slots.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    return light.jobs < 2 && light.bytes < SMALL_BACKLOG ? light : undefined;
+  }
+
+  private start(): Slot {
+    const outbox = new SharedArrayBuffer(resolveChunkerParams(this.data.chunker).maxSize + SEAL_OVERHEAD + OUTBOX_SLACK);
+    const worker = startWorker(import.meta.url, 'chunk-worker', { ...this.data, outbox } satisfies ChunkWorkerData);
+    const slot: Slot = { worker, jobs: 0, bytes: 0, outbox: Buffer.from(outbox), unreleased: [] };
+    worker.on('message', (message: FromWorker) => this.handle(slot, message));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`a chunk worker stopped (exit code ${code})`));
+    });
+    this.slots.push(slot);
+    const known = this.known?.();
+    if (known && known.length > 0) this.send(slot, { type: 'known', ids: known });
+    return slot;
   }
 
   private handle(slot: Slot, message: FromWorker): void {
@@ -57,22 +116,38 @@ export class ChunkPool {
     if (!job) return;
     if (message.type === 'chunk') {
       this.onBytes(message.rawLength);
-      if (message.sealed === undefined) return;
-      const blob: SealedBlob = { id: message.id, type: 'data', rawLength: message.rawLength, compressed: message.compressed, sealed: Buffer.from(message.sealed.buffer, message.sealed.byteOffset, message.sealed.byteLength) };
+      const sealed = message.sealed;
+      if (sealed === undefined) return;
+      // The writer copies the blob into a pack before `add` resolves; only then may the worker reuse its room.
+      const entry = { end: sealed.end, done: false };
+      slot.unreleased.push(entry);
+      const blob: SealedBlob = { id: message.id, type: 'data', rawLength: message.rawLength, compressed: message.compressed, sealed: slot.outbox.subarray(sealed.at, sealed.at + sealed.length) };
       const adding = this.onBlob(blob).then(
-        () => this.send(slot, { type: 'credit', n: 1 }),
-        (err: unknown) => void (job.error ??= err),
+        () => this.release(slot, entry),
+        (err: unknown) => {
+          job.error ??= err;
+          this.release(slot, entry); // the worker goes on to the end of the file, which then fails
+        },
       );
       job.adding.push(adding);
       return;
     }
     this.jobs.delete(message.job);
     slot.jobs--;
+    slot.bytes -= job.size;
+    this.dispatch();
     if (message.type === 'done') {
       void Promise.all(job.adding).then(() => (job.error ? job.reject(job.error as Error) : job.resolve({ content: message.content, size: message.size })));
     } else {
       job.reject(Object.assign(new Error(message.message), { code: message.code }));
     }
+  }
+
+  private release(slot: Slot, entry: { end: number; done: boolean }): void {
+    entry.done = true;
+    let upTo: number | undefined;
+    while (slot.unreleased[0]?.done) upTo = slot.unreleased.shift()!.end;
+    if (upTo !== undefined) this.send(slot, { type: 'release', upTo });
   }
 
   private send(slot: Slot, message: ToWorker): void {
@@ -83,13 +158,6 @@ export class ChunkPool {
     this.failure = err;
     for (const job of this.jobs.values()) job.reject(err);
     this.jobs.clear();
+    this.waiting.length = 0;
   }
-}
-
-/** From TypeScript sources (tests, tsx) the worker registers tsx itself: `--import tsx` does not reach a worker's entry module. */
-function startWorker(data: ChunkWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: data });
-  const entry = new URL('./chunk-worker.ts', import.meta.url).href;
-  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, workerData: data });
 }

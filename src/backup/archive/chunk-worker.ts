@@ -1,30 +1,49 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { close, open, read } from 'node:fs';
+import { promisify } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Chunker, gearTable } from '../chunker/index.js';
+import { gearAsInt32, gearTable, newScanState, resolveChunkerParams, scanForCut } from '../chunker/index.js';
 import { compressIfWorthIt } from '../repo/blob-codec.js';
-import { blobId, seal } from '../repo/crypto.js';
+import { blobId, NONCE_BYTES, SEAL_OVERHEAD } from '../repo/crypto.js';
+import { collectEvery } from '../repo/worker-gc.js';
 import type { ChunkWorkerData, FromWorker, ToWorker } from './worker-protocol.js';
 
 /**
  * Reads, chunks, hashes, compresses and encrypts one file at a time. The main
  * thread only deduplicates across workers and assembles packs, so the CPU work
  * spreads over every core.
+ *
+ * Reading: two reusable windows. While the chunks of one are processed, the
+ * next read goes into the other; the unfinished chunk at the end of a window
+ * is copied in front of the next window's data, so every chunk is contiguous
+ * and the only copy is of those tails. Chunk boundaries are those of Chunker
+ * (same scan, same state), whatever the read sizes.
  */
 const data = workerData as ChunkWorkerData;
 const port = parentPort!;
-const gear = gearTable(Buffer.from(data.chunkerSeed));
+const params = resolveChunkerParams(data.chunker);
+const gear = gearAsInt32(gearTable(Buffer.from(data.chunkerSeed)));
 const encryption = Buffer.from(data.encryption);
 const mac = Buffer.from(data.mac);
 const known = new Set<string>();
-const READ_BYTES = 8 * 1024 * 1024;
-let credits = data.credits;
+const READ_BYTES = 2 * 1024 * 1024;
+const allocated = collectEvery(4 * 1024 * 1024);
+/** Room before the data for the tail carried over from the other window: a tail is shorter than maxSize. */
+const CARRY_ROOM = params.maxSize;
+const windows = Array.from({ length: 2 }, () => Buffer.allocUnsafeSlow(CARRY_ROOM + READ_BYTES));
+const openFile = promisify(open);
+const closeFile = promisify(close);
+const outbox = Buffer.from(data.outbox);
+/** Outbox bytes used and released so far (running counts; positions are modulo its size). */
+let used = 0;
+let released = 0;
 let wakeUp: (() => void) | undefined;
 const queue: Array<{ job: number; path: string }> = [];
 let busy = false;
 
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'credit') {
-    credits += message.n;
+  if (message.type === 'release') {
+    released = message.upTo;
     wakeUp?.();
   } else if (message.type === 'known') {
     for (const id of message.ids) known.add(id);
@@ -48,23 +67,68 @@ async function drain(): Promise<void> {
   busy = false;
 }
 
+function readInto(fd: number, window: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, window, CARRY_ROOM, READ_BYTES, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+interface Read { window: number; position: number; done: Promise<number> }
+
 async function chunkFile(job: number, path: string): Promise<void> {
-  const fd = openSync(path, 'r');
-  const chunker = new Chunker(data.chunker, gear);
+  const fd = await openFile(path, 'r');
   const content: string[] = [];
+  const state = newScanState();
+  const reads: Read[] = [];
+  let position = 0;
+  let slot = 0;
+  // Reads run ahead into every window but the one being chunked. They assume full reads; a short one restarts them.
+  const readAhead = (): void => {
+    while (reads.length < windows.length - 1) {
+      reads.push({ window: slot, position, done: readInto(fd, windows[slot]!, position) });
+      position += READ_BYTES;
+      slot = (slot + 1) % windows.length;
+    }
+  };
+  const settle = async (): Promise<void> => {
+    for (const r of reads.splice(0)) await r.done.catch(() => 0);
+  };
   let size = 0;
   try {
+    readAhead();
+    // The unfinished chunk: carryLength bytes ending at carryEnd in the window chunked last.
+    let carry: Buffer | undefined;
+    let carryEnd = 0;
+    let carryLength = 0;
     for (;;) {
-      const buffer = Buffer.allocUnsafe(READ_BYTES);
-      const n = readSync(fd, buffer, 0, READ_BYTES, null);
-      if (n === 0) break;
+      const next = reads.shift()!;
+      const n = await next.done;
+      const window = windows[next.window]!;
+      if (n === 0) {
+        if (carry && carryLength > 0) await emit(job, carry.subarray(carryEnd - carryLength, carryEnd), content);
+        break;
+      }
       size += n;
-      for (const chunk of chunker.push(buffer.subarray(0, n))) await emit(job, chunk, content);
+      if (carry && carryLength > 0) carry.copy(window, CARRY_ROOM - carryLength, carryEnd - carryLength, carryEnd);
+      if (n < READ_BYTES) {
+        await settle();
+        position = next.position + n;
+        slot = (next.window + 1) % windows.length;
+      }
+      readAhead();
+      const end = CARRY_ROOM + n;
+      let start = CARRY_ROOM - carryLength;
+      for (let at = CARRY_ROOM; ;) {
+        const cut = scanForCut(window, at, end, state, params, gear);
+        if (cut < 0) break;
+        await emit(job, window.subarray(start, cut), content);
+        start = at = cut;
+      }
+      carry = window;
+      carryEnd = end;
+      carryLength = end - start;
     }
-    const last = chunker.finish();
-    if (last && last.length > 0) await emit(job, last, content);
   } finally {
-    closeSync(fd);
+    await settle();
+    await closeFile(fd);
   }
   post({ type: 'done', job, content, size });
 }
@@ -77,14 +141,34 @@ async function emit(job: number, chunk: Buffer, content: string[]): Promise<void
     return;
   }
   known.add(id);
-  while (credits <= 0) await new Promise<void>((resolve) => (wakeUp = resolve));
-  credits--;
   const compressed = compressIfWorthIt(chunk, data.compression);
-  const sealed = seal(encryption, compressed ?? chunk);
-  const owned = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength ? sealed : Buffer.from(sealed);
-  post({ type: 'chunk', job, id, rawLength: chunk.length, compressed: compressed !== undefined, sealed: owned }, [owned.buffer as ArrayBuffer]);
+  const plain = compressed ?? chunk;
+  const length = plain.length + SEAL_OVERHEAD;
+  const at = await reserve(length);
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', encryption, nonce);
+  nonce.copy(outbox, at);
+  let end = at + NONCE_BYTES + cipher.update(plain).copy(outbox, at + NONCE_BYTES);
+  end += cipher.final().copy(outbox, end);
+  cipher.getAuthTag().copy(outbox, end);
+  post({ type: 'chunk', job, id, rawLength: chunk.length, compressed: compressed !== undefined, sealed: { at, length, end: used } });
+  allocated(length + (compressed ? chunk.length : 0));
 }
 
-function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(message, transfer);
+/** Room for `length` bytes in the outbox, contiguous (a tail too short is skipped); waits for the main thread to release enough. */
+async function reserve(length: number): Promise<number> {
+  if (length > outbox.length) throw new Error(`a sealed blob of ${length} bytes does not fit the ${outbox.length}-byte outbox`);
+  for (;;) {
+    const position = used % outbox.length;
+    const skip = position + length > outbox.length ? outbox.length - position : 0;
+    if (used + skip + length - released <= outbox.length) {
+      used += skip + length;
+      return skip > 0 ? 0 : position;
+    }
+    await new Promise<void>((resolve) => (wakeUp = resolve));
+  }
+}
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
 }

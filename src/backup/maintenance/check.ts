@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { ByteBudget } from '../repo/byte-budget.js';
 import type { VerifyResult } from '../repo/decode-jobs.js';
 import { DecodePool } from '../repo/decode-pool.js';
 import type { MasterIndex } from '../repo/master-index.js';
-import type { PackEntry } from '../repo/pack.js';
+import { decodePackHeader, type PackEntry } from '../repo/pack.js';
 import { mapLimit, type Repository } from '../repo/repository.js';
 import type { SnapshotRef } from '../repo/types.js';
 import { affectedFiles, type Affected } from './affected.js';
@@ -44,8 +45,16 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   report.packs = packFiles.size;
   checkPacksExist(index, packFiles, report);
   const damaged = new Set<string>();
-  await checkTrees(repo, index, snapshots, report, damaged, options.signal);
-  if (options.readData || options.readDataSubset) await readPacks(repo, index, selectPacks(index.packIds, options.readDataSubset), packFiles, report, damaged, options);
+  const selected = options.readData || options.readDataSubset ? selectPacks(index.packIds, options.readDataSubset) : undefined;
+  // Decode workers start while the trees are checked; a small read decodes on this thread.
+  const pool = selected ? new DecodePool(repo.master, selected.reduce((sum, p) => sum + (packFiles.get(p) ?? 0), 0) < INLINE_BYTES ? 0 : options.workers) : undefined;
+  pool?.warm();
+  try {
+    await checkTrees(repo, index, snapshots, report, damaged, options.signal);
+    if (selected && pool) await readPacks(repo, index, selected, packFiles, pool, report, damaged, options);
+  } finally {
+    await pool?.close();
+  }
   report.damagedBlobs = [...damaged];
   if (damaged.size > 0) report.affected = await affectedFiles(repo, index, snapshots, damaged, options.signal);
   report.ok = report.errors.length === 0;
@@ -83,72 +92,82 @@ async function checkTrees(repo: Repository, index: MasterIndex, snapshots: Snaps
 }
 
 /** Packs are read in pieces of about this size, so a check holds a few MiB per pack, never whole packs. */
-const PIECE_BYTES = 4 * 1024 * 1024;
+const PIECE_BYTES = 2 * 1024 * 1024;
 /** Bytes read but not yet verified. */
-const READ_BUDGET = 24 * 1024 * 1024;
+const READ_BUDGET = 12 * 1024 * 1024;
 /** Below this, starting decode threads costs more than it saves. */
 const INLINE_BYTES = 4 * 1024 * 1024;
 
 interface Piece { start: number; end: number; blobs: PackEntry[] }
 
 /**
- * Reads every selected pack in order, piece by piece, while decode workers
- * hash it whole (its name is its SHA-256), check its header and decrypt and
- * authenticate each blob. Reading the next pieces overlaps with verifying the
- * last ones; the byte budget bounds what is held in memory.
+ * Reads every selected pack in order, piece by piece: this thread hashes the
+ * pack (its name is its SHA-256) and checks its header, while the decode
+ * workers decrypt and authenticate the blobs of each piece. Reading the next
+ * pieces overlaps with verifying the last ones; the byte budget bounds what is
+ * held in memory.
  */
-async function readPacks(repo: Repository, index: MasterIndex, packs: string[], packFiles: Map<string, number>, report: CheckReport, damaged: Set<string>, options: CheckOptions): Promise<void> {
-  const total = packs.reduce((sum, p) => sum + (packFiles.get(p) ?? 0), 0);
-  const pool = new DecodePool(repo.master, total < INLINE_BYTES ? 0 : options.workers);
+async function readPacks(repo: Repository, index: MasterIndex, packs: string[], packFiles: Map<string, number>, pool: DecodePool, report: CheckReport, damaged: Set<string>, options: CheckOptions): Promise<void> {
   const budget = new ByteBudget(READ_BUDGET);
   const unreadable = (pack: string, err: unknown): void => {
     if (err instanceof BulwarkError && err.code === 'BACKEND_UNAVAILABLE') throw err;
     report.errors.push(`pack ${pack.slice(0, 12)} cannot be read: ${errorMessage(err)}`);
     for (const b of index.packEntries(pack)) damaged.add(b.id);
   };
+  await mapLimit(packs, pool.size + 1, async (pack) => {
+    options.signal?.throwIfAborted();
+    const size = packFiles.get(pack);
+    if (size === undefined) {
+      // Missing: reading it says why, as for any other unreadable pack.
+      await repo.backend.read('data', pack, undefined, options.signal).then(() => undefined, (err: unknown) => unreadable(pack, err));
+      return;
+    }
+    const hash = createHash('sha256');
+    const packErrors: string[] = [];
+    const verified: Array<Promise<VerifyResult>> = [];
+    let bytes = 0;
+    let failed: { err: unknown } | undefined;
+    for (const piece of planPieces(index.packEntries(pack), size)) {
+      const length = piece.end - piece.start;
+      await budget.acquire(length);
+      let data: Buffer;
+      try {
+        data = await repo.backend.read('data', pack, { offset: piece.start, length }, options.signal);
+      } catch (err) {
+        budget.release(length);
+        failed = { err };
+        break;
+      }
+      hash.update(data);
+      bytes += data.length;
+      // The header is checked here, before the piece moves to a worker.
+      if (piece.end >= size) checkHeader(repo, pack, data, bytes, packErrors);
+      const blobs = piece.blobs.map((b) => ({ id: b.id, offset: b.offset - piece.start, length: b.length, rawLength: b.rawLength, compressed: b.compressed }));
+      verified.push(pool.verify(data, blobs).finally(() => budget.release(length)));
+    }
+    const results = await Promise.allSettled(verified);
+    if (failed) return unreadable(pack, failed.err);
+    report.bytesRead += bytes;
+    if (hash.digest('hex') !== pack) report.errors.push(`pack ${pack.slice(0, 12)} does not match its name: its content changed`);
+    report.errors.push(...packErrors);
+    for (const result of results) {
+      if (result.status === 'rejected') throw result.reason;
+      for (const f of result.value.failures) {
+        report.errors.push(`pack ${pack.slice(0, 12)}: ${f.message}`);
+        damaged.add(f.id);
+      }
+    }
+    report.packsRead++;
+    options.onProgress?.({ packs: report.packsRead, totalPacks: packs.length, bytes: report.bytesRead });
+  });
+}
+
+/** `tail` is the end of a pack of `packLength` bytes (read so far). */
+function checkHeader(repo: Repository, pack: string, tail: Buffer, packLength: number, errors: string[]): void {
   try {
-    await mapLimit(packs, pool.size + 1, async (pack) => {
-      options.signal?.throwIfAborted();
-      const size = packFiles.get(pack);
-      if (size === undefined) {
-        // Missing: reading it says why, as for any other unreadable pack.
-        await repo.backend.read('data', pack, undefined, options.signal).then(() => undefined, (err: unknown) => unreadable(pack, err));
-        return;
-      }
-      const slot = pool.pick();
-      const verified: Array<Promise<VerifyResult>> = [];
-      let failed: unknown;
-      for (const piece of planPieces(index.packEntries(pack), size)) {
-        const length = piece.end - piece.start;
-        await budget.acquire(length);
-        let data: Buffer;
-        try {
-          data = await repo.backend.read('data', pack, { offset: piece.start, length }, options.signal);
-        } catch (err) {
-          budget.release(length);
-          failed = err;
-          break;
-        }
-        report.bytesRead += data.length;
-        const blobs = piece.blobs.map((b) => ({ id: b.id, offset: b.offset - piece.start, length: b.length, rawLength: b.rawLength, compressed: b.compressed }));
-        verified.push(pool.verify(slot, pack, data, blobs, piece.end >= size).finally(() => budget.release(length)));
-      }
-      if (failed !== undefined) pool.forget(slot, pack);
-      const results = await Promise.allSettled(verified);
-      if (failed !== undefined) return unreadable(pack, failed);
-      for (const result of results) {
-        if (result.status === 'rejected') throw result.reason;
-        for (const f of result.value.failures) {
-          report.errors.push(`pack ${pack.slice(0, 12)}: ${f.message}`);
-          damaged.add(f.id);
-        }
-        report.errors.push(...result.value.errors);
-      }
-      report.packsRead++;
-      options.onProgress?.({ packs: report.packsRead, totalPacks: packs.length, bytes: report.bytesRead });
-    });
-  } finally {
-    await pool.close();
+    decodePackHeader(repo.master.encryption, tail, pack, packLength);
+  } catch (err) {
+    errors.push(errorMessage(err));
   }
 }
 

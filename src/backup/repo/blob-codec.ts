@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync } from 'node:zlib';
 import { BulwarkError } from '../../core/errors.js';
 import { blobId, NONCE_BYTES, seal, SEAL_OVERHEAD, TAG_BYTES } from './crypto.js';
@@ -40,24 +40,24 @@ export function encodeBlob(keys: BlobKeys, type: BlobType, data: Buffer, mode: C
 }
 
 /**
- * seal() without its final copy: [nonce, ciphertext, tag], whose concatenation
- * is the sealed message. Pack assembly copies the pieces once, into the pack.
+ * Where decodeBlob may decrypt into, reused from blob to blob by a thread that
+ * decodes many: the cipher then hands out small pieces, which the allocator
+ * recycles, instead of a fresh buffer of the blob's size each time (whose
+ * pages the kernel maps and zeroes anew, and unmaps again when it is freed).
  */
-export function sealParts(key: Buffer, plaintext: Buffer): Buffer[] {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const body = cipher.update(plaintext);
-  const final = cipher.final();
-  return final.length > 0 ? [nonce, body, final, cipher.getAuthTag()] : [nonce, body, cipher.getAuthTag()];
-}
+export interface Scratch { buffer: Buffer }
+
+const CIPHER_SLICE = 64 * 1024;
 
 /**
  * Decrypts, decompresses and checks the content address: a blob that comes
  * back is the blob that went in. `rawLength` (from the index) sizes the
- * decompression buffer; a wrong one costs speed, never correctness.
+ * decompression buffer; a wrong one costs speed, never correctness. With
+ * `scratch`, what comes back may lie in scratch.buffer: valid until the next
+ * call with the same scratch.
  */
-export function decodeBlob(keys: BlobKeys, id: string, sealed: Buffer, compressed: boolean, rawLength?: number): Buffer {
-  const plain = openBlob(keys.encryption, sealed, id);
+export function decodeBlob(keys: BlobKeys, id: string, sealed: Buffer, compressed: boolean, rawLength?: number, scratch?: Scratch): Buffer {
+  const plain = openBlob(keys.encryption, sealed, id, scratch);
   const data = compressed ? decompress(plain, id, rawLength) : plain;
   if (blobId(keys.mac, data).toString('hex') !== id) {
     throw new BulwarkError('REPO_CORRUPT', `blob ${id.slice(0, 12)} does not match its content address`, { hint: CHECK_HINT });
@@ -67,8 +67,8 @@ export function decodeBlob(keys: BlobKeys, id: string, sealed: Buffer, compresse
 
 const CHECK_HINT = 'run `bulwark backup check --read-data` to list the snapshots and files it affects';
 
-/** open() of crypto.ts without the copy into a fresh buffer (GCM's final() is empty). */
-function openBlob(key: Buffer, sealed: Buffer, id: string): Buffer {
+/** open() of crypto.ts without its copy into a fresh buffer (GCM's final() is empty), or into `scratch`. */
+function openBlob(key: Buffer, sealed: Buffer, id: string, scratch: Scratch | undefined): Buffer {
   const failed = (): never => {
     throw new BulwarkError('REPO_CORRUPT', `blob ${id.slice(0, 12)} failed authentication: it was altered or damaged`, { hint: CHECK_HINT });
   };
@@ -76,9 +76,17 @@ function openBlob(key: Buffer, sealed: Buffer, id: string): Buffer {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const body = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
-    const final = decipher.final();
-    return final.length > 0 ? Buffer.concat([body, final]) : body;
+    const body = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
+    if (!scratch) {
+      const plain = decipher.update(body);
+      const final = decipher.final();
+      return final.length > 0 ? Buffer.concat([plain, final]) : plain;
+    }
+    if (scratch.buffer.length < body.length + TAG_BYTES) scratch.buffer = Buffer.allocUnsafeSlow(Math.max(body.length + TAG_BYTES, 2 * scratch.buffer.length));
+    let at = 0;
+    for (let offset = 0; offset < body.length; offset += CIPHER_SLICE) at += decipher.update(body.subarray(offset, offset + CIPHER_SLICE)).copy(scratch.buffer, at);
+    at += decipher.final().copy(scratch.buffer, at);
+    return scratch.buffer.subarray(0, at);
   } catch {
     return failed();
   }

@@ -1,13 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.js';
-import { decodeBlob, type BlobKeys } from './blob-codec.js';
-import { decodePackHeader } from './pack.js';
+import { decodeBlob, type BlobKeys, type Scratch } from './blob-codec.js';
 
 /**
  * The CPU-heavy half of restore and check --read-data, run in decode workers
  * (or inline for small jobs): decrypt, decompress, check content addresses,
- * write restored bytes, hash packs. The main thread only reads and plans.
+ * write restored bytes. The main thread reads and plans.
  */
 
 /** A blob inside a buffer that was read from a pack: `offset` is relative to that buffer. */
@@ -18,36 +16,28 @@ export interface RestoreBlob extends BufferedBlob { position: number }
 
 export interface RestoreJob { type: 'restore'; data: Uint8Array; fd: number; blobs: RestoreBlob[] }
 
-/**
- * A piece of a pack being verified: pieces of one pack arrive in order,
- * cover it without gaps, and all go to the same worker (it hashes the whole).
- * The last piece (`last`) holds the header.
- */
-export interface VerifyJob { type: 'verify'; pack: string; data: Uint8Array; blobs: BufferedBlob[]; last: boolean }
+/** Blobs of a piece of a pack, to authenticate (check --read-data). */
+export interface VerifyJob { type: 'verify'; data: Uint8Array; blobs: BufferedBlob[] }
 
-export type DecodeJob = RestoreJob | VerifyJob | { type: 'forget'; pack: string };
+export type DecodeJob = RestoreJob | VerifyJob;
 
 export interface RestoreResult { bytes: number }
 export interface VerifyResult {
   /** Blobs that do not decode, and why. */
   failures: Array<{ id: string; message: string }>;
-  /** Whole-pack problems (hash, header), set on the last piece. */
-  errors: string[];
 }
 
 /** A failure the caller reports as repository damage rather than a file system error. */
 export interface JobError { message: string; code?: string; corrupt: boolean }
 
 export class DecodeJobs {
-  private readonly hashes = new Map<string, { hash: Hash; bytes: number }>();
+  /** Blobs are decrypted into this, then written or dropped before the next one. */
+  private readonly scratch: Scratch = { buffer: Buffer.alloc(0) };
 
   constructor(private readonly keys: BlobKeys) {}
 
-  run(job: DecodeJob): RestoreResult | VerifyResult | undefined {
-    if (job.type === 'restore') return this.restore(job);
-    if (job.type === 'verify') return this.verify(job);
-    this.hashes.delete(job.pack);
-    return undefined;
+  run(job: DecodeJob): RestoreResult | VerifyResult {
+    return job.type === 'restore' ? this.restore(job) : this.verify(job);
   }
 
   private restore(job: RestoreJob): RestoreResult {
@@ -56,7 +46,7 @@ export class DecodeJobs {
     for (const blob of job.blobs) {
       let data: Buffer;
       try {
-        data = decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength);
+        data = decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength, this.scratch);
       } catch (err) {
         throw corrupt(errorMessage(err));
       }
@@ -70,29 +60,15 @@ export class DecodeJobs {
 
   private verify(job: VerifyJob): VerifyResult {
     const buffer = asBuffer(job.data);
-    let state = this.hashes.get(job.pack);
-    if (!state) this.hashes.set(job.pack, (state = { hash: createHash('sha256'), bytes: 0 }));
-    state.hash.update(buffer);
-    state.bytes += buffer.length;
     const failures: VerifyResult['failures'] = [];
     for (const blob of job.blobs) {
       try {
-        decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength);
+        decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength, this.scratch);
       } catch (err) {
         failures.push({ id: blob.id, message: errorMessage(err) });
       }
     }
-    const errors: string[] = [];
-    if (job.last) {
-      this.hashes.delete(job.pack);
-      if (state.hash.digest('hex') !== job.pack) errors.push(`pack ${job.pack.slice(0, 12)} does not match its name: its content changed`);
-      try {
-        decodePackHeader(this.keys.encryption, buffer, job.pack, state.bytes);
-      } catch (err) {
-        errors.push(errorMessage(err));
-      }
-    }
-    return { failures, errors };
+    return { failures };
   }
 }
 

@@ -5,7 +5,7 @@ import { DecodeJobs, jobError, type BufferedBlob, type DecodeJob, type JobError,
 import { defaultWorkers, startWorker } from './threads.js';
 
 interface Pending { resolve: (value: unknown) => void; reject: (err: Error) => void; bytes: number; slot: Slot }
-interface Slot { worker: Worker | undefined; bytes: number; jobs: number }
+interface Slot { worker: Worker | undefined; bytes: number }
 
 /** Buffers at least this large move to a worker without a copy. */
 const TRANSFER_MIN = 64 * 1024;
@@ -23,34 +23,27 @@ export class DecodePool {
   private closed = false;
 
   constructor(private readonly keys: BlobKeys, workers = defaultWorkers()) {
-    this.slots = Array.from({ length: Math.max(0, workers) }, () => ({ worker: undefined, bytes: 0, jobs: 0 }));
+    this.slots = Array.from({ length: Math.max(0, workers) }, () => ({ worker: undefined, bytes: 0 }));
   }
 
   get size(): number {
     return Math.max(1, this.slots.length);
   }
 
-  /** The least busy worker; verify jobs of one pack must all go to the same one. */
-  pick(): number {
-    let best = 0;
-    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]!.bytes < this.slots[best]!.bytes) best = i;
-    return best;
+  /** Starts the workers now, so that their start overlaps with other work rather than delaying the first job. */
+  warm(): void {
+    for (const slot of this.slots) slot.worker ??= this.start(slot);
   }
 
   /** Decodes the blobs of `data` (read from a pack) and writes them to `fd` at their positions; resolves to the bytes restored. */
-  async restore(data: Buffer, fd: number, blobs: RestoreBlob[], slot = this.pick()): Promise<number> {
-    const result = (await this.run(slot, { type: 'restore', data, fd, blobs })) as RestoreResult;
+  async restore(data: Buffer, fd: number, blobs: RestoreBlob[]): Promise<number> {
+    const result = (await this.run({ type: 'restore', data, fd, blobs })) as RestoreResult;
     return result.bytes;
   }
 
-  /** Verifies one piece of a pack: see VerifyJob. */
-  async verify(slot: number, pack: string, data: Buffer, blobs: BufferedBlob[], last: boolean): Promise<VerifyResult> {
-    return (await this.run(slot, { type: 'verify', pack, data, blobs, last })) as VerifyResult;
-  }
-
-  /** Drops what a worker keeps of a pack whose verification stopped half-way. */
-  forget(slot: number, pack: string): void {
-    void this.run(slot, { type: 'forget', pack }).catch(() => undefined);
+  /** Authenticates the blobs of `data` (read from a pack); resolves to those that fail. */
+  async verify(data: Buffer, blobs: BufferedBlob[]): Promise<VerifyResult> {
+    return (await this.run({ type: 'verify', data, blobs })) as VerifyResult;
   }
 
   async close(): Promise<void> {
@@ -59,9 +52,11 @@ export class DecodePool {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 
-  private run(index: number, job: DecodeJob): Promise<unknown> {
+  /** Jobs go to the worker with the fewest bytes waiting. */
+  private run(job: DecodeJob): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
-    const slot = this.slots[index];
+    let slot: Slot | undefined;
+    for (const other of this.slots) if (!slot || other.bytes < slot.bytes) slot = other;
     if (!slot) {
       this.inline ??= new DecodeJobs(this.keys);
       try {
@@ -72,13 +67,12 @@ export class DecodePool {
     }
     const worker = (slot.worker ??= this.start(slot));
     const id = this.nextId++;
-    const data = 'data' in job ? job.data : undefined;
-    const bytes = data?.byteLength ?? 0;
+    const data = job.data;
+    const bytes = data.byteLength;
     slot.bytes += bytes;
-    slot.jobs++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, bytes, slot });
-      worker.postMessage({ id, job }, data && transferable(data) ? [data.buffer as ArrayBuffer] : []);
+      worker.postMessage({ id, job }, transferable(data) ? [data.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -104,7 +98,6 @@ export class DecodePool {
     if (!pending) return undefined;
     this.pending.delete(id);
     pending.slot.bytes -= pending.bytes;
-    pending.slot.jobs--;
     return pending;
   }
 }

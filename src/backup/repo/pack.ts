@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
-import { fileId, open, seal, SEAL_OVERHEAD } from './crypto.js';
+import { open, seal, SEAL_OVERHEAD } from './crypto.js';
 
 /**
  * A pack file: sealed blobs back to back, then the sealed header, then the
@@ -27,15 +28,32 @@ export interface PackEntry {
 export interface SealedBlob {
   id: string;
   type: BlobType;
-  sealed: Buffer;
+  /** The sealed bytes, or pieces whose concatenation they are. */
+  sealed: Buffer | readonly Buffer[];
   rawLength: number;
   compressed: boolean;
 }
 
+export function sealedLength(blob: SealedBlob): number {
+  if (Buffer.isBuffer(blob.sealed)) return blob.sealed.length;
+  let n = 0;
+  for (const part of blob.sealed as readonly Buffer[]) n += part.length;
+  return n;
+}
+
+/**
+ * Assembles a pack in one buffer: each blob is copied in as it arrives and
+ * hashed on the way, so finishing costs neither a concatenation nor a pass
+ * over 16 MiB. The buffer can be handed in (and reused once the pack is
+ * written); it grows when a blob does not fit.
+ */
 export class PackBuilder {
-  private readonly parts: Buffer[] = [];
   readonly entries: PackEntry[] = [];
   private size = 0;
+  private readonly hash = createHash('sha256');
+  private finished = false;
+
+  constructor(private buffer: Buffer = Buffer.alloc(0)) {}
 
   get bytes(): number {
     return this.size;
@@ -45,19 +63,39 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  add(blob: SealedBlob): void {
-    this.entries.push({ id: blob.id, type: blob.type, offset: this.size, length: blob.sealed.length, rawLength: blob.rawLength, compressed: blob.compressed });
-    this.parts.push(blob.sealed);
-    this.size += blob.sealed.length;
+  /** The buffer the pack is assembled in (the one handed in, unless a blob did not fit). */
+  get storage(): Buffer {
+    return this.buffer;
   }
 
-  /** The finished pack and its name (SHA-256 of its bytes). */
+  add(blob: SealedBlob): void {
+    if (this.finished) throw new Error('PackBuilder.add after finish');
+    const length = sealedLength(blob);
+    this.entries.push({ id: blob.id, type: blob.type, offset: this.size, length, rawLength: blob.rawLength, compressed: blob.compressed });
+    this.append(Buffer.isBuffer(blob.sealed) ? [blob.sealed] : (blob.sealed as readonly Buffer[]), length);
+  }
+
+  /** The finished pack and its name (SHA-256 of its bytes); `bytes` lies in `storage`. */
   finish(key: Buffer): { id: string; bytes: Buffer; entries: PackEntry[] } {
     const header = seal(key, encodeHeader(this.entries));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(header.length);
-    const bytes = Buffer.concat([...this.parts, header, trailer]);
-    return { id: fileId(bytes), bytes, entries: this.entries };
+    this.append([header, trailer], header.length + 4);
+    this.finished = true;
+    return { id: this.hash.digest('hex'), bytes: this.buffer.subarray(0, this.size), entries: this.entries };
+  }
+
+  private append(parts: readonly Buffer[], length: number): void {
+    const start = this.size;
+    if (start + length > this.buffer.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(start + length, Math.min(2 * this.buffer.length, start + length + 16 * 1024 * 1024), 64 * 1024));
+      this.buffer.copy(grown, 0, 0, start);
+      this.buffer = grown;
+    }
+    let at = start;
+    for (const part of parts) at += part.copy(this.buffer, at);
+    this.hash.update(this.buffer.subarray(start, at));
+    this.size = at;
   }
 }
 

@@ -1,7 +1,7 @@
 import { BulwarkError } from '../../core/errors.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/index.js';
 import type { Backend, FileKind } from '../backend/types.js';
-import type { BlobKeys } from './blob-codec.js';
+import { decodeBlob, type BlobKeys } from './blob-codec.js';
 import { decodeBlobAsync } from './async-codec.js';
 import { fileId, open, seal, tryOpen } from './crypto.js';
 import { createKeyFile, newMasterKey, openKeyFile, parseKeyFile, type MasterKey } from './keys.js';
@@ -17,6 +17,8 @@ export interface RepoConfig {
 }
 
 export const DEFAULT_CHUNKER: ChunkerParams = { ...DEFAULT_CHUNKER_PARAMS };
+
+const SYNC_DECODE_BYTES = 256 * 1024;
 
 export interface InitOptions {
   chunker?: ChunkerParams;
@@ -122,7 +124,8 @@ export class Repository {
     const at = index.get(id);
     if (!at) throw new BulwarkError('REPO_CORRUPT', `blob ${id.slice(0, 12)} is in no index`, { hint: 'run `bulwark backup check` to see what it affects' });
     const sealed = await this.backend.read('data', at.pack, { offset: at.offset, length: at.length }, signal);
-    return decodeBlobAsync(this.master, id, sealed, at.compressed);
+    // Small blobs (trees, mostly) decode faster here than through the thread pool; big ones use every core.
+    return at.length <= SYNC_DECODE_BYTES ? decodeBlob(this.master, id, sealed, at.compressed, at.rawLength) : decodeBlobAsync(this.master, id, sealed, at.compressed);
   }
 
   async loadTree(index: MasterIndex, id: string, signal?: AbortSignal): Promise<Tree> {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
  * itself, since `--import tsx` does not reach a worker's entry module.
  */
 export function startWorker(base: string, name: string, workerData: unknown): Worker {
-  if (!base.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, base), { workerData, ...(process.env.BW_YOUNG ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.BW_YOUNG) } } : {}) });
+  if (!base.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, base), { workerData });
   const entry = new URL(`./${name}.ts`, base).href;
   const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(code, { eval: true, workerData });

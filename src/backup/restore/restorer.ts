@@ -29,8 +29,8 @@ export interface RestoreSummary { files: number; dirs: number; bytes: number; du
 const isRoot = process.getuid?.() === 0;
 
 /** Bytes read but not yet decoded and written: bounds the memory of a restore. */
-const READ_BUDGET = 16 * 1024 * 1024;
-/** Below this, starting decode threads costs more than it saves. */
+const READ_BUDGET = 12 * 1024 * 1024;
+/** Repositories with less data than this restore without decode threads: starting them costs more than it saves. */
 const INLINE_BYTES = 4 * 1024 * 1024;
 
 interface RestoreContext { repo: Repository; index: MasterIndex; pool: DecodePool; budget: ByteBudget; signal: AbortSignal | undefined }
@@ -38,6 +38,17 @@ interface RestoreContext { repo: Repository; index: MasterIndex; pool: DecodePoo
 export async function restoreSnapshot(repo: Repository, ref: SnapshotRef, options: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
   const index = await repo.loadIndex(options.signal);
+  // Decode workers start while the trees load, unless the whole repository is small.
+  const pool = new DecodePool(repo.master, dataBytes(index, INLINE_BYTES) < INLINE_BYTES ? 0 : options.workers);
+  pool.warm();
+  try {
+    return await restoreWith(repo, ref, options, index, pool, started);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function restoreWith(repo: Repository, ref: SnapshotRef, options: RestoreOptions, index: MasterIndex, pool: DecodePool, started: number): Promise<RestoreSummary> {
   const root = options.root?.replace(/\/+$/, '');
   const walked = await walkSnapshot(repo, index, ref.snapshot.tree, root ? [root] : options.include ?? [], options.signal);
   const nodes = root ? walked.filter((n) => n.path.startsWith(root + '/')).map((n) => ({ ...n, path: n.path.slice(root.length) })) : walked;
@@ -47,21 +58,17 @@ export async function restoreSnapshot(repo: Repository, ref: SnapshotRef, option
   await mkdir(options.target, { recursive: true });
   for (const entry of nodes.filter((n) => n.node.type === 'dir')) await mkdir(join(options.target, entry.path), { recursive: true });
   const links = new Map<string, Promise<string>>();
-  const ctx: RestoreContext = { repo, index, pool: new DecodePool(repo.master, totalBytes < INLINE_BYTES ? 0 : options.workers), budget: new ByteBudget(READ_BUDGET), signal: options.signal };
-  try {
-    await mapLimit(nodes.filter((n) => n.node.type !== 'dir'), options.concurrency ?? 8, async (entry) => {
-      const path = join(options.target, entry.path);
-      try {
-        await restoreEntry(ctx, entry.node, path, links, (n) => { summary.bytes += n; report(entry.path); });
-        if (entry.node.type === 'file') summary.files++;
-      } catch (err) {
-        if (err instanceof BulwarkError || (err as Error).name === 'AbortError') throw err;
-        summary.errors.push({ path: entry.path, reason: errorMessage(err) });
-      }
-    });
-  } finally {
-    await ctx.pool.close();
-  }
+  const ctx: RestoreContext = { repo, index, pool, budget: new ByteBudget(READ_BUDGET), signal: options.signal };
+  await mapLimit(nodes.filter((n) => n.node.type !== 'dir'), options.concurrency ?? 8, async (entry) => {
+    const path = join(options.target, entry.path);
+    try {
+      await restoreEntry(ctx, entry.node, path, links, (n) => { summary.bytes += n; report(entry.path); });
+      if (entry.node.type === 'file') summary.files++;
+    } catch (err) {
+      if (err instanceof BulwarkError || (err as Error).name === 'AbortError') throw err;
+      summary.errors.push({ path: entry.path, reason: errorMessage(err) });
+    }
+  });
   // Directories last and deepest first: writing their entries changed their mtimes.
   for (const entry of nodes.filter((n) => n.node.type === 'dir').sort((a, b) => b.depth - a.depth)) {
     await applyMetadata(join(options.target, entry.path), entry.node);
@@ -94,11 +101,21 @@ async function restoreEntry(ctx: RestoreContext, node: TreeNode, path: string, l
   await applyMetadata(path, node);
 }
 
+/** Bytes of data blobs in the index, counted up to `enough`. */
+function dataBytes(index: MasterIndex, enough: number): number {
+  let bytes = 0;
+  for (const entry of index.entries()) {
+    if (entry.type === 'data') bytes += entry.rawLength;
+    if (bytes >= enough) break;
+  }
+  return bytes;
+}
+
 /** One read of adjacent blobs of a pack, and where each goes in the file. */
 interface Run { pack: string; offset: number; length: number; blobs: RestoreBlob[] }
 
 /** Reads of adjacent blobs are merged up to this size. */
-const MAX_RUN = 4 * 1024 * 1024;
+const MAX_RUN = 2 * 1024 * 1024;
 
 /**
  * A file's blobs are read (merging neighbours in a pack into one read) and
