@@ -5,7 +5,7 @@ import type { ArchiveProgress } from '../archive/archiver.js';
 import { copySnapshots } from '../maintenance/copy.js';
 import { forgetSnapshots } from '../maintenance/forget.js';
 import { pruneRepository } from '../maintenance/prune.js';
-import { pruneWal } from '../postgres/index.js';
+import { pruneWal } from '../postgres/wal-archive.js';
 import type { Repository } from '../repo/repository.js';
 import { openConfiguredRepo, type PolicyConfig } from './repos.js';
 import { RepoWalStore } from './repo-wal-store.js';

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openBackend, withRetries, type Backend } from '../../../backup/backend/index.js';
 import { Repository } from '../../../backup/repo/repository.js';
-import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { secretRegistry } from '../../../core/secrets.js';
 import { parseDuration, parseSize } from '../../../config/units.js';
@@ -58,6 +57,8 @@ export async function resolveRepo(options: RepoOptions, prefix = ''): Promise<Re
   let backend: Backend;
   if (name) {
     if (!options.config) throw new BulwarkError('USAGE', `--repository ${name} needs -c bulwark.yaml`, { hint: 'or give the location itself with -r' });
+    // The configuration (zod, yaml, lint rules) loads only when a repository is named from it.
+    const { loadValidConfig } = await import('../../../config/index.js');
     const { config } = await loadValidConfig(options.config);
     const spec = config.backups?.repositories[name];
     if (!spec) throw new BulwarkError('USAGE', `bulwark.yaml has no repository "${name}"`, { hint: `known: ${Object.keys(config.backups?.repositories ?? {}).join(', ') || 'none'}` });

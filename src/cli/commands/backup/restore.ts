@@ -6,7 +6,7 @@ import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
 import { formatBytes, ProgressLine } from '../../progress.js';
 import { collect } from './run.js';
-import { restorePostgres, type PitrOptions } from './restore-postgres.js';
+import type { PitrOptions } from './restore-postgres.js';
 import { addCommonOptions, addRepoOptions, openRepo, type RepoOptions } from './repo-options.js';
 
 interface RestoreOptions extends RepoOptions, PitrOptions { target?: string; include: string[]; stdout?: boolean }
@@ -23,7 +23,7 @@ export function registerRestore(program: Command): void {
     .option('--verify', 'with --policy: start PostgreSQL on the restored directory, wait until it reaches the target, report the recovered point, stop it')
     .addHelpText('after', '\nExamples:\n  bulwark restore -r /var/backups/bulwark latest --target /tmp/restore\n  bulwark restore -r /var/backups/bulwark 4f2a --include /etc/nginx/nginx.conf --stdout\n  bulwark restore -c bulwark.yaml --policy main-db --to "2026-11-23T10:15:00Z" --target /var/lib/postgresql/15/restored --verify')
     .action(async (snapshot: string, options: RestoreOptions) => {
-      if (options.policy) return restorePostgres(options);
+      if (options.policy) return (await import('./restore-postgres.js')).restorePostgres(options);
       const repo = await openRepo(options);
       const ref = await repo.findSnapshot(snapshot);
       if (options.stdout) {

@@ -1,5 +1,4 @@
 import { runPolicy } from '../../../backup/policy/runner.js';
-import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
@@ -9,6 +8,7 @@ import { waitLockMs, type RepoOptions } from './repo-options.js';
 
 export async function runPolicyCommand(name: string, options: RepoOptions): Promise<void> {
   if (!options.config) throw new BulwarkError('USAGE', '--policy needs -c bulwark.yaml', { hint: `bulwark backup run -c bulwark.yaml --policy ${name}` });
+  const { loadValidConfig } = await import('../../../config/index.js');
   const { config } = await loadValidConfig(options.config);
   const progress = new ProgressLine(`policy ${name}`, options);
   const result = await runPolicy(config, name, { lockWaitMs: waitLockMs(options), onProgress: (p) => progress.update(p.bytes, undefined, `${p.files} files`) });

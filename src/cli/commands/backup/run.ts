@@ -6,7 +6,6 @@ import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
 import { formatBytes, ProgressLine } from '../../progress.js';
 import { addCommonOptions, addRepoOptions, openRepo, sizeOption, waitLockMs, type RepoOptions } from './repo-options.js';
-import { runPolicyCommand } from './run-policy.js';
 
 interface RunOptions extends RepoOptions {
   exclude: string[];
@@ -39,7 +38,7 @@ export function registerRun(backup: Command): void {
     .option('--policy <name>', 'run a policy from bulwark.yaml (-c): its source, repositories, retention and copies')
     .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 bad input, 3 done but some files could not be read (listed).\n\nExamples:\n  bulwark backup run -r /var/backups/bulwark /etc /srv/app --exclude "*.tmp"\n  pg_dumpall | bulwark backup run -r /var/backups/bulwark --stdin --stdin-filename all.sql\n  bulwark backup run -c bulwark.yaml --policy main-db')
     .action(async (paths: string[], options: RunOptions) => {
-      if (options.policy) return runPolicyCommand(options.policy, options);
+      if (options.policy) return (await import('./run-policy.js')).runPolicyCommand(options.policy, options);
       if (!['auto', 'off', 'max'].includes(options.compression)) throw new BulwarkError('USAGE', `--compression "${options.compression}" is not auto, off or max`, { hint: 'use --compression auto' });
       if (!options.stdin && paths.length === 0) throw new BulwarkError('USAGE', 'nothing to back up', { hint: 'give paths, --stdin, or --policy NAME with -c bulwark.yaml' });
       const repo = await openRepo(options);

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { archiveSegment, fetchSegment, RESTORE_EXIT } from '../../../backup/postgres/index.js';
+import { archiveSegment, fetchSegment, RESTORE_EXIT } from '../../../backup/postgres/wal-archive.js';
 import { RepoWalStore } from '../../../backup/policy/repo-wal-store.js';
 import { openConfiguredRepo } from '../../../backup/policy/repos.js';
 import { findPolicy } from '../../../backup/policy/runner.js';
-import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../../../core/errors.js';
 import { printError } from '../../output.js';
 import { track } from './repo-options.js';
@@ -37,6 +36,7 @@ export function registerWal(backup: Command): void {
 }
 
 async function walStore(configFile: string, policyName: string): Promise<RepoWalStore> {
+  const { loadValidConfig } = await import('../../../config/index.js');
   const { config } = await loadValidConfig(configFile);
   const policy = findPolicy(config, policyName);
   if (!policy.wal_archiving) throw new BulwarkError('USAGE', `policy ${policyName} does not archive WAL`, { hint: `set backups.policies.${policyName}.wal_archiving: true` });
