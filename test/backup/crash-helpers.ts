@@ -25,7 +25,7 @@ export async function manifest(dir: string): Promise<Manifest> {
 export async function mutateData(dir: string, round: number): Promise<void> {
   await mkdir(join(dir, 'sub'), { recursive: true });
   for (let i = 0; i < 6; i++) {
-    if (round > 0 && (i + round) % 3 !== 0) continue;
+    if (round > 0 && (i + round) % 3 === 0) continue; // two thirds of the files change every round
     const size = 200_000 + ((i * 7919 + round * 104_729) % 1_500_000);
     const body = i % 2 === 0 ? randomBytes(size) : Buffer.from(`round ${round} line ${i} `.repeat(Math.ceil(size / 20))).subarray(0, size);
     await writeFile(join(dir, i % 3 === 0 ? 'sub' : '.', `file-${i}.dat`), body);

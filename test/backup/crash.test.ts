@@ -33,12 +33,18 @@ describe('crash safety under SIGKILL', () => {
   }, 60_000);
   afterAll(() => h.cleanup());
 
-  /** Runs the command, killing it after a random delay; returns its JSON output if it finished first. */
-  async function runOrKill(args: string[], maxDelayMs: number): Promise<unknown | undefined> {
+  /**
+   * Runs the command and SIGKILLs it: on even rounds after a random delay
+   * (anywhere, start-up included), on odd rounds a few milliseconds after the
+   * repository's data folder first changes (packs written or deleted, nothing
+   * final yet: the interesting moment). Returns its JSON output if it finished first.
+   */
+  async function runOrKill(args: string[], round: number, watchDir: string, maxDelayMs: number): Promise<unknown | undefined> {
     const proc = h.spawn([...args, '--json'], env);
-    const killer = sleep(randomDelay(maxDelayMs)).then(() => proc.child.kill('SIGKILL'));
+    const done = proc.exited.then(() => undefined);
+    const trigger = round % 2 === 0 ? sleep(randomDelay(maxDelayMs)) : dataChanged(watchDir, done).then(() => sleep(randomDelay(60)));
+    void trigger.then(() => proc.child.kill('SIGKILL'));
     const { code, signal } = await proc.exited;
-    void killer;
     if (signal === 'SIGKILL') {
       kills++;
       return undefined;
@@ -52,7 +58,7 @@ describe('crash safety under SIGKILL', () => {
       await mutateData(data, round);
       const files = await manifest(data);
       const packsBefore = await countPacks(repoDir);
-      const out = (await runOrKill(['backup', 'run', '-r', repoDir, data, '--pack-size', '256KiB'], 2_500)) as { id: string } | undefined;
+      const out = (await runOrKill(['backup', 'run', '-r', repoDir, data, '--pack-size', '256KiB'], round, repoDir, 2_500)) as { id: string } | undefined;
       if (out) reported.set(out.id, files);
       else if ((await countPacks(repoDir)) > packsBefore) midWrite++;
       await verifyRepo(repoDir, out ? new Map([[out.id, files]]) : new Map(), dir);
@@ -60,6 +66,8 @@ describe('crash safety under SIGKILL', () => {
     await verifyRepo(repoDir, reported, dir);
     expect(reported.size).toBeGreaterThan(0);
     console.log(`backup trials: ${TRIALS.backup}, killed ${kills} (${midWrite} after writing packs), completed ${reported.size}`);
+    // The interesting kills land after some packs are written and before the snapshot is.
+    expect(midWrite).toBeGreaterThanOrEqual(3);
   }, 600_000);
 
   it(`copy: ${TRIALS.copy} trials, each resuming the last`, async () => {
@@ -68,7 +76,7 @@ describe('crash safety under SIGKILL', () => {
     expect(init.code, init.stderr).toBe(0);
     let finished = 0;
     for (let round = 1; round <= TRIALS.copy; round++) {
-      const out = await runOrKill(['backup', 'copy', '-r', repoDir, '--to-repo', copyDir], 2_000);
+      const out = await runOrKill(['backup', 'copy', '-r', repoDir, '--to-repo', copyDir], round, copyDir, 2_000);
       if (out) finished++;
       await verifyRepo(copyDir, new Map(), dir);
     }
@@ -90,7 +98,7 @@ describe('crash safety under SIGKILL', () => {
       const oldest = [...reported.keys()][0]!;
       await repo.backend.remove('snapshots', oldest);
       reported.delete(oldest);
-      await runOrKill(['backup', 'prune', '-r', repoDir, '--repack-threshold', '5%'], 1_500);
+      await runOrKill(['backup', 'prune', '-r', repoDir, '--repack-threshold', '5%'], round, repoDir, 1_500);
       await verifyRepo(repoDir, new Map([[snap.id, files]]), dir);
     }
     await verifyRepo(repoDir, reported, dir);
@@ -103,6 +111,15 @@ describe('crash safety under SIGKILL', () => {
   }, 600_000);
 
 });
+
+/** Resolves when the set of pack files under repoDir/data changes, or when `until` settles. */
+async function dataChanged(repoDir: string, until: Promise<undefined>): Promise<void> {
+  let finished = false;
+  void until.then(() => (finished = true));
+  const listing = async () => (await readdir(join(repoDir, 'data'), { recursive: true }).catch(() => [])).sort().join();
+  const before = await listing();
+  while (!finished && (await listing()) === before) await sleep(15);
+}
 
 async function countPacks(repoDir: string): Promise<number> {
   return (await readdir(join(repoDir, 'data'), { recursive: true })).filter((f) => f.includes('/')).length;
