@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, then runs all of it: typecheck, lint,
-# unit and integration tests (real PostgreSQL, Redis, OpenSSH and S3-protocol
+# unit and integration tests (real PostgreSQL, etcd, Redis, OpenSSH and S3-protocol
 # servers started by the tests), and
 # `bulwark check` on every example. The README's test command and .ci/run
 # both call this script.
@@ -17,6 +17,7 @@ missing_packages() {
   command -v openssl >/dev/null || pkgs+=(openssl)
   command -v ip >/dev/null && command -v tc >/dev/null || pkgs+=(iproute2)
   [ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
+  command -v etcd >/dev/null || pkgs+=(etcd-server)
   printf '%s\n' "${pkgs[@]}"
 }
 
