@@ -62,11 +62,11 @@ export class LeaderLease extends EventEmitter<LeaderLeaseEvents> {
   private readonly store: LeaseStore;
   private readonly key: string;
   private readonly value: string;
-  private readonly ttlSeconds: number;
-  private readonly loopWaitMs: number;
+  private ttlSeconds: number;
+  private loopWaitMs: number;
   private readonly marginMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly retryWaitMs: number;
+  private retryWaitMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
   private term: Term | undefined;
@@ -91,6 +91,18 @@ export class LeaderLease extends EventEmitter<LeaderLeaseEvents> {
 
   get isLeader(): boolean {
     return this.term !== undefined;
+  }
+
+  /**
+   * New timings from a configuration reload: the renewal interval applies from the next renewal,
+   * the TTL from the next grant. Checked against the smaller of the old and new TTL, since a term
+   * granted under the old TTL may still be running.
+   */
+  retime(ttlSeconds: number, loopWaitMs: number): void {
+    checkTiming(Math.min(ttlSeconds, this.ttlSeconds) * 1000, loopWaitMs, this.marginMs, this.requestTimeoutMs);
+    this.ttlSeconds = ttlSeconds;
+    this.loopWaitMs = loopWaitMs;
+    this.retryWaitMs = Math.max(50, Math.round(loopWaitMs / 4));
   }
 
   /** Monotonic ms (same clock as `now`) until which we may act as leader; undefined when not leader. */

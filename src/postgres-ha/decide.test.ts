@@ -32,14 +32,16 @@ const rows: Row[] = [
   ['primary without the lease, another holds the key: demotes', { role: 'primary', leader: 'm3' }, 'fence'],
   ['primary without the lease, key names us (old lease): fences', { role: 'primary', leader: 'm2' }, 'fence'],
   ['primary without the lease, etcd unreachable: fences', { role: 'primary', etcdReachable: false }, 'fence'],
-  ['fenced primary never takes the key back', { role: 'primary', fenced: true }, 'wait'],
+  ['fenced primary never takes the key back: PostgreSQL still running is fenced again', { role: 'primary', fenced: true }, 'fence'],
+  ['fenced and stopped, another leader: rejoin as its replica (rewind)', { role: 'stopped', fenced: true, leader: 'm3' }, 'rejoin', 'm3'],
+  ['fenced and stopped, no leader: stays down', { role: 'stopped', fenced: true }, 'wait'],
+  ['fenced and stopped, etcd unreachable: stays down', { role: 'stopped', fenced: true, etcdReachable: false, leader: 'm3' }, 'wait'],
   ['fenced member still holding the lease resigns', { role: 'stopped', fenced: true, holdsLease: true }, 'fence'],
   // stopped / unknown
   ['PostgreSQL died while we lead: fence and resign', { role: 'stopped', holdsLease: true, leader: 'm2' }, 'fence'],
-  ['stopped, another leader: start as its replica', { role: 'stopped', leader: 'm1' }, 'follow', 'm1'],
-  ['stopped, no leader: wait', { role: 'stopped' }, 'wait'],
-  ['stopped, etcd unreachable: wait', { role: 'stopped', etcdReachable: false, leader: 'm1' }, 'wait'],
-  ['fenced and stopped: stays down even with a leader', { role: 'stopped', fenced: true, leader: 'm3' }, 'wait'],
+  ['stopped, another leader: start as its replica', { role: 'stopped', leader: 'm1' }, 'rejoin', 'm1'],
+  ['stopped, no leader: start read-only, no upstream', { role: 'stopped' }, 'rejoin', ''],
+  ['stopped, etcd unreachable: start read-only, no upstream', { role: 'stopped', etcdReachable: false, leader: 'm1' }, 'rejoin', ''],
   ['unknown while holding the lease: stay', { role: 'unknown', holdsLease: true }, 'stay'],
   ['unknown without the lease: wait', { role: 'unknown' }, 'wait'],
   // replica with a leader
@@ -75,13 +77,23 @@ const rows: Row[] = [
   ['async: an invisible replica ahead is ignored', { settings: async, peers: [peer('m3', 200n, { visible: false })] }, 'acquire-leadership'],
   ['async: the set does not matter', { settings: async, syncSet: ['m3'] }, 'acquire-leadership'],
   ['async: equal, lower name wins', { settings: async, me: 'm3', peers: [peer('m2', 100n)] }, 'wait'],
+  // planned switchover and manual failover
+  ['leader asked to switch over hands over', { role: 'primary', holdsLease: true, leader: 'm2', switchover: { from: 'm2', to: 'm3' } }, 'hand-over'],
+  ['leader ignores a switchover naming another leader', { role: 'primary', holdsLease: true, leader: 'm2', switchover: { from: 'm1', to: 'm3' } }, 'stay'],
+  ['switchover target takes the free key even at an equal position with a lower-named rival', { me: 'm3', peers: [peer('m2', 100n)], syncSet: ['m2', 'm3'], switchover: { from: 'm1', to: 'm3' } }, 'acquire-leadership'],
+  ['switchover target still refuses when a rival is further', { me: 'm3', peers: [peer('m2', 101n)], syncSet: ['m2', 'm3'], switchover: { from: 'm1', to: 'm3' } }, 'wait'],
+  ['others wait for the switchover target', { switchover: { from: 'm1', to: 'm3' } }, 'wait'],
+  ['manual failover with data loss allowed ignores the set', { syncSet: ['m3'], peers: [peer('m3', 0n, { visible: false })], failover: { to: 'm2', allowDataLoss: true } }, 'acquire-leadership'],
+  ['manual failover without data loss still follows the rules', { syncSet: ['m3'], failover: { to: 'm2', allowDataLoss: false } }, 'wait'],
+  ['manual failover to another member: wait', { failover: { to: 'm3', allowDataLoss: true } }, 'wait'],
+  ['manual failover never overrides a leader', { leader: 'm1', failover: { to: 'm2', allowDataLoss: true } }, 'stay'],
 ];
 
 describe('decide', () => {
   it.each(rows)('%s', (_title, o, expected, leader) => {
     const action = decide(obs(o));
     expect(action.kind).toBe(expected);
-    if (leader !== undefined && action.kind === 'follow') expect(action.leader).toBe(leader);
+    if (leader !== undefined && (action.kind === 'follow' || action.kind === 'rejoin')) expect(action.leader ?? '').toBe(leader);
     expect(action.reason.length).toBeGreaterThan(0);
   });
 
@@ -100,8 +112,9 @@ describe('decide', () => {
                 const action = decide(obs({ role, holdsLease, fenced, etcdReachable, leader, settings }));
                 if (action.kind === 'promote') expect(holdsLease && role === 'replica' && !fenced).toBe(true);
                 if (action.kind === 'acquire-leadership') expect(!fenced && etcdReachable && leader === undefined).toBe(true);
-                if (fenced) expect(['wait', 'fence']).toContain(action.kind);
-                if (action.kind === 'follow') expect(action.leader).not.toBe('m2');
+                if (fenced) expect(['wait', 'fence', 'rejoin']).toContain(action.kind);
+                if (fenced && action.kind === 'rejoin') expect(action.leader !== undefined && action.leader !== 'm2' && role === 'stopped').toBe(true);
+                if (action.kind === 'follow' || action.kind === 'rejoin') expect(action.leader).not.toBe('m2');
               }
             }
           }

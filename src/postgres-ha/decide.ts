@@ -29,10 +29,18 @@ export interface HaSettings {
   maximumLagOnFailover: Lsn;
 }
 
+/** A pending `bulwark db switchover`: the leader `from` hands over to `to` (or the best candidate). */
+export interface SwitchoverIntent { from: string; to: string | undefined }
+/** A pending `bulwark db failover --to`: `to` may take the free key, past the rules when `allowDataLoss`. */
+export interface FailoverIntent { to: string; allowDataLoss: boolean }
+
 export interface Observation {
   me: string;
   role: PgRole;
-  /** This member fenced itself earlier (lease deadline, lost key, PostgreSQL died as primary): it stays down until an operator rejoins it. */
+  /**
+   * This member fenced itself (lease deadline, lost key, PostgreSQL died as primary). It stays down
+   * until another member leads; then it rejoins as that leader's replica (pg_rewind or a base backup).
+   */
   fenced: boolean;
   /** LeaderLease.isLeader: we hold the key and its validity has not passed. */
   holdsLease: boolean;
@@ -49,6 +57,8 @@ export interface Observation {
   syncSet: readonly string[] | undefined;
   /** The last WAL position the primary published (`/optime`), for the async lag rule. */
   leaderOptime: Lsn | undefined;
+  switchover?: SwitchoverIntent | undefined;
+  failover?: FailoverIntent | undefined;
   settings: HaSettings;
 }
 
@@ -58,13 +68,21 @@ export type Action =
   | { kind: 'acquire-leadership'; reason: string }
   | { kind: 'promote'; reason: string }
   | { kind: 'follow'; leader: string; reason: string }
+  /** Start a stopped PostgreSQL read-only (standby.signal), following `leader` when there is one; rewind first if needed. */
+  | { kind: 'rejoin'; leader: string | undefined; reason: string }
+  /** Planned: stop writes, wait until the target has every WAL byte, give the key up, follow the target. */
+  | { kind: 'hand-over'; to: string | undefined; reason: string }
   | { kind: 'fence'; reason: string; resign: boolean };
 
 export function decide(o: Observation): Action {
   if (o.fenced) {
-    // A fenced member never comes back by itself: its data may have diverged (rejoin needs pg_rewind).
+    // A fenced member comes back only as the replica of another leader, through a rewind: its data may have diverged.
     if (o.holdsLease) return { kind: 'fence', reason: 'fenced but still holding the lease: give it up', resign: true };
-    return { kind: 'wait', reason: 'fenced; waiting for an operator to rejoin this member' };
+    if (o.role !== 'stopped') return { kind: 'fence', reason: 'fenced; PostgreSQL still running', resign: false };
+    if (o.etcdReachable && o.leader !== undefined && o.leader !== o.me) {
+      return { kind: 'rejoin', leader: o.leader, reason: `fenced; ${o.leader} leads: rejoin as its replica` };
+    }
+    return { kind: 'wait', reason: 'fenced; waiting for another member to lead before rejoining' };
   }
   switch (o.role) {
     case 'primary': return decidePrimary(o);
@@ -81,6 +99,9 @@ function decidePrimary(o: Observation): Action {
   if (o.holdsLease) {
     if (o.etcdReachable && o.leader !== undefined && o.leader !== o.me) {
       return { kind: 'fence', reason: `the leader key names ${o.leader}, not us`, resign: true };
+    }
+    if (o.switchover && o.switchover.from === o.me && o.switchover.to !== o.me) {
+      return { kind: 'hand-over', to: o.switchover.to, reason: `switchover requested${o.switchover.to ? ` to ${o.switchover.to}` : ''}` };
     }
     // LeaderLease renews in the background; its deadline fences us if renewals stop working.
     return { kind: 'stay', reason: 'primary holding the leader lease' };
@@ -102,7 +123,12 @@ function decideReplica(o: Observation): Action {
     if (o.following === o.leader) return { kind: 'stay', reason: `replica of ${o.leader}` };
     return { kind: 'follow', leader: o.leader, reason: `${o.leader} holds the leader key` };
   }
-  const refusal = candidacyRefusal(o);
+  if (o.failover) {
+    if (o.failover.to !== o.me) return { kind: 'wait', reason: `manual failover to ${o.failover.to} requested` };
+    if (o.failover.allowDataLoss) return { kind: 'acquire-leadership', reason: 'manual failover to us, data loss allowed' };
+  }
+  if (o.switchover?.to !== undefined && o.switchover.to !== o.me) return { kind: 'wait', reason: `switchover to ${o.switchover.to} in progress` };
+  const refusal = candidacyRefusal(o, o.switchover?.to === o.me || o.failover?.to === o.me);
   if (refusal) return { kind: 'wait', reason: refusal };
   return { kind: 'acquire-leadership', reason: 'the leader key is free and we are the best candidate' };
 }
@@ -113,13 +139,17 @@ function decideStopped(o: Observation): Action {
     return { kind: 'fence', reason: 'PostgreSQL is down while we hold the lease', resign: true };
   }
   if (!o.etcdReachable || o.leader === undefined || o.leader === o.me) {
-    return { kind: 'wait', reason: 'stopped, and no other leader to follow' };
+    // Read-only until this member wins the key: the only way to become writable is promotion under the lease.
+    return { kind: 'rejoin', leader: undefined, reason: 'stopped, no other leader: start read-only and stand for election' };
   }
-  return { kind: 'follow', leader: o.leader, reason: `start as a replica of ${o.leader}` };
+  return { kind: 'rejoin', leader: o.leader, reason: `start as a replica of ${o.leader}` };
 }
 
-/** Why we may not take the free leader key; undefined when we may. */
-export function candidacyRefusal(o: Observation): string | undefined {
+/**
+ * Why we may not take the free leader key; undefined when we may. `named`: a switchover or manual
+ * failover names us, so a rival as advanced as we are does not make us step aside.
+ */
+export function candidacyRefusal(o: Observation, named = false): string | undefined {
   const s = o.settings;
   let rivals: readonly PeerView[];
   if (s.synchronousMode) {
@@ -137,7 +167,7 @@ export function candidacyRefusal(o: Observation): string | undefined {
     }
     rivals = o.peers.filter((p) => p.visible && p.role === 'replica');
   }
-  const better = rivals.find((p) => ahead(p, o));
+  const better = rivals.find((p) => ahead(p, o) && !(named && p.timeline === o.timeline && p.lsn === o.lsn));
   return better ? `${better.name} is more advanced (or equal with a lower name)` : undefined;
 }
 

@@ -38,7 +38,7 @@ describe('PostgreSQL failover on real processes', () => {
     expect(rows[0]?.v).toBe('ANY 1 ("m2", "m3")');
   });
 
-  it('SIGKILL of the primary under write load: a new primary within 10 s, no acknowledged commit lost, the old one stays down', async ({ annotate, task }) => {
+  it('SIGKILL of the primary under write load: a new primary within 10 s, no acknowledged commit lost, the old one never writable', async ({ annotate, task }) => {
     const note = async (text: string): Promise<void> => {
       (task.meta as Record<string, unknown>).measured = text;
       await annotate(text);
@@ -64,17 +64,16 @@ describe('PostgreSQL failover on real processes', () => {
     expect(await missingAcks(c, newPrimary, w.acks.map((a) => a.seq))).toEqual([]);
     expect(await c.leader()).toBe(newPrimary);
 
-    // The old primary was fenced and stays down over several loops.
-    expect(c.member('m1').manager.isFenced).toBe(true);
+    // The old primary was fenced; it comes back only as a replica of the new one (pg_rewind), never writable.
+    expect(c.member('m1').manager.isFenced || c.member('m1').pg.running).toBe(true);
     const until = performance.now() + 3000;
     while (performance.now() < until) {
       expect(await c.writable()).toEqual([newPrimary]);
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(c.member('m1').pg.running).toBe(false);
-    // The other replica follows the new primary (timeline switch) and becomes its synchronous standby.
+    // The other replica follows the new primary (timeline switch) and becomes one of its synchronous standbys.
     const other = ['m2', 'm3'].find((n) => n !== newPrimary) ?? '';
-    await waitUntilAsync(async () => (await c.syncRecord())?.members.join() === other, 15_000, `${other} recorded as synchronous standby of ${newPrimary}`);
+    await waitUntilAsync(async () => (await c.syncRecord())?.members.includes(other) ?? false, 15_000, `${other} recorded as synchronous standby of ${newPrimary}`);
     expect(await missingAcks(c, other, w.acks.map((a) => a.seq))).toEqual([]);
   });
 

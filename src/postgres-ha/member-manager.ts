@@ -3,12 +3,7 @@
  * PostgreSQL and etcd, runs `decide`, applies the action and publishes its own
  * state. The primary holds the leader key through a LeaderLease; the lease's
  * `deadline` and `lost` events fence PostgreSQL at once, outside the loop.
- *
- * etcd layout under /bulwark/db/<database>/:
- *   leader            member name, bound to the leader's lease
- *   members/<member>  JSON MemberRecord, bound to the member's own lease (TTL = ttlSeconds)
- *   sync              JSON SyncRecord: the standbys PostgreSQL may take acknowledgements from
- *   optime            the primary's last published WAL position (asynchronous lag rule)
+ * The etcd keys are described in keys.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { EtcdClient, GetResult, LeaseId } from '../coordination/etcd-client.js';
@@ -17,8 +12,11 @@ import { readHolder } from '../coordination/leader-key.js';
 import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Subsystem } from '../daemon/lifecycle.js';
-import { decide, formatLsn, parseLsn, syncSteps, type Action, type Lsn, type Observation, type PeerView, type PgRole } from './decide.js';
-import type { PgEndpoint } from './pg-query.js';
+import { decide, formatLsn, parseLsn, syncSteps, type Action, type FailoverIntent, type Lsn, type Observation, type PeerView, type PgRole, type SwitchoverIntent } from './decide.js';
+import {
+  databaseKeys, HISTORY_LIMIT, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
+} from './keys.js';
+import { queryRows, type PgEndpoint } from './pg-query.js';
 import { readPgStatus, type PostgresMember, type PgStatus } from './postgres-process.js';
 
 export interface Peer {
@@ -28,11 +26,17 @@ export interface Peer {
 
 export interface MemberManagerOptions {
   database: string;
+  /** etcd key prefix; `/bulwark` by default. */
+  prefix?: string;
   pg: PostgresMember;
   /** Every other member of the cluster. */
   peers: readonly Peer[];
   etcd: EtcdClient;
   synchronousMode?: boolean;
+  /** Synchronous mode only: with no standby left, block writes rather than go asynchronous. */
+  synchronousModeStrict?: boolean;
+  /** Rejoin a diverged member with pg_rewind (true by default); otherwise, and when rewind fails, with a fresh base backup. */
+  usePgRewind?: boolean;
   /** Bytes; 1 MiB by default. */
   maximumLagOnFailover?: bigint;
   /** Leader and member key TTL; 10 s by default. */
@@ -44,19 +48,7 @@ export interface MemberManagerOptions {
   logger?: Logger;
 }
 
-export interface MemberRecord {
-  role: PgRole;
-  timeline: number;
-  lsn: string;
-  fenced: boolean;
-  host: string;
-  port: number;
-}
-
-export interface SyncRecord {
-  leader: string;
-  members: string[];
-}
+export type { MemberRecord, SyncRecord };
 
 export interface MemberManagerEvents {
   action: [info: { action: Action; at: number }];
@@ -64,6 +56,34 @@ export interface MemberManagerEvents {
   promoted: [info: { at: number }];
   fenced: [info: { reason: string; at: number }];
   syncChanged: [info: { members: string[] }];
+  rejoined: [info: { method: 'pg_rewind' | 'basebackup' | 'start'; durationMs: number; detail: string }];
+  /** A failover or switchover this member completed as the new primary. */
+  history: [entry: HistoryEntry];
+  /** A switchover this member (the old leader) handed over, or refused. */
+  handover: [info: { to: string | undefined; ok: boolean; detail: string; pauseMs: number }];
+}
+
+/** What this member is and does now, for the API, health endpoints and metrics. */
+export interface MemberSnapshot {
+  name: string;
+  role: PgRole;
+  leader: boolean;
+  fenced: boolean;
+  /** The last decision's reason, or the long operation under way. */
+  state: string;
+  timeline: number;
+  lsn: string;
+  following: string | undefined;
+  lagBytes: number | undefined;
+}
+
+export interface ReconfigurableSettings {
+  synchronousMode?: boolean;
+  synchronousModeStrict?: boolean;
+  maximumLagOnFailover?: bigint;
+  loopWaitMs?: number;
+  /** Takes effect at the next lease grant. */
+  ttlSeconds?: number;
 }
 
 export type ManagerState =
@@ -77,11 +97,24 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   readonly lease: LeaderLease;
   private readonly pg: PostgresMember;
   private readonly etcd: EtcdClient;
-  private readonly prefix: string;
-  private readonly loopWaitMs: number;
-  private readonly ttlSeconds: number;
+  private readonly keys: DatabaseKeys;
+  private loopWaitMs: number;
+  private ttlSeconds: number;
   private readonly requestTimeoutMs: number;
-  private readonly settings: Observation['settings'];
+  private settings: Observation['settings'];
+  private strict: boolean;
+  private readonly usePgRewind: boolean;
+  private lastStatus: PgStatus = { role: 'stopped', timeline: 0, lsn: 0n, upstream: undefined };
+  private lastFollowing: string | undefined;
+  private lastLeaderOptime: Lsn | undefined;
+  private busy: string | undefined;
+  private lastReason = 'starting';
+  /** When this member first saw no leader (performance.now()), for the measured failover duration. */
+  private leaderGoneSince: number | undefined;
+  private lastKnownLeader: string | undefined;
+  private notStreamingSince: number | undefined;
+  private pendingSwitchover: (SwitchoverRequest & { revision: number }) | undefined;
+  private pendingFailover: (FailoverRequest & { revision: number }) | undefined;
   private readonly log: Logger;
   private current: ManagerState = { kind: 'idle' };
   private fenced = false;
@@ -99,13 +132,15 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.pg = o.pg;
     this.etcd = o.etcd;
     this.name = `postgres-ha:${o.pg.name}`;
-    this.prefix = `/bulwark/db/${o.database}`;
+    this.keys = databaseKeys(o.database, o.prefix);
     this.loopWaitMs = o.loopWaitMs ?? 2000;
     this.ttlSeconds = o.ttlSeconds ?? 10;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 1000;
     this.settings = { synchronousMode: o.synchronousMode ?? true, maximumLagOnFailover: o.maximumLagOnFailover ?? 1024n * 1024n };
+    this.strict = o.synchronousModeStrict ?? false;
+    this.usePgRewind = o.usePgRewind ?? true;
     this.log = (o.logger ?? silentLogger()).child({ component: 'postgres-ha', member: o.pg.name });
-    this.lease = new LeaderLease({ store: o.etcd, key: `${this.prefix}/leader`, value: o.pg.name, ttlSeconds: this.ttlSeconds, loopWaitMs: this.loopWaitMs, logger: this.log });
+    this.lease = new LeaderLease({ store: o.etcd, key: this.keys.leader, value: o.pg.name, ttlSeconds: this.ttlSeconds, loopWaitMs: this.loopWaitMs, logger: this.log });
     // Fence on the event itself, not at the next loop iteration: the margin is all we have.
     this.lease.on('deadline', () => this.fenceNow('leader lease validity passed without renewal'));
     this.lease.on('lost', ({ detail }) => this.fenceNow(`leader key lost: ${detail}`));
@@ -117,6 +152,34 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
 
   get isFenced(): boolean {
     return this.fenced;
+  }
+
+  snapshot(): MemberSnapshot {
+    const s = this.lastStatus;
+    const lag = s.role === 'replica' && this.lastLeaderOptime !== undefined && this.lastLeaderOptime > s.lsn ? Number(this.lastLeaderOptime - s.lsn) : s.role === 'replica' ? 0 : undefined;
+    return {
+      name: this.pg.name, role: this.pg.running ? s.role : 'stopped', leader: this.lease.isLeader, fenced: this.fenced,
+      state: this.busy ?? this.lastReason, timeline: s.timeline, lsn: formatLsn(s.lsn),
+      following: s.role === 'replica' ? this.lastFollowing : undefined, lagBytes: lag,
+    };
+  }
+
+  /** Applies changed settings to the running loop (configuration reloads). */
+  reconfigure(next: ReconfigurableSettings): void {
+    const ttlSeconds = next.ttlSeconds ?? this.ttlSeconds;
+    const loopWaitMs = next.loopWaitMs ?? this.loopWaitMs;
+    if (ttlSeconds !== this.ttlSeconds || loopWaitMs !== this.loopWaitMs) {
+      this.lease.retime(ttlSeconds, loopWaitMs); // throws, with nothing changed, when the timing is unsafe
+      this.ttlSeconds = ttlSeconds;
+      this.loopWaitMs = loopWaitMs;
+    }
+    this.settings = {
+      synchronousMode: next.synchronousMode ?? this.settings.synchronousMode,
+      maximumLagOnFailover: next.maximumLagOnFailover ?? this.settings.maximumLagOnFailover,
+    };
+    this.strict = next.synchronousModeStrict ?? this.strict;
+    this.appliedSync = undefined;
+    this.log.info({ synchronousMode: this.settings.synchronousMode, strict: this.strict, loopWaitMs: this.loopWaitMs, ttlSeconds: this.ttlSeconds }, 'settings applied');
   }
 
   async start(): Promise<void> {
@@ -150,7 +213,9 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       } catch (err) {
         if (!signal.aborted) this.log.warn({ err: errorMessage(err) }, 'HA loop iteration failed');
       }
-      await pause(Math.max(0, this.loopWaitMs - (performance.now() - started)), signal);
+      // A pending switchover or manual failover is watched closely: every loop here is write downtime.
+      const wait = this.pendingSwitchover || this.pendingFailover ? Math.min(100, this.loopWaitMs) : this.loopWaitMs;
+      await pause(Math.max(0, wait - (performance.now() - started)), signal);
     }
   }
 
@@ -166,15 +231,43 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private async iterate(signal: AbortSignal): Promise<void> {
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const status = await this.pg.status(call).catch((): PgStatus => ({ role: 'unknown', timeline: 0, lsn: 0n, upstream: undefined }));
+    this.lastStatus = status;
     const observation = await this.observe(status, signal);
+    this.lastFollowing = observation.following;
+    this.lastLeaderOptime = observation.leaderOptime;
+    if (observation.leader !== undefined && observation.leader !== this.pg.name) this.lastKnownLeader = observation.leader;
+    if (observation.etcdReachable) this.leaderGoneSince = observation.leader === undefined ? (this.leaderGoneSince ?? performance.now()) : undefined;
+    if (await this.restartedStalledReplica(observation)) return;
     const action = decide(observation);
-    const line = `${action.kind}:${action.kind === 'follow' ? action.leader : ''}:${action.reason}`;
+    const line = `${action.kind}:${'leader' in action ? action.leader : ''}:${action.reason}`;
     if (line !== this.lastAction) this.log.info({ action: action.kind, reason: action.reason }, 'HA decision');
     this.lastAction = line;
+    this.lastReason = action.reason;
     this.emit('action', { action, at: performance.now() });
     await this.apply(action, status, signal);
     if (this.lease.isLeader && !this.fenced) await this.lead(observation, signal);
     await this.publish(signal);
+  }
+
+  /**
+   * A replica that follows the leader but has not streamed for a while cannot: typically its WAL went
+   * past the point where the leader's timeline forked (an asynchronous standby ahead of the promoted
+   * one, or an old primary's in-flight WAL). Stopping it lets the next loop rejoin it with pg_rewind.
+   */
+  private async restartedStalledReplica(o: Observation): Promise<boolean> {
+    const following = o.role === 'replica' && o.leader !== undefined && o.following === o.leader;
+    if (!following || this.lastStatus.streaming !== false) {
+      this.notStreamingSince = undefined;
+      return false;
+    }
+    const now = performance.now();
+    this.notStreamingSince ??= now;
+    if (now - this.notStreamingSince < Math.max(10_000, 5 * this.loopWaitMs)) return false;
+    this.log.warn({ leader: o.leader, stalledMs: Math.round(now - this.notStreamingSince) }, 'not streaming from the leader; restarting to rejoin through pg_rewind');
+    this.notStreamingSince = undefined;
+    this.fenced = true; // its WAL may have diverged: it comes back only through rejoin
+    await this.pg.stop();
+    return true;
   }
 
   private async observe(status: PgStatus, signal: AbortSignal): Promise<Observation> {
@@ -184,27 +277,33 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       following: this.o.peers.find((p) => p.endpoint.port === status.upstream?.port && p.endpoint.host === status.upstream.host)?.name,
       timeline: status.timeline, lsn: status.lsn, settings: this.settings,
     };
-    let reads: [Awaited<ReturnType<typeof readHolder>>, GetResult, GetResult, GetResult[]];
+    let reads: [Awaited<ReturnType<typeof readHolder>>, GetResult, GetResult, GetResult[], GetResult, GetResult];
     try {
       reads = await Promise.all([
-        readHolder(this.etcd, `${this.prefix}/leader`, call),
-        this.etcd.get(`${this.prefix}/sync`, call),
-        this.etcd.get(`${this.prefix}/optime`, call),
-        Promise.all(this.o.peers.map((p) => this.etcd.get(`${this.prefix}/members/${p.name}`, call))),
+        readHolder(this.etcd, this.keys.leader, call),
+        this.etcd.get(this.keys.sync, call),
+        this.etcd.get(this.keys.optime, call),
+        Promise.all(this.o.peers.map((p) => this.etcd.get(this.keys.member(p.name), call))),
+        this.etcd.get(this.keys.switchover, call),
+        this.etcd.get(this.keys.failover, call),
       ]);
     } catch (err) {
       this.log.debug({ err: errorMessage(err) }, 'etcd unreachable');
       return { ...base, etcdReachable: false, leader: undefined, peers: [], syncSet: undefined, leaderOptime: undefined };
     }
-    const [holder, sync, optime, memberKeys] = reads;
+    const [holder, sync, optime, memberKeys, switchoverKey, failoverKey] = reads;
+    this.pendingSwitchover = parseRequest<SwitchoverRequest>(switchoverKey);
+    this.pendingFailover = parseRequest<FailoverRequest>(failoverKey);
     this.syncRevision = sync.kv?.modRevision ?? 0;
     const syncRecord = sync.kv ? (JSON.parse(sync.kv.value) as SyncRecord) : undefined;
     // Positions from the keys are up to a loop old; a candidate asks the peers' PostgreSQL directly.
     const live = holder === undefined && status.role === 'replica';
     const peers = await Promise.all(this.o.peers.map((p, i) => this.peerView(p, memberKeys[i]?.kv?.value, live, signal)));
+    const switchover: SwitchoverIntent | undefined = this.pendingSwitchover && { from: this.pendingSwitchover.from, to: this.pendingSwitchover.to };
+    const failover: FailoverIntent | undefined = this.pendingFailover && { to: this.pendingFailover.to, allowDataLoss: this.pendingFailover.allowDataLoss };
     return {
       ...base, etcdReachable: true, leader: holder?.value, peers, syncSet: syncRecord?.members,
-      leaderOptime: optime.kv ? parseLsn(optime.kv.value) : undefined,
+      leaderOptime: optime.kv ? parseLsn(optime.kv.value) : undefined, switchover, failover,
     };
   }
 
@@ -238,6 +337,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
         this.appliedSync = undefined;
         // Patroni promotes in the same iteration that won the key: every loop saved is downtime.
         if (status.role === 'replica') await this.promote(signal);
+        else if (status.role === 'primary') await this.pg.armStandbySignal();
         return;
       }
       case 'promote':
@@ -245,24 +345,165 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
         return;
       case 'follow': {
         const leader = this.o.peers.find((p) => p.name === action.leader);
-        if (!leader) return;
-        if (status.role === 'replica') {
-          await this.pg.follow(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs });
-        } else if (status.role === 'stopped') {
-          await this.pg.writeStandbyConfig(leader.endpoint);
-          await this.pg.start({ signal });
-        }
+        if (!leader || status.role !== 'replica') return;
+        await this.pg.follow(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs });
         this.log.info({ leader: action.leader }, 'following the leader');
         return;
       }
+      case 'rejoin':
+        await this.rejoin(action.leader, signal);
+        return;
+      case 'hand-over':
+        await this.handOver(action.to, signal);
+        return;
     }
   }
 
+  /**
+   * Starts a stopped PostgreSQL read-only. With a leader to follow, the data directory is first made
+   * a valid replica of it: pg_rewind (which says "no rewind required" when nothing diverged), and a
+   * fresh base backup when there is no data directory, rewind is off, or rewind fails.
+   */
+  private async rejoin(leaderName: string | undefined, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const leader = leaderName === undefined ? undefined : this.o.peers.find((p) => p.name === leaderName);
+    if (leaderName !== undefined && !leader) return;
+    let method: 'pg_rewind' | 'basebackup' | 'start' = 'start';
+    let detail = 'started read-only';
+    try {
+      if (leader) {
+        ({ method, detail } = await this.makeReplicaOf(leader));
+      } else {
+        await this.pg.writeStandbyConfig(undefined);
+      }
+      this.busy = 'starting read-only';
+      await this.pg.start({ signal });
+    } finally {
+      this.busy = undefined;
+    }
+    const wasFenced = this.fenced;
+    this.fenced = false;
+    const durationMs = Math.round(performance.now() - started);
+    this.log.info({ leader: leaderName, method, detail, durationMs, wasFenced }, leader ? 'rejoined as a replica' : 'started read-only');
+    this.emit('rejoined', { method, durationMs, detail });
+  }
+
+  private async makeReplicaOf(leader: Peer): Promise<{ method: 'pg_rewind' | 'basebackup'; detail: string }> {
+    if (this.usePgRewind && this.pg.hasDataDirectory()) {
+      this.busy = `rejoining ${leader.name} (pg_rewind)`;
+      try {
+        return { method: 'pg_rewind', detail: await this.pg.rewind(leader.endpoint) };
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'pg_rewind failed; taking a fresh base backup instead');
+      }
+    }
+    this.busy = `rejoining ${leader.name} (base backup)`;
+    await this.pg.rebuild(leader.endpoint);
+    return { method: 'basebackup', detail: 'fresh base backup' };
+  }
+
+  /**
+   * Planned switchover, as the leader: a fast shutdown (the WAL senders ship everything up to the
+   * shutdown checkpoint), wait until the target has received past that checkpoint, give the key up,
+   * and start again read-only as the target's replica. The target, which sees the request name it,
+   * takes the key and promotes. When the target does not catch up in time, this member starts again
+   * and, still holding the lease, promotes itself back at the next loop.
+   */
+  private async handOver(to: string | undefined, signal: AbortSignal): Promise<void> {
+    const call = { signal, timeoutMs: this.requestTimeoutMs };
+    const streaming = await this.pg.streamingStandbys(call);
+    const eligible = this.o.peers.filter((p) => streaming.includes(p.name) && (to === undefined || p.name === to));
+    const target = to === undefined ? await this.mostAdvanced(eligible, call) : eligible[0];
+    if (!target) {
+      const detail = to ? `${to} is not a streaming standby of ${this.pg.name}` : 'no streaming standby to hand over to';
+      this.log.error({ to }, `switchover refused: ${detail}`);
+      await this.clearRequest('switchover', this.pendingSwitchover?.revision);
+      this.emit('handover', { to, ok: false, detail, pauseMs: 0 });
+      return;
+    }
+    this.busy = `handing over to ${target.name}`;
+    const started = performance.now();
+    try {
+      await this.pg.stop();
+      const checkpoint = await this.pg.checkpointLsn();
+      const caughtUp = await this.waitReceived(target, checkpoint, 5000, signal);
+      if (!caughtUp) {
+        this.log.error({ to: target.name, checkpoint: formatLsn(checkpoint) }, 'switchover aborted: the target did not receive the last WAL in 5 s; staying primary');
+        await this.pg.start({ signal });
+        await this.clearRequest('switchover', this.pendingSwitchover?.revision);
+        this.emit('handover', { to: target.name, ok: false, detail: 'target did not catch up', pauseMs: performance.now() - started });
+        return;
+      }
+      await this.pg.writeStandbyConfig(target.endpoint);
+      await this.lease.resign(call);
+      this.log.info({ to: target.name, checkpoint: formatLsn(checkpoint) }, 'handed the leader key over');
+      await this.pg.start({ signal });
+      this.emit('handover', { to: target.name, ok: true, detail: `handed over at ${formatLsn(checkpoint)}`, pauseMs: performance.now() - started });
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  private async mostAdvanced(peers: readonly Peer[], call: { signal: AbortSignal; timeoutMs: number }): Promise<Peer | undefined> {
+    let best: { peer: Peer; lsn: Lsn } | undefined;
+    for (const peer of peers) {
+      const lsn = await readPgStatus(peer.endpoint, call).then((s) => s.lsn, () => -1n);
+      if (lsn >= 0n && (!best || lsn > best.lsn)) best = { peer, lsn };
+    }
+    return best?.peer;
+  }
+
+  /** Whether `peer` received WAL past `lsn` within `timeoutMs`. */
+  private async waitReceived(peer: Peer, lsn: Lsn, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const until = performance.now() + timeoutMs;
+    while (performance.now() < until && !signal.aborted) {
+      const rows = await queryRows<{ r: string | null }>(peer.endpoint, 'SELECT pg_last_wal_receive_lsn()::text AS r', [], { signal, timeoutMs: this.requestTimeoutMs }).catch(() => []);
+      const received = rows[0]?.r;
+      if (received && parseLsn(received) > lsn) return true;
+      await pause(20, signal);
+    }
+    return false;
+  }
+
+  /** Deletes a switchover or failover request, if it is still the one we read. */
+  private async clearRequest(kind: 'switchover' | 'failover', revision: number | undefined): Promise<void> {
+    if (revision === undefined) return;
+    await this.etcd.deleteIfRevision(this.keys[kind], revision, { timeoutMs: this.requestTimeoutMs })
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err), kind }, 'could not clear the request; it expires with its lease'));
+  }
+
   private async promote(signal: AbortSignal): Promise<void> {
+    const switchover = this.pendingSwitchover;
+    const failover = this.pendingFailover;
     await this.pg.promote({ signal });
+    const at = performance.now();
     this.appliedSync = [];
-    this.emit('promoted', { at: performance.now() });
-    this.log.info({}, 'promoted to primary');
+    await this.pg.armStandbySignal();
+    this.emit('promoted', { at });
+    const status = await this.pg.status({ signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined);
+    const kind: HistoryEntry['kind'] = failover?.to === this.pg.name ? 'manual-failover' : switchover ? 'switchover' : 'failover';
+    const entry: HistoryEntry = {
+      kind, from: switchover?.from ?? this.lastKnownLeader, to: this.pg.name, timeline: status?.timeline ?? 0,
+      at: new Date().toISOString(), durationMs: Math.round(at - (this.leaderGoneSince ?? at)),
+    };
+    this.log.info({ kind, from: entry.from, timeline: entry.timeline, durationMs: entry.durationMs }, 'promoted to primary');
+    this.emit('history', entry);
+    if (switchover) await this.clearRequest('switchover', switchover.revision);
+    if (failover?.to === this.pg.name) await this.clearRequest('failover', failover.revision);
+    await this.appendHistory(entry).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not record the failover in etcd'));
+  }
+
+  private async appendHistory(entry: HistoryEntry): Promise<void> {
+    const call = { timeoutMs: this.requestTimeoutMs };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.etcd.get(this.keys.history, call);
+      const list = current.kv ? (JSON.parse(current.kv.value) as HistoryEntry[]) : [];
+      const value = JSON.stringify([...list, entry].slice(-HISTORY_LIMIT));
+      const result = current.kv
+        ? await this.etcd.compareAndSwap(this.keys.history, current.kv.modRevision, value, undefined, call)
+        : await this.etcd.createIfAbsent(this.keys.history, value, undefined, call);
+      if (result.succeeded) return;
+    }
   }
 
   /** The leader's chores: slots for the others, the published WAL position, the synchronous set. */
@@ -274,13 +515,15 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       await this.pg.ensureSlots(this.o.peers.map((p) => p.name), call);
       this.slotsReady = true;
     }
-    await this.etcd.put(`${this.prefix}/optime`, formatLsn(status.lsn), call);
+    await this.etcd.put(this.keys.optime, formatLsn(status.lsn), call);
     if (!this.settings.synchronousMode) return;
     const peers = this.o.peers.map((p) => p.name);
     const streaming = (await this.pg.streamingStandbys(call)).filter((n) => peers.includes(n));
     const applied = (this.appliedSync ??= await this.pg.synchronousStandbys(call));
     const recorded = (o.syncSet ?? []).filter((n) => n !== this.pg.name);
-    for (const step of syncSteps(recorded, applied, streaming)) {
+    // Strict: with no standby streaming, keep waiting for the ones we had (every peer if none): writes block.
+    const wanted = streaming.length > 0 || !this.strict ? streaming : applied.length > 0 ? applied : peers;
+    for (const step of syncSteps(recorded, applied, wanted)) {
       if (!this.lease.isLeader) return;
       if (step.kind === 'apply') {
         await this.pg.setSynchronousStandbys(step.members, call);
@@ -294,7 +537,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   /** Compare-and-swap on the sync key as read this iteration: a concurrent writer makes us skip a turn. */
   private async recordSync(members: string[], call: { signal: AbortSignal; timeoutMs: number }): Promise<boolean> {
     const value = JSON.stringify({ leader: this.pg.name, members } satisfies SyncRecord);
-    const key = `${this.prefix}/sync`;
+    const key = this.keys.sync;
     const result = this.syncRevision === 0
       ? await this.etcd.createIfAbsent(key, value, undefined, call)
       : await this.etcd.compareAndSwap(key, this.syncRevision, value, undefined, call);
@@ -308,9 +551,11 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private async publish(signal: AbortSignal): Promise<void> {
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const status = await this.pg.status(call).catch((): PgStatus => ({ role: 'unknown', timeline: 0, lsn: 0n, upstream: undefined }));
+    const snapshot = this.snapshot();
     const record: MemberRecord = {
       role: status.role, timeline: status.timeline, lsn: formatLsn(status.lsn), fenced: this.fenced,
-      host: this.pg.endpoint.host, port: this.pg.endpoint.port,
+      host: this.pg.endpoint.host, port: this.pg.endpoint.port, state: snapshot.state,
+      ...(snapshot.following ? { following: snapshot.following } : {}), ...(snapshot.lagBytes !== undefined ? { lagBytes: snapshot.lagBytes } : {}),
     };
     if (this.memberLease !== undefined) {
       try {
@@ -321,7 +566,16 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       }
     }
     this.memberLease ??= (await this.etcd.grantLease(this.ttlSeconds, call)).id;
-    await this.etcd.put(`${this.prefix}/members/${this.pg.name}`, JSON.stringify(record), { ...call, lease: this.memberLease });
+    await this.etcd.put(this.keys.member(this.pg.name), JSON.stringify(record), { ...call, lease: this.memberLease });
+  }
+}
+
+function parseRequest<T>(got: GetResult): (T & { revision: number }) | undefined {
+  if (!got.kv) return undefined;
+  try {
+    return { ...(JSON.parse(got.kv.value) as T), revision: got.kv.modRevision };
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,7 +13,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, chown, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BulwarkError, errorMessage } from '../core/errors.js';
@@ -22,6 +23,7 @@ import { parseLsn, type Lsn, type PgRole } from './decide.js';
 import { confValue, conninfoValue, queryRows, sqlLiteral, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
 
 const execFileAsync = promisify(execFile);
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export interface RunAs { uid: number; gid: number }
 
@@ -38,6 +40,8 @@ export interface PostgresMemberOptions {
   runAs?: RunAs;
   /** Settings written into postgresql.conf at initdb (copied to replicas by the base backup). */
   settings?: Record<string, string>;
+  /** Tests only: initdb, pg_basebackup and pg_rewind skip fsync (a crash of the host may then corrupt the copy). */
+  noSync?: boolean;
   logger?: Logger;
 }
 
@@ -48,6 +52,8 @@ export interface PgStatus {
   lsn: Lsn;
   /** Replica: host and port primary_conninfo points at. */
   upstream: { host: string; port: number } | undefined;
+  /** Replica: whether its WAL receiver is streaming right now. */
+  streaming?: boolean;
 }
 
 /** Streaming replication settings every member shares. */
@@ -70,12 +76,25 @@ export class PostgresMember {
     this.log = (o.logger ?? silentLogger()).child({ component: 'postgres', member: o.name });
   }
 
+  get binDir(): string {
+    return this.o.binDir;
+  }
+
+  get dataDir(): string {
+    return this.o.dataDir;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   get pid(): number | undefined {
     return this.running ? this.child?.pid : undefined;
+  }
+
+  /** Whether the data directory holds a cluster (PG_VERSION); a member added later has none. */
+  hasDataDirectory(): boolean {
+    return existsSync(join(this.o.dataDir, 'PG_VERSION'));
   }
 
   /** The server's recent output, for error messages. */
@@ -86,7 +105,7 @@ export class PostgresMember {
   /** A new cluster with data checksums, scram authentication and replication allowed from loopback. */
   async initdb(pwfile: string): Promise<void> {
     await this.exec('initdb', ['-D', this.o.dataDir, '-U', this.o.user, `--pwfile=${pwfile}`, '-A', 'scram-sha-256',
-      '-E', 'UTF8', '--locale=C', '--no-sync', '--data-checksums']);
+      '-E', 'UTF8', '--locale=C', '--data-checksums', ...this.noSync()]);
     await appendFile(join(this.o.dataDir, 'pg_hba.conf'), `\nhost replication ${this.o.user} 127.0.0.1/32 scram-sha-256\n`);
     const settings = { ...BASE_SETTINGS, ...this.o.settings };
     const lines = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`);
@@ -96,26 +115,89 @@ export class PostgresMember {
   /** A replica's data directory from `leader`, through the slot named after us (which must exist). */
   async basebackup(leader: PgEndpoint): Promise<void> {
     await this.exec('pg_basebackup', ['-h', leader.host, '-p', String(leader.port), '-U', this.o.user, '-D', this.o.dataDir,
-      '-X', 'stream', '-S', this.name, '--no-sync', '--checkpoint=fast'], { PGPASSWORD: leader.password });
+      '-X', 'stream', '-S', this.name, '--checkpoint=fast', ...this.noSync()], { PGPASSWORD: leader.password });
     await this.writeStandbyConfig(leader);
   }
 
-  /** With the server stopped: standby.signal, and primary_conninfo/primary_slot_name in postgresql.auto.conf. */
-  async writeStandbyConfig(leader: PgEndpoint): Promise<void> {
+  /**
+   * With the server stopped: standby.signal, and primary_conninfo/primary_slot_name in
+   * postgresql.auto.conf (none without a leader: the server then only replays its own WAL).
+   */
+  async writeStandbyConfig(leader: PgEndpoint | undefined): Promise<void> {
     const auto = join(this.o.dataDir, 'postgresql.auto.conf');
     const kept = (await readFile(auto, 'utf8').catch(() => '')).split('\n')
       .filter((l) => !/^\s*(primary_conninfo|primary_slot_name|synchronous_standby_names)\s*=/.test(l));
-    kept.push(`primary_conninfo = ${confValue(this.conninfo(leader))}`, `primary_slot_name = ${confValue(this.name)}`, '');
-    await writeFile(auto, kept.join('\n').replace(/\n+$/, '\n'));
+    if (leader) kept.push(`primary_conninfo = ${confValue(this.conninfo(leader))}`, `primary_slot_name = ${confValue(this.name)}`);
+    kept.push('');
+    await writeFile(auto, kept.join('\n').replace(/\n+$/, '\n'), { mode: 0o600 });
+    await this.armStandbySignal();
+    await this.chownData(['postgresql.auto.conf']);
+  }
+
+  /**
+   * standby.signal in the data directory, also while running as primary: PostgreSQL reads it only
+   * at startup, so any later start of this directory (by us, by a supervisor, by hand) comes up
+   * read-only. Becoming writable again takes a promotion, which only a lease holder does.
+   */
+  async armStandbySignal(): Promise<void> {
     await writeFile(join(this.o.dataDir, 'standby.signal'), '');
-    await this.chownData(['postgresql.auto.conf', 'standby.signal']);
+    await this.chownData(['standby.signal']);
+  }
+
+  /**
+   * pg_rewind from `leader` (PostgreSQL 13+ first runs crash recovery in single-user mode when the
+   * directory was not shut down cleanly; single-user mode refuses standby.signal, so it goes first).
+   * Returns pg_rewind's verdict line. Throws when rewind is impossible or fails part way.
+   */
+  async rewind(leader: PgEndpoint): Promise<string> {
+    // pg_rewind reads the source's timeline from its control file, which a promotion updates only at
+    // the next checkpoint: without one, a fresh primary looks like "the same timeline, no rewind required".
+    await queryRows(leader, 'CHECKPOINT', [], { timeoutMs: 60_000 });
+    await unlink(join(this.o.dataDir, 'standby.signal')).catch(() => undefined);
+    const source = [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.o.user)}`, 'dbname=postgres'].join(' ');
+    const { stdout, stderr } = await this.exec('pg_rewind', ['-D', this.o.dataDir, `--source-server=${source}`, ...this.noSync()], { PGPASSWORD: leader.password });
+    await this.writeStandbyConfig(leader);
+    const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    this.log.info({ output: lines.slice(-20) }, 'pg_rewind finished');
+    return lines.find((l) => /no rewind required|Done!/.test(l)) ?? lines[lines.length - 1] ?? 'pg_rewind finished';
+  }
+
+  /**
+   * A fresh copy from `leader` when rewinding is impossible: the old directory is moved aside
+   * first and deleted only once the base backup is complete, so a failed copy loses nothing.
+   */
+  async rebuild(leader: PgEndpoint): Promise<void> {
+    const aside = `${this.o.dataDir}.rejoin-old`;
+    await rm(aside, { recursive: true, force: true });
+    if (existsSync(this.o.dataDir)) await rename(this.o.dataDir, aside);
+    try {
+      await mkdir(this.o.dataDir, { mode: 0o700 });
+      if (this.o.runAs) await chown(this.o.dataDir, this.o.runAs.uid, this.o.runAs.gid);
+      await this.basebackup(leader);
+    } catch (err) {
+      await rm(this.o.dataDir, { recursive: true, force: true });
+      await rename(aside, this.o.dataDir).catch(() => undefined);
+      throw err;
+    }
+    await rm(aside, { recursive: true, force: true });
+  }
+
+  /** `Latest checkpoint location` from pg_controldata: after a clean shutdown, the last WAL record written. */
+  async checkpointLsn(): Promise<Lsn> {
+    const { stdout } = await this.exec('pg_controldata', ['-D', this.o.dataDir], { LC_ALL: 'C' });
+    const m = /^Latest checkpoint location:\s+(\S+)$/m.exec(stdout);
+    if (!m?.[1]) throw new BulwarkError('INTERNAL', `pg_controldata of ${this.name} shows no checkpoint location`);
+    return parseLsn(m[1]);
   }
 
   async start(options: QueryOptions = {}): Promise<void> {
     if (this.running) return;
     const args = ['-D', this.o.dataDir, '-p', String(this.o.port), '-k', this.o.socketDir, '-c', `cluster_name=${this.name}`];
     this.output = '';
-    const child = spawn(join(this.o.binDir, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], ...this.o.runAs });
+    // The postmaster dies with us (Linux parent-death signal): a primary whose manager is gone is a
+    // primary nobody can fence. This is what Patroni needs a watchdog device for.
+    const [cmd, cmdArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', join(this.o.binDir, 'postgres'), ...args]] : [join(this.o.binDir, 'postgres'), args];
+    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...this.o.runAs });
     const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-16384); };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -220,6 +302,10 @@ export class PostgresMember {
     return rows.map((r) => r.n);
   }
 
+  private noSync(): string[] {
+    return this.o.noSync ? ['--no-sync'] : [];
+  }
+
   private conninfo(leader: PgEndpoint): string {
     return [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.o.user)}`,
       `password=${conninfoValue(leader.password)}`, `application_name=${conninfoValue(this.name)}`].join(' ');
@@ -242,10 +328,10 @@ export class PostgresMember {
     }
   }
 
-  private async exec(tool: string, args: string[], env: Record<string, string> = {}): Promise<void> {
-    await execFileAsync(join(this.o.binDir, tool), args, { env: { ...process.env, ...env }, ...this.o.runAs })
+  private async exec(tool: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+    return execFileAsync(join(this.o.binDir, tool), args, { env: { ...process.env, ...env }, ...this.o.runAs })
       .catch((err: { stderr?: string }) => {
-        throw new BulwarkError('INTERNAL', `${tool} failed for ${this.name}: ${err.stderr ?? String(err)}`);
+        throw new BulwarkError('INTERNAL', `${tool} failed for ${this.name}: ${(err.stderr ?? String(err)).trim()}`);
       });
   }
 
@@ -257,19 +343,23 @@ export class PostgresMember {
 }
 
 export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions): Promise<PgStatus> {
-  const rows = await queryRows<{ recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; conninfo: string }>(endpoint, `
+  const rows = await queryRows<{ recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; conninfo: string; receiver: string | null }>(endpoint, `
     SELECT pg_is_in_recovery() AS recovery,
       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current,
       pg_last_wal_receive_lsn()::text AS receive, pg_last_wal_replay_lsn()::text AS replay,
       CASE WHEN pg_is_in_recovery()
         THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
         ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli,
-      current_setting('primary_conninfo') AS conninfo`, [], options);
+      current_setting('primary_conninfo') AS conninfo,
+      (SELECT status FROM pg_stat_wal_receiver) AS receiver`, [], options);
   const r = rows[0];
   if (!r) throw new BulwarkError('INTERNAL', 'status query returned no row');
   const lsns = [r.current, r.receive, r.replay].filter((x): x is string => x !== null).map(parseLsn);
   const lsn = lsns.reduce((a, b) => (b > a ? b : a), 0n);
-  return { role: r.recovery ? 'replica' : 'primary', timeline: r.tli ?? 0, lsn, upstream: r.recovery ? parseUpstream(r.conninfo) : undefined };
+  return {
+    role: r.recovery ? 'replica' : 'primary', timeline: r.tli ?? 0, lsn,
+    upstream: r.recovery ? parseUpstream(r.conninfo) : undefined, streaming: r.recovery ? r.receiver === 'streaming' : undefined,
+  };
 }
 
 function parseUpstream(conninfo: string): { host: string; port: number } | undefined {
