@@ -149,6 +149,31 @@ describe('bulwark check', () => {
     expect(strictJson.warnings).toBeGreaterThanOrEqual(1);
   });
 
+  it('refuses unsafe PostgreSQL failover settings, each with its reason (exit 1)', async () => {
+    const file = write('pg-ha.yaml', [
+      'coordination:',
+      '  etcd: { endpoints: [http://127.0.0.1:2379] }',
+      'databases:',
+      '  db:',
+      '    postgres:',
+      '      members:',
+      '        - { name: a, port: 5432, data_dir: /srv/a }',
+      '        - { name: a, port: 5432, data_dir: /srv/b }',
+      '      synchronous: { standbys: 2 }',
+      '      ttl: 8s',
+      '      loop_wait: 2s',
+      '      superuser_password: pw',
+      '',
+    ].join('\n'));
+    const result = await checkConfig({ config: file }, { env: {} });
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toContain(`${file}:8:19 error databases.db.postgres.members[1].name: member name "a" is used twice`);
+    expect(result.output).toContain(`${file}:8:28 error databases.db.postgres.members[1].port: 127.0.0.1:5432 is used by both db.a and db.a: two servers cannot listen on one address`);
+    expect(result.output).toContain(`${file}:9:32 error databases.db.postgres.synchronous.standbys: synchronous replication with 2 standby(s) needs at least 3 members`);
+    expect(result.output).toContain(`${file}:10:12 error databases.db.postgres.ttl: ttl 8s is too short for loop_wait + 2 × retry_timeout (2s + 2 × 3s = 8s)`);
+    expect(result.output.trim().split('\n').at(-1)).toMatch(/: 4 error\(s\), \d+ warning\(s\)$/);
+  });
+
   it('--strict does not change exit 2', async () => {
     const result = await checkConfig({ config: write('strict-syntax.yaml', '\tname: x\n'), strict: true });
     expect(result.exitCode).toBe(2);

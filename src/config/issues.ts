@@ -106,7 +106,12 @@ function expectedOf(issue: z.core.$ZodIssue): string | undefined {
 
 function messageOf(issue: z.core.$ZodIssue, expected: string | undefined): string {
   if (issue.code === 'custom' || issue.code === 'invalid_format') return issue.message;
-  if (issue.code === 'invalid_key') return 'invalid name: expected letters, digits, "_", "." or "-" (at most 63 characters)';
+  if (issue.code === 'invalid_key') {
+    // A key with a pattern of its own (postgresql.conf parameters) says what it expects; names share one message.
+    const inner = issue.issues[0]?.message;
+    if (inner !== undefined && inner.startsWith('expected') && !inner.startsWith('expected a name')) return `invalid key: ${inner}`;
+    return 'invalid name: expected letters, digits, "_", "." or "-" (at most 63 characters)';
+  }
   if (issue.code === 'too_small' && issue.message.startsWith('expected')) return issue.message;
   return expected ? `expected ${expected}` : issue.message;
 }

@@ -121,6 +121,8 @@ const service = z.strictObject({
   connect_timeout: duration().optional(),
   limits: limits.optional(),
   rate_limit: rateLimit.optional(),
+  /** TCP services: close the sessions of an endpoint marked down (HAProxy's on-marked-down shutdown-sessions). */
+  on_marked_down: z.enum(['keep-sessions', 'shutdown-sessions']).default('keep-sessions'),
   depends_on: z.array(name()).default([]),
 });
 
@@ -133,8 +135,34 @@ const dbMember = z.strictObject({
   availability: percent().optional(),
 });
 
+/** Settings this daemon sets itself on every member; a `settings` entry for one of them would be silently overridden or break replication. */
+export const MANAGED_PG_SETTINGS = [
+  'port', 'cluster_name', 'data_directory', 'unix_socket_directories', 'synchronous_standby_names',
+  'primary_conninfo', 'primary_slot_name', 'hot_standby',
+] as const;
+
+const pgSettings = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, { message: 'expected a postgresql.conf parameter name such as shared_buffers' }),
+  z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
+).default({}).superRefine((settings, ctx) => {
+  for (const key of Object.keys(settings)) {
+    if (!(MANAGED_PG_SETTINGS as readonly string[]).includes(key.toLowerCase())) continue;
+    ctx.addIssue({
+      code: 'custom', path: [key],
+      message: `${key} is set by bulwark on every member (from the member's port, socket_dir and the HA loop); remove it from settings`,
+      params: { expected: `a parameter other than ${MANAGED_PG_SETTINGS.join(', ')}` },
+    });
+  }
+});
+
+/** A PostgreSQL member: run by this daemon when it has `data_dir`. */
+const pgMember = dbMember.extend({
+  /** Patroni-style health endpoints (/primary, /replica, /health) for this member, for load balancers. */
+  health_port: port().optional(),
+});
+
 const postgres = z.strictObject({
-  members: z.array(dbMember).min(1, { message: 'expected at least one member' }),
+  members: z.array(pgMember).min(1, { message: 'expected at least one member' }),
   synchronous: z.union([
     z.boolean(),
     z.strictObject({ standbys: z.number().int().min(1).default(1), strict: z.boolean().default(false) }),
@@ -148,6 +176,16 @@ const postgres = z.strictObject({
   replication_password: z.string().optional(),
   superuser: z.string().default('postgres'),
   superuser_password: z.string().optional(),
+  /** PostgreSQL's binaries (initdb, postgres, pg_ctl, pg_basebackup, pg_rewind); by default the newest /usr/lib/postgresql/VERSION/bin. */
+  bin_dir: z.string().min(1).optional(),
+  /** The OS user PostgreSQL runs as when the daemon runs as root (PostgreSQL refuses to run as root). */
+  run_as: z.string().min(1).optional(),
+  /** Where the members' Unix sockets go; /tmp by default. */
+  socket_dir: z.string().min(1).optional(),
+  /** The gateway's TCP front door that always leads to the current primary. */
+  listen: listenAddress().optional(),
+  /** More postgresql.conf settings for members this daemon creates. */
+  settings: pgSettings,
 });
 
 const redis = z.strictObject({ members: z.array(dbMember).min(1), password: z.string().optional() });
@@ -231,3 +269,6 @@ export type BulwarkConfig = z.output<typeof configSchema>;
 export type ServiceConfig = BulwarkConfig['services'][string];
 export type DatabaseConfig = BulwarkConfig['databases'][string];
 export type TierConfig = BulwarkConfig['sla_tiers'][string];
+export type PostgresConfig = NonNullable<DatabaseConfig['postgres']>;
+export type PostgresMemberConfig = PostgresConfig['members'][number];
+export type CoordinationConfig = NonNullable<BulwarkConfig['coordination']>;

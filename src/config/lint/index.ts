@@ -4,6 +4,7 @@ import { lintBackupCopies } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintRule } from './context.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
+import { lintPostgresHa } from './postgres.js';
 import { lintReferences } from './references.js';
 import { lintSpofs } from './spof.js';
 import { lintTimings } from './timings.js';
@@ -19,6 +20,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintAvailability,
   lintSpofs,
   lintTimings,
+  lintPostgresHa,
   lintBackupCopies,
   lintEmpty,
 ];

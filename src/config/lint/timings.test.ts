@@ -32,7 +32,7 @@ describe('timings', () => {
     expect(f).toMatchObject({ severity: 'warning', path: ['services', 'api', 'outlier_detection', 'max_ejection_percent'] });
   });
 
-  it("applies Patroni's rule loop_wait + 2 × retry_timeout ≤ ttl", () => {
+  it("applies Patroni's rule loop_wait + 2 × retry_timeout ≤ ttl, less the lease's safety margin", () => {
     const db = (timers: string): string => `
 databases:
   db:
@@ -41,11 +41,19 @@ databases:
       ${timers}
 `;
     const [f] = byRule(lintYaml(db('ttl: 10s\n      loop_wait: 5s\n      retry_timeout: 3s')), 'lint.leader_lease_unsafe');
-    expect(f).toMatchObject({ severity: 'error', path: ['databases', 'db', 'postgres', 'ttl'] });
+    expect(f).toMatchObject({ severity: 'error', path: ['databases', 'db', 'postgres', 'ttl'], expected: 'ttl at least 13s' });
     expect(f?.message).toContain('5s + 2 × 3s = 11s');
+    expect(f?.message).toContain("plus the lease's safety margin (1s: 10% of ttl, at least 500ms)");
     expect(f?.message).toContain('a leader could lose its lease before it notices');
     expect(byRule(lintYaml(db('ttl: 30s')), 'lint.leader_lease_unsafe')).toEqual([]);
-    expect(byRule(lintYaml(db('ttl: 8s')), 'lint.leader_lease_unsafe')).toEqual([]);
-    expect(byRule(lintYaml(db('ttl: 7s')), 'lint.leader_lease_unsafe')).toHaveLength(1);
+    // Defaults (loop_wait 2s, retry_timeout 3s): 8s of work; 9s leaves a 900ms margin, 8s leaves none.
+    expect(byRule(lintYaml(db('ttl: 9s')), 'lint.leader_lease_unsafe')).toEqual([]);
+    const [tight] = byRule(lintYaml(db('ttl: 8s')), 'lint.leader_lease_unsafe');
+    expect(tight?.message).toBe("ttl 8s is too short for loop_wait + 2 × retry_timeout (2s + 2 × 3s = 8s) plus the lease's safety margin " +
+      '(800ms: 10% of ttl, at least 500ms): this cannot be safe: a leader could lose its lease before it notices, and two primaries could accept writes');
+    expect(tight?.hint).toContain('raise ttl to 9s or more');
+    // Below 5s the margin is its 500ms floor.
+    expect(byRule(lintYaml(db('ttl: 3s\n      loop_wait: 500ms\n      retry_timeout: 1s')), 'lint.leader_lease_unsafe')).toEqual([]);
+    expect(byRule(lintYaml(db('ttl: 3s\n      loop_wait: 600ms\n      retry_timeout: 1s')), 'lint.leader_lease_unsafe')).toHaveLength(1);
   });
 });

@@ -66,16 +66,39 @@ function outliers(name: string, service: ServiceConfig): Finding[] {
 
 type Postgres = NonNullable<BulwarkConfig['databases'][string]['postgres']>;
 
-/** Patroni's rule: loop_wait + 2 × retry_timeout ≤ ttl. */
+/**
+ * The leader lease's safety margin for a TTL: mirrors LeaderLease's default
+ * (src/coordination/leader-lease.ts: 10% of the TTL, at least 500 ms), the
+ * time a leader has to fence itself before etcd could let the lease go.
+ */
+export function leaseSafetyMarginMs(ttlMs: number): number {
+  return Math.max(500, ttlMs / 10);
+}
+
+/** The shortest TTL (whole seconds, as etcd counts leases) that fits loop_wait + 2 × retry_timeout plus the margin. */
+export function minimumTtlMs(loopWaitMs: number, retryTimeoutMs: number): number {
+  const needed = loopWaitMs + 2 * retryTimeoutMs;
+  const exact = needed + 500 <= 5_000 ? needed + 500 : needed / 0.9;
+  return Math.ceil(exact / 1000) * 1000;
+}
+
+/**
+ * Patroni's rule loop_wait + 2 × retry_timeout ≤ ttl, plus the lease's safety
+ * margin, exactly as LeaderLease refuses it: one hung etcd member (one request
+ * timeout) must not by itself let the lease run out.
+ */
 function leaderLease(name: string, pg: Postgres): Finding[] {
   const needed = pg.loop_wait + 2 * pg.retry_timeout;
-  if (needed <= pg.ttl) return [];
+  const margin = leaseSafetyMarginMs(pg.ttl);
+  if (needed <= pg.ttl - margin) return [];
+  const minimum = minimumTtlMs(pg.loop_wait, pg.retry_timeout);
   return [{
     severity: 'error', rule: 'lint.leader_lease_unsafe', path: ['databases', name, 'postgres', 'ttl'],
-    message: `ttl ${short(pg.ttl)} is shorter than loop_wait + 2 × retry_timeout (${short(pg.loop_wait)} + 2 × ${short(pg.retry_timeout)} = ` +
-      `${short(needed)}): this cannot be safe: a leader could lose its lease before it notices, and two primaries could accept writes`,
+    message: `ttl ${short(pg.ttl)} is too short for loop_wait + 2 × retry_timeout (${short(pg.loop_wait)} + 2 × ${short(pg.retry_timeout)} = ` +
+      `${short(needed)}) plus the lease's safety margin (${short(Math.round(margin))}: 10% of ttl, at least 500ms): ` +
+      'this cannot be safe: a leader could lose its lease before it notices, and two primaries could accept writes',
     found: `ttl ${short(pg.ttl)}, loop_wait ${short(pg.loop_wait)}, retry_timeout ${short(pg.retry_timeout)}`,
-    expected: `ttl at least ${short(needed)}`,
-    hint: `raise ttl to ${short(needed)} or more, or lower loop_wait or retry_timeout (Patroni's defaults: ttl 30s, loop_wait 10s, retry_timeout 10s)`,
+    expected: `ttl at least ${short(minimum)}`,
+    hint: `raise ttl to ${short(minimum)} or more, or lower loop_wait or retry_timeout (bulwark's defaults: ttl 10s, loop_wait 2s, retry_timeout 3s)`,
   }];
 }
