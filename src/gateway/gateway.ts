@@ -9,9 +9,20 @@ import type { EventBus } from '../events/index.js';
 import type { ProbeEvents } from '../probes/index.js';
 import { splitListen } from '../api/index.js';
 import { registerGatewayMetrics, type GatewayMetrics } from './metrics.js';
-import { ServiceGateway } from './service-gateway.js';
+import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
+import { DATABASE_BEHAVIOUR, databaseOfKey, databaseServiceKey, databaseServices, type PrimaryAddress, type PrimarySourceFactory } from './database-services.js';
+import { PrimaryFollowers, routeToPrimary } from './primary-followers.js';
 import type { TcpProxy } from './proxy/index.js';
 import { GatewayWorkers } from './workers.js';
+
+export interface GatewayOptions {
+  /**
+   * Makes the primary tracker of a database that has `postgres.listen`
+   * (src/postgres-ha's `primaryTrackerFactory`). The decision is made here, in
+   * the daemon, and reaches gateway workers like probe health does.
+   */
+  primaries?: PrimarySourceFactory;
+}
 
 interface Running {
   gateway: ServiceGateway;
@@ -21,7 +32,9 @@ interface Running {
 
 /**
  * The built-in data plane: one listener per service that has `listen`,
- * routing on what the probes publish and on what it sees in live traffic.
+ * routing on what the probes publish and on what it sees in live traffic,
+ * and one per database that has `postgres.listen`, routing to its primary
+ * alone as the database's primary tracker decides (database-services.ts).
  */
 export class Gateway implements Subsystem<BulwarkConfig> {
   readonly name = 'gateway';
@@ -34,13 +47,15 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private readonly stickySecret = randomBytes(32).toString('base64url');
   private readonly inDaemonMetrics: GatewayMetrics;
   private readonly primaryMetrics: GatewayMetrics;
+  private readonly primaries: PrimaryFollowers;
 
-  constructor(private config: BulwarkConfig, private readonly bus: EventBus<ProbeEvents>, registry: Registry, private readonly log: Logger) {
+  constructor(private config: BulwarkConfig, private readonly bus: EventBus<ProbeEvents>, registry: Registry, private readonly log: Logger, options: GatewayOptions = {}) {
     // Registered once each: in worker mode the workers export traffic metrics and the primary only tier changes.
     const tierChanges = registerGatewayMetrics(new Registry(), registry);
     this.primaryMetrics = tierChanges;
     this.inDaemonMetrics = { ...registerGatewayMetrics(registry, new Registry()), failovers: tierChanges.failovers };
     this.metrics = this.inDaemonMetrics;
+    this.primaries = new PrimaryFollowers(options.primaries, (database, primary) => this.primaryChanged(database, primary), log);
   }
 
   async start(): Promise<void> {
@@ -49,12 +64,33 @@ export class Gateway implements Subsystem<BulwarkConfig> {
       this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
       void this.workers?.sync();
     });
-    await this.startAll();
+    await this.primaries.sync(this.config);
+    try {
+      await this.startAll();
+    } catch (err) {
+      // A gateway that failed to start is not stopped by the lifecycle: its trackers must not outlive it.
+      await this.primaries.stop();
+      throw err;
+    }
   }
 
   async stop(deadline: AbortSignal): Promise<void> {
     this.unsubscribe?.();
     await this.stopAll(deadline);
+    await this.primaries.stop(deadline);
+  }
+
+  /**
+   * A database's primary changed: its service routes to the new one alone and
+   * closes the sessions still open to the others, here or, in worker mode, in
+   * every worker once it applies the state pushed now.
+   */
+  private primaryChanged(database: string, primary: PrimaryAddress | undefined): void {
+    const running = this.services.get(databaseServiceKey(database));
+    if (!running) return;
+    this.log.info({ database, primary: primary?.member ?? null }, primary ? 'database service routes to the primary' : 'database service routes to no one until a primary is known');
+    routeToPrimary(running.gateway, primary, this.log);
+    void this.workers?.sync();
   }
 
   /** Prometheus text from the worker processes (empty when the gateway runs in the daemon). */
@@ -73,7 +109,8 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     this.metrics = this.primaryMetrics;
     // The primary keeps the pools (probe health, operators' decisions) and the workers serve.
     for (const [name, service] of services) this.services.set(name, { gateway: this.build(name, service), fingerprint: JSON.stringify(service), address: String(service.listen) });
-    this.workers = new GatewayWorkers(count, Object.fromEntries(services), this.stickySecret, () => new Map([...this.services].map(([n, r]) => [n, r.gateway.pool])), this.log);
+    const behaviours = Object.fromEntries(services.map(([n]) => [n, behaviourOf(n)]));
+    this.workers = new GatewayWorkers(count, Object.fromEntries(services), behaviours, this.stickySecret, () => new Map([...this.services].map(([n, r]) => [n, r.gateway.pool])), this.log);
     await this.workers.start();
     this.log.info({ workers: count, services: services.map(([n, s]) => `${n}@${s.listen}`) }, 'gateway workers listening');
   }
@@ -90,6 +127,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
 
   /** Services whose settings changed are restarted (their in-flight requests drain for up to 5 s); the others keep running untouched. */
   async reload(config: BulwarkConfig): Promise<void> {
+    await this.primaries.sync(config);
     if (this.workers || GatewayWorkers.resolveCount(config.gateway.workers) > 1) {
       // Workers are restarted as a group; each drains its in-flight requests first.
       const changed = JSON.stringify(proxied(config)) !== JSON.stringify(proxied(this.config)) || config.gateway.workers !== this.config.gateway.workers;
@@ -116,7 +154,11 @@ export class Gateway implements Subsystem<BulwarkConfig> {
 
   /** Live pools, for status and the admin API. */
   snapshot(): Record<string, unknown> {
-    return Object.fromEntries([...this.services].map(([name, r]) => [name, { listen: r.address, ...r.gateway.pool.snapshot() }]));
+    return Object.fromEntries([...this.services].map(([name, r]) => {
+      const database = databaseOfKey(name);
+      const primary = database === undefined ? {} : { database, primary: this.primaries.current(database)?.member ?? null };
+      return [name, { listen: r.address, ...primary, ...r.gateway.pool.snapshot() }];
+    }));
   }
 
   service(name: string): ServiceGateway | undefined {
@@ -124,7 +166,10 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 
   private build(name: string, service: ServiceConfig): ServiceGateway {
-    return new ServiceGateway(name, service, this.metrics, this.log.child({ service: name }), { stickySecret: this.stickySecret });
+    const gateway = new ServiceGateway(name, service, this.metrics, this.log.child({ service: name }), { ...behaviourOf(name), stickySecret: this.stickySecret });
+    const database = databaseOfKey(name);
+    if (database !== undefined) routeToPrimary(gateway, this.primaries.current(database), this.log);
+    return gateway;
   }
 
   private async startService(name: string, service: ServiceConfig): Promise<void> {
@@ -161,6 +206,11 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 }
 
+/** Services with `listen`, and the TCP service of every database with `postgres.listen` (key `db:<name>`). */
 function proxied(config: BulwarkConfig): Array<[string, ServiceConfig]> {
-  return Object.entries(config.services).filter(([, s]) => s.listen !== undefined);
+  return [...Object.entries(config.services).filter(([, s]) => s.listen !== undefined), ...databaseServices(config)];
+}
+
+function behaviourOf(key: string): ServiceBehaviour {
+  return databaseOfKey(key) === undefined ? {} : DATABASE_BEHAVIOUR;
 }

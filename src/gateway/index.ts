@@ -1,2 +1,3 @@
-export { Gateway } from './gateway.js';
+export { Gateway, type GatewayOptions } from './gateway.js';
+export { databaseServiceKey, type PrimaryAddress, type PrimarySource, type PrimarySourceFactory } from './database-services.js';
 export { ServiceGateway } from './service-gateway.js';

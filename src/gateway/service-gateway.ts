@@ -28,10 +28,27 @@ const DEFAULTS = { connectMs: 2_000, timeoutMs: 30_000, headerReadMs: 10_000, id
 /** Full rate-limit buckets are dropped at most this often (the table is also LRU-bounded). */
 const PRUNE_EVERY_MS = 60_000;
 
-export interface ServiceGatewayOptions {
+/** How a service reacts to its endpoints' state, beyond what its ServiceConfig says; sent to gateway workers with the config. */
+export interface ServiceBehaviour {
+  /**
+   * TCP: when an endpoint is marked down, its live sessions are closed (HAProxy's
+   * `on-marked-down shutdown-sessions`). Default: what the service's
+   * `on_marked_down` says, else off (sessions run on until either side ends them).
+   */
+  closeSessionsOnDown?: boolean;
+  /** Every endpoint starts `down` instead of `unknown` (unknown counts as up): nothing is routed until told. */
+  startDown?: boolean;
+  /** TCP: how long a new connection that finds no eligible endpoint waits for one (bounded queue); default 0. */
+  queueMs?: number;
+}
+
+export interface ServiceGatewayOptions extends ServiceBehaviour {
   /** Key of sticky cookie values. Gateways (or cluster workers) that share sessions must share it; random per process when absent. */
   stickySecret?: string | Uint8Array;
 }
+
+/** Connections held at once by the queue (`queueMs`); past it a connection that finds no endpoint is closed at once. */
+const MAX_QUEUED = 1024;
 
 /**
  * One service's data plane: the rate limit decides who gets in, the endpoint pool
@@ -49,8 +66,11 @@ export class ServiceGateway {
   private readonly urls = new Map<string, URL>();
   private readonly stickyCookie: string | undefined;
   private readonly admit: ((req: AdmitRequest) => AdmitResult) | undefined;
+  private readonly closeSessionsOnDown: boolean;
+  /** Connections waiting in the TCP queue for an eligible endpoint. */
+  private readonly waiters = new Set<() => void>();
 
-  constructor(readonly name: string, private service: ServiceConfig, private readonly metrics: GatewayMetrics, private readonly log: Logger, opts: ServiceGatewayOptions = {}) {
+  constructor(readonly name: string, private service: ServiceConfig, private readonly metrics: GatewayMetrics, private readonly log: Logger, private readonly opts: ServiceGatewayOptions = {}) {
     const options = poolOptionsFromConfig(service);
     this.stickyCookie = service.protocol === 'tcp' ? undefined : stickyCookieName(service);
     this.admit = this.rateLimiter();
@@ -63,6 +83,8 @@ export class ServiceGateway {
       },
     });
     this.indexEndpoints();
+    if (opts.startDown) for (const id of this.urls.keys()) this.pool.setHealth(id, 'down');
+    this.closeSessionsOnDown = service.protocol === 'tcp' && (opts.closeSessionsOnDown ?? service.on_marked_down === 'shutdown-sessions');
     const od = service.outlier_detection ?? DEFAULT_OUTLIER_DETECTION;
     this.outliers = od.max_ejection_percent <= 0 ? undefined : new OutlierDetector({
       consecutiveErrors: od.consecutive_errors, consecutiveGatewayErrors: od.consecutive_gateway_errors,
@@ -81,8 +103,35 @@ export class ServiceGateway {
     this.server = service.protocol === 'tcp' ? this.tcpServer() : this.httpServer();
   }
 
+  /**
+   * The probes' (or, for a database, the primary tracker's) view of an endpoint.
+   * With `closeSessionsOnDown`, marking an endpoint down also closes its live
+   * TCP sessions; an endpoint becoming eligible wakes the connections queued for one.
+   */
   setHealth(endpoint: string, status: HealthStatus): void {
-    if (this.urls.has(endpoint)) this.pool.setHealth(endpoint, status);
+    const current = this.pool.get(endpoint);
+    if (!current || !this.urls.has(endpoint)) return;
+    const was = current.health;
+    this.pool.setHealth(endpoint, status);
+    if (status === 'down' && was !== 'down' && this.closeSessionsOnDown) {
+      const closed = (this.server as TcpProxy).closeSessionsTo(endpoint);
+      if (closed > 0) this.log.warn({ service: this.name, endpoint, sessions: closed }, 'endpoint marked down: its sessions were closed');
+    }
+    if (this.waiters.size > 0 && this.pool.level !== 'none') for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves when an endpoint may have become eligible, or after `timeoutMs`; at once when the queue is full. */
+  private waitForEndpoint(timeoutMs: number): Promise<void> {
+    if (this.waiters.size >= MAX_QUEUED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.waiters.add(wake);
+    });
   }
 
   private indexEndpoints(): void {
@@ -206,11 +255,10 @@ export class ServiceGateway {
     const admit = this.admit;
     return createTcpProxy({
       hooks: {
-        pick: (req, tried) => {
-          // The rate limit counts new connections per client; a refused one is closed.
-          if (admit && tried.size === 0 && !admit({ ...req, remoteAddress: req.clientIp }).ok) return undefined;
-          return hooks.pick(req, tried);
-        },
+        // The rate limit counts new connections per client; a refused one is closed.
+        ...(admit ? { admit: (req: PickRequest) => admit({ ...req, remoteAddress: req.clientIp }).ok } : {}),
+        pick: (req, tried) => hooks.pick(req, tried),
+        waitForUpstream: (timeoutMs) => this.waitForEndpoint(timeoutMs),
         report: (id, outcome) => {
           if (outcome.kind === 'connect_failure' || outcome.kind === 'timeout') this.report(id, { kind: outcome.kind, durationMs: 0 });
           else if (outcome.kind === 'connected') {
@@ -220,11 +268,13 @@ export class ServiceGateway {
         },
       },
       connectTimeoutMs: this.service.connect_timeout ?? DEFAULTS.connectMs,
+      queueMs: this.opts.queueMs ?? 0,
       idleMs: 0,
       log: this.log,
     });
   }
 }
+
 
 function outlierOutcome(outcome: AttemptOutcome): EndpointOutcome {
   if (outcome.kind !== 'response') return outcome.kind;

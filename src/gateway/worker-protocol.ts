@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config/index.js';
 import type { AdminState, HealthStatus } from './pool/index.js';
+import type { ServiceBehaviour } from './service-gateway.js';
 
 /** What the primary owns and pushes to every worker: the probes' view and the operators' decisions. */
 export interface EndpointControl {
@@ -11,7 +12,8 @@ export interface EndpointControl {
 export type PoolControl = Record<string, EndpointControl>;
 
 export type ToWorker =
-  | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; stickySecret: string }
+  /** `behaviours`: per service, what its config does not say (database services: start down, close sessions on down, queue). */
+  | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; behaviours: Record<string, ServiceBehaviour>; stickySecret: string }
   | { type: 'bulwark:state'; seq: number; pools: Record<string, PoolControl> }
   | { type: 'bulwark:stop'; drainMs: number };
 

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createLogger } from '../core/logger.js';
 import { splitListen } from '../api/index.js';
 import { registerGatewayMetrics } from './metrics.js';
-import { ServiceGateway } from './service-gateway.js';
+import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
 import type { TcpProxy } from './proxy/index.js';
 import { isToWorker, type FromWorker, type PoolControl, type ToWorker } from './worker-protocol.js';
 
@@ -25,9 +25,9 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
-async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, stickySecret: string): Promise<void> {
+async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string): Promise<void> {
   for (const [name, service] of Object.entries(configs)) {
-    const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { stickySecret });
+    const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { ...behaviours[name], stickySecret });
     const { host, port } = splitListen(service.listen as string);
     await new Promise<void>((resolve, reject) => {
       gateway.server.once('error', reject);
@@ -40,12 +40,14 @@ async function configure(configs: Record<string, import('../config/index.js').Se
 
 function apply(pools: Record<string, PoolControl>): void {
   for (const [name, control] of Object.entries(pools)) {
-    const pool = services.get(name)?.pool;
-    if (!pool) continue;
+    const gateway = services.get(name);
+    if (!gateway) continue;
+    const pool = gateway.pool;
     for (const [id, wanted] of Object.entries(control)) {
       const current = pool.get(id);
       if (!current) continue;
-      if (current.health !== wanted.health) pool.setHealth(id, wanted.health);
+      // Through the service gateway: a database service closes the sessions of an endpoint marked down.
+      if (current.health !== wanted.health) gateway.setHealth(id, wanted.health);
       if (current.admin !== wanted.admin) pool.setAdminState(id, wanted.admin);
       if (current.weight !== wanted.weight) pool.setWeight(id, wanted.weight);
     }
@@ -70,7 +72,7 @@ async function stop(drainMs: number): Promise<void> {
 process.on('message', (message: unknown) => {
   if (!isToWorker(message)) return;
   const m = message as ToWorker;
-  if (m.type === 'bulwark:config') void configure(m.services, m.stickySecret).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
+  if (m.type === 'bulwark:config') void configure(m.services, m.behaviours, m.stickySecret).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
   else if (m.type === 'bulwark:state') {
     apply(m.pools);
     send({ type: 'bulwark:state-applied', seq: m.seq });

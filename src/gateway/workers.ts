@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import type { EndpointPool } from './pool/index.js';
+import type { ServiceBehaviour } from './service-gateway.js';
 import type { FromWorker, PoolControl, ToWorker } from './worker-protocol.js';
 
 const SYNC_MS = 250;
@@ -27,6 +28,7 @@ export class GatewayWorkers {
   constructor(
     private readonly count: number,
     private services: Record<string, ServiceConfig>,
+    private readonly behaviours: Record<string, ServiceBehaviour>,
     private readonly stickySecret: string,
     private readonly pools: () => Map<string, EndpointPool>,
     private readonly log: Logger,
@@ -110,7 +112,7 @@ export class GatewayWorkers {
     let listening = 0;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, stickySecret: this.stickySecret });
+        if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret });
         if (message.type === 'bulwark:state-applied') {
           this.applied.set(worker, message.seq);
           for (const check of [...this.waiters]) check();

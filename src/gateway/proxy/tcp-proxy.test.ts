@@ -79,3 +79,67 @@ describe('tcp proxy', () => {
     expect(hooks.reports).toEqual([['dead', 'connect_failure']]);
   });
 });
+
+describe('tcp proxy: queue and closes racing connects', () => {
+  it('holds a connection that finds no upstream until one is eligible (queueMs)', async () => {
+    const echo = { id: 'echo', url: await echoServer() };
+    let eligible = false;
+    let wake: (() => void) | undefined;
+    const hooks: TcpRoutingHooks = {
+      pick: () => (eligible ? echo : undefined),
+      report: () => undefined,
+      waitForUpstream: (ms) => new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    };
+    const proxy = createTcpProxy({ hooks, connectTimeoutMs: 500, idleMs: 5000, queueMs: 2_000, log: silentLogger() });
+    servers.push(proxy);
+    const socket = await dial(await listen(proxy));
+    const answer = roundTrip(socket, 'queued');
+    await new Promise((r) => setTimeout(r, 50));
+    eligible = true;
+    wake?.();
+    expect(await answer).toBe('queued');
+  });
+
+  it('without a queue, or once it runs out, the client is closed', async () => {
+    const hooks: TcpRoutingHooks = { pick: () => undefined, report: () => undefined, waitForUpstream: (ms) => new Promise((r) => setTimeout(r, ms)) };
+    const proxy = createTcpProxy({ hooks, connectTimeoutMs: 500, idleMs: 5000, queueMs: 100, log: silentLogger() });
+    servers.push(proxy);
+    const started = performance.now();
+    const socket = await dial(await listen(proxy));
+    await new Promise((r) => socket.once('close', r));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it('a connect to an upstream whose sessions were closed meanwhile is dropped, and the client picks again', async () => {
+    const old = { id: 'old', url: await echoServer() };
+    const next = { id: 'new', url: await echoServer() };
+    const reports: Array<[string, TcpOutcome['kind']]> = [];
+    let closedOld = false;
+    const proxy = createTcpProxy({
+      hooks: {
+        pick: () => {
+          if (closedOld) return next;
+          // The primary changes while this connection is being opened to the old one.
+          queueMicrotask(() => {
+            closedOld = true;
+            proxy.closeSessionsTo('old');
+          });
+          return old;
+        },
+        report: (id, outcome) => reports.push([id, outcome.kind]),
+      },
+      connectTimeoutMs: 500, idleMs: 5000, log: silentLogger(),
+    });
+    servers.push(proxy);
+    const socket = await dial(await listen(proxy));
+    expect(await roundTrip(socket, 'x')).toBe('x');
+    expect(proxy.activeSessions()).toEqual(new Map([['new', 1]]));
+    expect(reports).toEqual([['new', 'connected']]);
+  });
+});

@@ -11,8 +11,15 @@ export type TcpOutcome =
 
 /** The part of the routing hooks a TCP proxy uses; it sees no HTTP, so `pick` gets method 'TCP'. */
 export interface TcpRoutingHooks {
+  /** Called once per client connection before any pick (a rate limit); false closes the connection. */
+  admit?(req: PickRequest): boolean;
   pick(req: PickRequest, tried: ReadonlySet<string>): Upstream | undefined;
   report(upstreamId: string, outcome: TcpOutcome): void;
+  /**
+   * With `queueMs`: resolves when an upstream may have become eligible (or after
+   * `timeoutMs`), so a connection that found none can pick again.
+   */
+  waitForUpstream?(timeoutMs: number): Promise<void>;
 }
 
 export interface TcpProxyOptions {
@@ -22,11 +29,19 @@ export interface TcpProxyOptions {
   idleMs: number;
   /** Upstreams tried per client connection before giving up. Default 3. */
   maxAttempts?: number;
+  /**
+   * How long a new connection that finds no eligible upstream is held (paused)
+   * waiting for one, as HAProxy's `timeout queue`; needs `hooks.waitForUpstream`. Default 0: closed at once.
+   */
+  queueMs?: number;
   log: Logger;
 }
 
 export interface TcpProxy extends Server {
-  /** Destroys every live session to `upstreamId` (e.g. the old primary after failover); returns how many. */
+  /**
+   * Destroys every live session to `upstreamId` (e.g. the old primary after failover); returns how many.
+   * A connection to it still being opened is dropped when it completes, and the client picks again.
+   */
   closeSessionsTo(upstreamId: string): number;
   /** Destroys every live session (before `close()`, which waits for them); returns how many. */
   closeAllSessions(): number;
@@ -34,17 +49,34 @@ export interface TcpProxy extends Server {
   activeSessions(): Map<string, number>;
 }
 
-async function connectFirst(client: Socket, options: TcpProxyOptions): Promise<{ upstream: Upstream; socket: Socket } | undefined> {
+/** Per upstream, how many times its sessions were closed: a connect that started before a close must not become a session. */
+type Epochs = Map<string, number>;
+
+async function connectFirst(client: Socket, options: TcpProxyOptions, epochs: Epochs): Promise<{ upstream: Upstream; socket: Socket } | undefined> {
   const pickReq: PickRequest = { method: 'TCP', headers: {}, clientIp: normalizeIp(client.remoteAddress) };
+  if (options.hooks.admit && !options.hooks.admit(pickReq)) return undefined;
   const tried = new Set<string>();
   const maxAttempts = options.maxAttempts ?? 3;
+  const queueUntil = performance.now() + (options.queueMs ?? 0);
   while (tried.size < maxAttempts && !client.destroyed) {
     const upstream = options.hooks.pick(pickReq, tried);
-    if (upstream === undefined) return undefined;
+    if (upstream === undefined) {
+      const left = queueUntil - performance.now();
+      if (left <= 0 || !options.hooks.waitForUpstream) return undefined;
+      await options.hooks.waitForUpstream(left);
+      continue;
+    }
     tried.add(upstream.id);
+    const epoch = epochs.get(upstream.id) ?? 0;
     const started = performance.now();
     try {
       const socket = await connectTo(upstream.url, options.connectTimeoutMs);
+      if ((epochs.get(upstream.id) ?? 0) !== epoch) {
+        // Its sessions were closed while this one was connecting: it is no longer wanted (a former primary).
+        socket.destroy();
+        options.log.debug({ upstream: upstream.id }, 'tcp upstream closed while connecting; picking again');
+        continue;
+      }
       options.hooks.report(upstream.id, { kind: 'connected', durationMs: performance.now() - started });
       return { upstream, socket };
     } catch (err) {
@@ -63,9 +95,10 @@ async function connectFirst(client: Socket, options: TcpProxyOptions): Promise<{
 export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
   const log = options.log.child({ component: 'tcp-proxy' });
   const sessions = new Map<string, Set<Socket>>();
+  const epochs: Epochs = new Map();
   const server = createServer({ pauseOnConnect: true }, (client) => {
     client.on('error', () => client.destroy());
-    void connectFirst(client, { ...options, log }).then((connected) => {
+    void connectFirst(client, { ...options, log }, epochs).then((connected) => {
       if (connected === undefined || client.destroyed) {
         if (connected) {
           connected.socket.destroy();
@@ -96,6 +129,7 @@ export function createTcpProxy(options: TcpProxyOptions): TcpProxy {
   }
 
   function closeSessionsTo(upstreamId: string): number {
+    epochs.set(upstreamId, (epochs.get(upstreamId) ?? 0) + 1);
     const live = sessions.get(upstreamId);
     if (!live) return 0;
     const count = live.size;
