@@ -4,3 +4,4 @@ export { probeRoutes } from './routes/probes.js';
 export { serviceRoutes } from './routes/services.js';
 export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from './routes/gateway.js';
 export { backupRoutes, type BackupAdmin } from './routes/backups.js';
+export { databaseRoutes, type DatabaseAdmin } from './routes/databases.js';

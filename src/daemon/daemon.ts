@@ -4,12 +4,15 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, backupRoutes, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, backupRoutes, databaseRoutes, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
 import { Gateway } from '../gateway/index.js';
+// Gateway routing to the database primary (src/gateway/database-services.ts):
+import { primaryTrackerFactory } from '../postgres-ha/index.js';
 import { BackupScheduler } from '../backup/scheduler/index.js';
+import { DatabaseHaService, type DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from './lifecycle.js';
@@ -41,13 +44,14 @@ export class Daemon {
   private slo!: SloReporter;
   private gateway!: Gateway;
   private backups!: BackupScheduler;
-  readonly bus: EventBus<ProbeEvents>;
+  private databases!: DatabaseHaService;
+  readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.registry = createMetricsRegistry(options.version);
     this.metrics = registerCoreMetrics(this.registry);
-    this.bus = new EventBus<ProbeEvents>((event, err) => options.log.error({ event, err: errorMessage(err) }, 'event listener failed'));
+    this.bus = new EventBus<ProbeEvents & DatabaseHaEvents>((event, err) => options.log.error({ event, err: errorMessage(err) }, 'event listener failed'));
   }
 
   get config(): BulwarkConfig {
@@ -68,13 +72,20 @@ export class Daemon {
       });
       this.slo = new SloReporter(this.loaded.config, this.store, this.registry, log.child({ subsystem: 'slo' }));
       this.bus.on('owner.state', () => this.slo.invalidate());
-      this.gateway = new Gateway(this.loaded.config, this.bus, this.registry, log.child({ subsystem: 'gateway' }));
+      // Each database with postgres.listen gets a tracker of its primary; the gateway routes to it alone.
+      this.gateway = new Gateway(this.loaded.config, this.bus, this.registry, log.child({ subsystem: 'gateway' }), {
+        primaries: primaryTrackerFactory({ log: log.child({ subsystem: 'postgres-ha' }) }),
+      });
       // Idle (no timers, no metrics) until the configuration has backup policies; a reload can add some.
       this.backups = new BackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
+      // PostgreSQL members on this host (data_dir) under their HA loops; idle without any, or without etcd.
+      this.databases = new DatabaseHaService({
+        config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
+      });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -149,6 +160,7 @@ export class Daemon {
         { path: '/', app: serviceRoutes(this.probes, this.slo) },
         { path: '/', app: gatewayRoutes({ gateway: this.gateway, store: this.store, log: this.options.log.child({ subsystem: 'gateway-admin' }) }) },
         { path: '/', app: backupRoutes(this.backups) },
+        { path: '/', app: databaseRoutes(this.databases) },
       ],
       status: () => ({
         state: this.lifecycle.state.kind,

@@ -4,11 +4,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { findPostgresBinDir } from '../../postgres-ha/bin-dir.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser, type RunAs } from '../../testing/run-as.js';
 
@@ -29,31 +30,8 @@ export interface PostgresServer {
 }
 
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
-async function binDirCandidates(): Promise<string[]> {
-  const dirs: string[] = [];
-  const fromPgConfig = await execFileAsync('pg_config', ['--bindir']).then((r) => r.stdout.trim(), () => '');
-  if (fromPgConfig) dirs.push(fromPgConfig);
-  const versions = await readdir('/usr/lib/postgresql').catch(() => [] as string[]);
-  versions.filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
-    .forEach((v) => dirs.push(`/usr/lib/postgresql/${v}/bin`));
-  return dirs;
-}
-
-export async function findPostgresBinDir(): Promise<string> {
-  for (const dir of await binDirCandidates()) {
-    if ((await exists(join(dir, 'initdb'))) && (await exists(join(dir, 'postgres')))) return dir;
-  }
-  throw new Error(
-    'PostgreSQL server binaries (initdb, postgres) were not found via `pg_config --bindir` or in /usr/lib/postgresql/*/bin; '
-    + 'run the tests with `bash scripts/test.sh`, which installs them',
-  );
-}
-
-
+/** Moved to src/postgres-ha/bin-dir.ts (the daemon uses it too); re-exported for the tests that import it from here. */
+export { findPostgresBinDir };
 
 async function prepareDir(runAs: RunAs | undefined, password: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-pg-'));

@@ -1,0 +1,126 @@
+/**
+ * What `GET /api/v1/databases[/NAME]` shows of one PostgreSQL database: every
+ * configured member with, for those on this host, its manager's snapshot,
+ * and from etcd (when configured) the leader, the synchronous set, each
+ * member's published record and the failover history.
+ */
+import type { EtcdClient } from '../coordination/etcd-client.js';
+import { errorMessage } from '../core/errors.js';
+import type { DatabaseHaPlan } from './ha-config.js';
+import { databaseKeys, type HistoryEntry, type MemberRecord, type SyncRecord } from './keys.js';
+import type { MemberSnapshot } from './member-manager.js';
+
+export interface MemberView {
+  name: string;
+  host: string;
+  port: number;
+  /** Run by this daemon (the member has data_dir). */
+  local: boolean;
+  health_port: number | null;
+  /** This daemon's view of a local member; null for members elsewhere or not running here. */
+  snapshot: {
+    role: string; leader: boolean; fenced: boolean; state: string; timeline: number; lsn: string;
+    following: string | null; lag_bytes: number | null;
+  } | null;
+  /** What the member last published in etcd (its manager is alive while the key exists); null when absent. */
+  record: {
+    role: string; timeline: number; lsn: string; fenced: boolean; state: string | null; following: string | null; lag_bytes: number | null;
+  } | null;
+}
+
+export interface DatabaseView {
+  name: string;
+  kind: 'postgres';
+  /** automatic: coordination.etcd is set; off: without etcd there is no leader election. */
+  failover: 'automatic' | 'off';
+  /** Whether this daemon runs member managers for this database now. */
+  managed_here: boolean;
+  leader: string | null;
+  sync: SyncRecord | null;
+  members: MemberView[];
+  /** The last failovers and switchovers, newest first. */
+  history: Array<{ kind: HistoryEntry['kind']; from: string | null; to: string; timeline: number; at: string; duration_ms: number }>;
+  /** Set when etcd could not be read: leader, sync, records and history are then unknown (null/empty). */
+  etcd_error?: string;
+}
+
+export type EtcdReader = Pick<EtcdClient, 'get'>;
+
+interface EtcdFacts {
+  leader: string | null;
+  sync: SyncRecord | null;
+  records: Map<string, MemberRecord>;
+  history: HistoryEntry[];
+}
+
+export async function readDatabaseView(
+  plan: DatabaseHaPlan,
+  snapshots: ReadonlyMap<string, MemberSnapshot>,
+  managedHere: boolean,
+  etcd: EtcdReader | undefined,
+  timeoutMs = 2000,
+): Promise<DatabaseView> {
+  let facts: EtcdFacts = { leader: null, sync: null, records: new Map(), history: [] };
+  let etcdError: string | undefined;
+  if (etcd && plan.etcd) {
+    try {
+      facts = await readFacts(plan, etcd, timeoutMs);
+    } catch (err) {
+      etcdError = errorMessage(err);
+    }
+  }
+  const localNames = new Set(plan.local.map((m) => m.name));
+  const members = plan.members.map((m): MemberView => {
+    const local = plan.local.find((l) => l.name === m.name);
+    const snapshot = snapshots.get(m.name);
+    const record = facts.records.get(m.name);
+    return {
+      name: m.name, host: m.endpoint.host, port: m.endpoint.port, local: localNames.has(m.name), health_port: local?.healthPort ?? null,
+      snapshot: snapshot ? {
+        role: snapshot.role, leader: snapshot.leader, fenced: snapshot.fenced, state: snapshot.state, timeline: snapshot.timeline,
+        lsn: snapshot.lsn, following: snapshot.following ?? null, lag_bytes: snapshot.lagBytes ?? null,
+      } : null,
+      record: record ? {
+        role: record.role, timeline: record.timeline, lsn: record.lsn, fenced: record.fenced, state: record.state ?? null,
+        following: record.following ?? null, lag_bytes: record.lagBytes ?? null,
+      } : null,
+    };
+  });
+  return {
+    name: plan.database, kind: 'postgres', failover: plan.etcd ? 'automatic' : 'off', managed_here: managedHere,
+    leader: facts.leader, sync: facts.sync, members,
+    history: [...facts.history].reverse().map((h) => ({ kind: h.kind, from: h.from ?? null, to: h.to, timeline: h.timeline, at: h.at, duration_ms: h.durationMs })),
+    ...(etcdError !== undefined ? { etcd_error: etcdError } : {}),
+  };
+}
+
+async function readFacts(plan: DatabaseHaPlan, etcd: EtcdReader, timeoutMs: number): Promise<EtcdFacts> {
+  const keys = databaseKeys(plan.database, plan.prefix);
+  const call = { timeoutMs };
+  const [leader, sync, history, ...records] = await Promise.all([
+    etcd.get(keys.leader, call), etcd.get(keys.sync, call), etcd.get(keys.history, call),
+    ...plan.members.map((m) => etcd.get(keys.member(m.name), call)),
+  ]);
+  const list = parse<unknown>(history.kv?.value);
+  const out: EtcdFacts = {
+    leader: leader.kv?.value ?? null,
+    sync: parse<SyncRecord>(sync.kv?.value) ?? null,
+    records: new Map(),
+    history: Array.isArray(list) ? (list as HistoryEntry[]) : [],
+  };
+  plan.members.forEach((m, i) => {
+    const record = parse<MemberRecord>(records[i]?.kv?.value);
+    if (record) out.records.set(m.name, record);
+  });
+  return out;
+}
+
+/** A value another process wrote: a malformed one is shown as absent rather than failing the whole view. */
+function parse<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
