@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   demo: async () => [(await import('./commands/demo.js')).registerDemo],
   backup: async () => [(await import('./commands/backup/index.js')).registerBackup],
   restore: async () => [(await import('./commands/backup/index.js')).registerRestore],
+  db: async () => [(await import('./commands/db/index.js')).registerDb],
 };
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {

@@ -1,0 +1,183 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient } from '../../../coordination/etcd-client.js';
+import { EtcdCluster } from '../../../coordination/testing/etcd-cluster.js';
+import { databaseKeys } from '../../../postgres-ha/keys.js';
+import { PostgresMember } from '../../../postgres-ha/postgres-process.js';
+import { findPostgresBinDir } from '../../../store/testing/postgres-server.js';
+import { freePort } from '../../../testing/net.js';
+import { runAsUser, type RunAs } from '../../../testing/run-as.js';
+
+const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
+const PASSWORD = `pw-${randomBytes(10).toString('hex')}`;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function bulwark(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out: bulwark ${args.join(' ')}\n${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('bulwark db (CLI)', () => {
+  let dir: string;
+  let etcdCluster: EtcdCluster;
+  let etcd: EtcdClient;
+  let runAs: RunAs | undefined;
+  let binDir: string;
+  let ports: number[];
+  let config: string;
+
+  function yaml(o: { etcd?: string | false; dataDirs?: boolean } = {}): string {
+    const etcdUrl = o.etcd ?? etcdCluster.clientUrls()[0];
+    const member = (name: string, i: number): string =>
+      `        - { name: ${name}, host: 127.0.0.1, port: ${ports[i]}${o.dataDirs === false || name === 'm3' ? '' : `, data_dir: ${join(dir, name)}`} }`;
+    return [
+      ...(etcdUrl === false ? [] : ['coordination:', `  etcd: { endpoints: [${etcdUrl}] }`]),
+      'databases:',
+      '  main-db:',
+      '    postgres:',
+      '      synchronous: true',
+      '      superuser: bulwark',
+      `      superuser_password: ${PASSWORD}`,
+      `      bin_dir: ${binDir}`,
+      ...(runAs ? [`      run_as: ${userName(runAs)}`] : []),
+      `      socket_dir: ${join(dir, 'sock')}`,
+      '      settings: { fsync: "off" }',
+      '      members:',
+      ...['m1', 'm2', 'm3'].map(member),
+      '',
+    ].join('\n');
+  }
+
+  beforeAll(async () => {
+    [etcdCluster, runAs, binDir] = await Promise.all([EtcdCluster.start({ size: 1 }), runAsUser(), findPostgresBinDir()]);
+    etcd = new EtcdClient({ endpoints: etcdCluster.clientUrls() });
+    dir = await mkdtemp(join(tmpdir(), 'bulwark-db-cli-'));
+    await chmod(dir, 0o755);
+    ports = [await freePort(), await freePort(), await freePort()];
+    config = join(dir, 'bulwark.yaml');
+    await writeFile(config, yaml());
+  });
+  afterAll(async () => {
+    await etcd?.close();
+    await etcdCluster?.stopAll();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers --help on every command, with exit codes and examples', async () => {
+    for (const args of [['db'], ['db', 'status'], ['db', 'switchover'], ['db', 'failover'], ['db', 'init']]) {
+      const r = await bulwark([...args, '--help']);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: bulwark db');
+      if (args.length > 1) expect(r.stdout).toMatch(/Exit codes: 0[\s\S]*Examples:\n {2}bulwark db/);
+    }
+  });
+
+  it('bad input exits 2 with what to do', async () => {
+    const unknownDb = await bulwark(['db', 'status', 'nope', '-c', config]);
+    expect(unknownDb.code).toBe(2);
+    expect(unknownDb.stderr).toMatch(/bulwark.yaml has no database "nope"\n {2}hint: PostgreSQL databases: main-db/);
+    const unknownMember = await bulwark(['db', 'switchover', 'main-db', '--to', 'm9', '-c', config]);
+    expect(unknownMember.code).toBe(2);
+    expect(unknownMember.stderr).toMatch(/--to m9: database main-db has no member "m9"\n {2}hint: members: m1, m2, m3/);
+    const noTo = await bulwark(['db', 'failover', 'main-db', '-c', config]);
+    expect(noTo.code).toBe(2);
+    expect(noTo.stderr).toMatch(/required option '--to <member>' not specified/);
+    const badTimeout = await bulwark(['db', 'switchover', 'main-db', '--timeout', 'soon', '-c', config]);
+    expect(badTimeout.code).toBe(2);
+    const noEtcd = join(dir, 'no-etcd.yaml');
+    await writeFile(noEtcd, yaml({ etcd: false }));
+    const switchover = await bulwark(['db', 'switchover', 'main-db', '--to', 'm2', '-c', noEtcd]);
+    expect(switchover.code).toBe(2);
+    expect(switchover.stderr).toMatch(/switchover needs coordination.etcd for now/);
+    const noConfig = await bulwark(['db', 'status', 'main-db']);
+    expect(noConfig.code).toBe(2);
+  });
+
+  it('status with nothing running: the direct view, the etcd view, exit 1; etcd unreachable or absent is said', async () => {
+    const r = await bulwark(['db', 'status', 'main-db', '-c', config, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const s = JSON.parse(r.stdout) as { coordination: string; etcd: { reachable: boolean }; leader: unknown; writable: string[]; members: Array<{ name: string; reachable: boolean; role: string }>; notes: string[] };
+    expect(s).toMatchObject({ coordination: 'etcd', etcd: { reachable: true }, leader: null, writable: [] });
+    expect(s.members.map((m) => [m.name, m.reachable, m.role])).toEqual([['m1', false, 'unknown'], ['m2', false, 'unknown'], ['m3', false, 'unknown']]);
+    expect(s.notes).toContain('no member accepts writes');
+
+    const unreachable = join(dir, 'etcd-down.yaml');
+    await writeFile(unreachable, yaml({ etcd: `http://127.0.0.1:${await freePort()}` }));
+    const down = await bulwark(['db', 'status', 'main-db', '-c', unreachable]);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/MEMBER +ADDRESS +ROLE +STATE +TL +LSN +LAG +FENCED +SYNC/);
+    expect(down.stdout).toMatch(/note: etcd is unreachable \(.*\): showing only what PostgreSQL says directly/);
+
+    const noEtcd = join(dir, 'no-etcd.yaml');
+    await writeFile(noEtcd, yaml({ etcd: false }));
+    const none = await bulwark(['db', 'status', 'main-db', '-c', noEtcd, '--json']);
+    expect(JSON.parse(none.stdout)).toMatchObject({ coordination: 'none', etcd: null });
+    expect(none.stdout).toContain('automatic failover is off (no coordination.etcd); only manual switchover is available');
+  });
+
+  it('init, then status of the running members; switchover and failover refuse what the managers could not do', async () => {
+    const init = await bulwark(['db', 'init', 'main-db', '-c', config], 180_000);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toMatch(/initdb m1[\s\S]*replication slots on m1: m2, m3[\s\S]*base backup of m2[\s\S]*main-db: initialized, primary m1, replicas m2; every server is stopped/);
+    expect(init.stdout).toMatch(/not on this host \(no data_dir\): m3/);
+    expect(init.stdout).toMatch(/next: bulwark up -c /);
+    expect(JSON.parse((await etcd.get(databaseKeys('main-db').sync)).kv!.value)).toEqual({ leader: 'm1', members: ['m1'] });
+    const again = await bulwark(['db', 'init', 'main-db', '-c', config]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/m1's data_dir .* is not empty\n {2}hint: .*--adopt/);
+
+    const pgs = ['m1', 'm2'].map((name, i) => new PostgresMember({
+      name, binDir, dataDir: join(dir, name), socketDir: join(dir, 'sock'), host: '127.0.0.1', port: ports[i]!, user: 'bulwark', password: PASSWORD, runAs,
+    }));
+    try {
+      for (const pg of pgs) await pg.start();
+      const r = await bulwark(['db', 'status', 'main-db', '-c', config, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const s = JSON.parse(r.stdout) as { writable: string[]; sync: unknown; members: Array<{ name: string; role: string; timeline: number | null; lagBytes: number | null; inSyncSet: boolean | null }>; notes: string[] };
+      expect(s.writable).toEqual(['m1']);
+      expect(s.sync).toEqual({ leader: 'm1', members: ['m1'] });
+      expect(s.members.map((m) => [m.name, m.role, m.timeline, m.inSyncSet])).toEqual([['m1', 'primary', 1, true], ['m2', 'replica', 1, false], ['m3', 'unknown', null, false]]);
+      expect(s.members[1]?.lagBytes).toBeGreaterThanOrEqual(0);
+      expect(s.notes).toContain('nobody holds the leader key');
+      const text = await bulwark(['db', 'status', 'main-db', '-c', config]);
+      expect(text.stdout).toMatch(/m1 +127\.0\.0\.1:\d+ +primary +running +1/);
+      expect(text.stdout).toMatch(/m2 +127\.0\.0\.1:\d+ +replica +streaming +1/);
+      expect(text.stdout).toContain('synchronous set: [m1] (recorded by m1)');
+
+      const switchover = await bulwark(['db', 'switchover', 'main-db', '--to', 'm2', '-c', config]);
+      expect(switchover.code).toBe(1);
+      expect(switchover.stderr).toMatch(/main-db has no leader: there is no primary to hand over from\n {2}hint: .*bulwark db failover main-db --to MEMBER/);
+      const failover = await bulwark(['db', 'failover', 'main-db', '--to', 'm2', '-c', config]);
+      expect(failover.code).toBe(1);
+      expect(failover.stderr).toMatch(/m2 publishes no member record: its manager is not running/);
+      for (const out of [r, text, switchover, failover, init]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
+    } finally {
+      for (const pg of pgs.reverse()) await pg.stop();
+    }
+    expect(await readdir(join(dir, 'm1'))).toContain('PG_VERSION');
+  }, 240_000);
+});
+
+/** runAsUser() picks `postgres` or `nobody`: the configuration names it by user name. */
+function userName(runAs: RunAs): string {
+  return execFileSync('id', ['-nu', String(runAs.uid)], { encoding: 'utf8' }).trim();
+}

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { BulwarkError } from '../../../core/errors.js';
+import { bootstrap, type BootstrapResult } from '../../../postgres-ha/bootstrap.js';
+import { print, printJSON } from '../../output.js';
+import { addDbOptions, localRuntime, openDb, requireMember, type DbOptions } from './db-config.js';
+
+interface InitOptions extends DbOptions {
+  primary?: string;
+  adopt?: boolean;
+}
+
+export function registerInit(db: Command): void {
+  addDbOptions(db.command('init').argument('<database>', 'a PostgreSQL database of bulwark.yaml')
+    .description('first start of the members on this host (those with data_dir): initdb the primary, base-back-up the replicas, record the primary in etcd')
+    .option('--primary <member>', 'the member to initdb as primary (default: the first member with data_dir); with --adopt, the one expected to be primary')
+    .option('--adopt', 'take over existing data directories: find the primary with pg_controldata, ensure its slots, record it'))
+    .addHelpText('after', `
+Without --adopt, for the members with data_dir: initdb the primary (data checksums on,
+scram authentication with superuser/superuser_password), start it, create a replication
+slot for every other member, base-back-up each local replica and check that it streams,
+write the sync record {leader: PRIMARY, members: [PRIMARY]} to etcd (when
+coordination.etcd is set: at the managers' first start only that member may take the
+leader key), and stop every server cleanly: \`bulwark up\` starts them.
+
+Refuses, writing nothing, when a data_dir exists and is not empty, a member's port is in
+use, etcd already has a leader or member records for the database, or this process is
+root and no run_as user is configured (PostgreSQL will not run as root).
+
+--adopt: the data directories exist (servers running or stopped). pg_controldata tells
+the primary ("in production"/"shut down" without standby.signal) from the replicas;
+the slots are ensured on it, every server is stopped and the sync record written.
+
+Exit codes: 0 done, 1 refused or failed (see the message), 2 bad input (unknown database
+or member, no member with data_dir, root without run_as, no PostgreSQL binaries).
+
+Examples:
+  bulwark db init main-db -c bulwark.yaml
+  bulwark db init main-db -c bulwark.yaml --primary m2
+  bulwark db init main-db -c bulwark.yaml --adopt --json`)
+    .action(async (name: string, options: InitOptions) => {
+      const target = await openDb(options, name);
+      try {
+        if (options.primary !== undefined) requireMember(target, options.primary, '--primary');
+        const password = target.pg.superuser_password;
+        if (!password) {
+          throw new BulwarkError('USAGE', `databases.${name}.postgres.superuser_password is not set`, {
+            hint: 'members authenticate with scram: set superuser_password (e.g. "${file:/etc/bulwark/pg.pass}")',
+          });
+        }
+        const runtime = await localRuntime(target);
+        const result = await bootstrap({
+          database: name, adopt: options.adopt === true, primary: options.primary,
+          members: target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) })),
+          binDir: runtime.binDir, socketDir: target.plan.socketDir, runAs: runtime.runAs, settings: target.plan.pgSettings,
+          superuser: target.pg.superuser, password,
+          etcd: target.etcd ? { client: target.etcd.client, keys: target.etcd.keys } : undefined,
+          onStep: options.json ? undefined : (line) => print(`  ${line}`),
+        });
+        report(result, options);
+      } finally {
+        await target.close();
+      }
+    });
+}
+
+function report(r: BootstrapResult, options: InitOptions): void {
+  const next = r.sync ? `bulwark up -c ${options.config}` : 'pg_ctl start -D DATA_DIR on each member, primary first';
+  if (options.json) return printJSON({ ...r, next });
+  const checksumsOff = Object.entries(r.dataChecksums).filter(([, on]) => !on).map(([n]) => n);
+  print(`${r.database}: ${r.mode === 'adopt' ? 'adopted' : 'initialized'}, primary ${r.primary}${r.replicas.length > 0 ? `, replicas ${r.replicas.join(', ')}` : ''}; every server is stopped`);
+  if (checksumsOff.length > 0) print(`warning: data checksums are off on ${checksumsOff.join(', ')}`);
+  if (r.remote.length > 0) print(`not on this host (no data_dir): ${r.remote.join(', ')}; their slots exist on ${r.primary}, their data directories are made on their own hosts`);
+  if (!r.sync) {
+    print('no coordination.etcd: automatic failover is off; only manual switchover is available, and `bulwark up` does not run these members');
+    print(`next: start them yourself (pg_ctl start -D DATA_DIR), ${r.primary} first`);
+    return;
+  }
+  print(`next: ${next} (on every member's host): the member managers start the servers, ${r.primary} takes the leader key first`);
+}
