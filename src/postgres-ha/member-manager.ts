@@ -78,6 +78,8 @@ export interface MemberSnapshot {
 }
 
 export interface ReconfigurableSettings {
+  /** Members added or removed: the leader makes slots for new ones and takes them into the synchronous set. */
+  peers?: readonly Peer[];
   synchronousMode?: boolean;
   synchronousModeStrict?: boolean;
   maximumLagOnFailover?: bigint;
@@ -112,6 +114,10 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   /** When this member first saw no leader (performance.now()), for the measured failover duration. */
   private leaderGoneSince: number | undefined;
   private lastKnownLeader: string | undefined;
+  /** Every other member; a configuration reload may change it. */
+  private peers: readonly Peer[];
+  /** The `leader` field of the sync record last read: who led before, when this process never saw it. */
+  private syncLeader: string | undefined;
   private notStreamingSince: number | undefined;
   private pendingSwitchover: (SwitchoverRequest & { revision: number }) | undefined;
   private pendingFailover: (FailoverRequest & { revision: number }) | undefined;
@@ -133,6 +139,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.etcd = o.etcd;
     this.name = `postgres-ha:${o.pg.name}`;
     this.keys = databaseKeys(o.database, o.prefix);
+    this.peers = o.peers;
     this.loopWaitMs = o.loopWaitMs ?? 2000;
     this.ttlSeconds = o.ttlSeconds ?? 10;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 1000;
@@ -140,7 +147,10 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.strict = o.synchronousModeStrict ?? false;
     this.usePgRewind = o.usePgRewind ?? true;
     this.log = (o.logger ?? silentLogger()).child({ component: 'postgres-ha', member: o.pg.name });
-    this.lease = new LeaderLease({ store: o.etcd, key: this.keys.leader, value: o.pg.name, ttlSeconds: this.ttlSeconds, loopWaitMs: this.loopWaitMs, logger: this.log });
+    this.lease = new LeaderLease({
+      store: o.etcd, key: this.keys.leader, value: o.pg.name, ttlSeconds: this.ttlSeconds, loopWaitMs: this.loopWaitMs, logger: this.log,
+      ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    });
     // Fence on the event itself, not at the next loop iteration: the margin is all we have.
     this.lease.on('deadline', () => this.fenceNow('leader lease validity passed without renewal'));
     this.lease.on('lost', ({ detail }) => this.fenceNow(`leader key lost: ${detail}`));
@@ -178,6 +188,10 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       maximumLagOnFailover: next.maximumLagOnFailover ?? this.settings.maximumLagOnFailover,
     };
     this.strict = next.synchronousModeStrict ?? this.strict;
+    if (next.peers) {
+      this.peers = next.peers;
+      this.slotsReady = false;
+    }
     this.appliedSync = undefined;
     this.log.info({ synchronousMode: this.settings.synchronousMode, strict: this.strict, loopWaitMs: this.loopWaitMs, ttlSeconds: this.ttlSeconds }, 'settings applied');
   }
@@ -274,7 +288,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const base = {
       me: this.pg.name, role: status.role, fenced: this.fenced, holdsLease: this.lease.isLeader,
-      following: this.o.peers.find((p) => p.endpoint.port === status.upstream?.port && p.endpoint.host === status.upstream.host)?.name,
+      following: this.peers.find((p) => p.endpoint.port === status.upstream?.port && p.endpoint.host === status.upstream.host)?.name,
       timeline: status.timeline, lsn: status.lsn, settings: this.settings,
     };
     let reads: [Awaited<ReturnType<typeof readHolder>>, GetResult, GetResult, GetResult[], GetResult, GetResult];
@@ -283,7 +297,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
         readHolder(this.etcd, this.keys.leader, call),
         this.etcd.get(this.keys.sync, call),
         this.etcd.get(this.keys.optime, call),
-        Promise.all(this.o.peers.map((p) => this.etcd.get(this.keys.member(p.name), call))),
+        Promise.all(this.peers.map((p) => this.etcd.get(this.keys.member(p.name), call))),
         this.etcd.get(this.keys.switchover, call),
         this.etcd.get(this.keys.failover, call),
       ]);
@@ -296,9 +310,10 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.pendingFailover = parseRequest<FailoverRequest>(failoverKey);
     this.syncRevision = sync.kv?.modRevision ?? 0;
     const syncRecord = sync.kv ? (JSON.parse(sync.kv.value) as SyncRecord) : undefined;
+    this.syncLeader = syncRecord?.leader;
     // Positions from the keys are up to a loop old; a candidate asks the peers' PostgreSQL directly.
     const live = holder === undefined && status.role === 'replica';
-    const peers = await Promise.all(this.o.peers.map((p, i) => this.peerView(p, memberKeys[i]?.kv?.value, live, signal)));
+    const peers = await Promise.all(this.peers.map((p, i) => this.peerView(p, memberKeys[i]?.kv?.value, live, signal)));
     const switchover: SwitchoverIntent | undefined = this.pendingSwitchover && { from: this.pendingSwitchover.from, to: this.pendingSwitchover.to };
     const failover: FailoverIntent | undefined = this.pendingFailover && { to: this.pendingFailover.to, allowDataLoss: this.pendingFailover.allowDataLoss };
     return {
@@ -344,7 +359,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
         await this.promote(signal);
         return;
       case 'follow': {
-        const leader = this.o.peers.find((p) => p.name === action.leader);
+        const leader = this.peers.find((p) => p.name === action.leader);
         if (!leader || status.role !== 'replica') return;
         await this.pg.follow(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs });
         this.log.info({ leader: action.leader }, 'following the leader');
@@ -366,7 +381,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
    */
   private async rejoin(leaderName: string | undefined, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const leader = leaderName === undefined ? undefined : this.o.peers.find((p) => p.name === leaderName);
+    const leader = leaderName === undefined ? undefined : this.peers.find((p) => p.name === leaderName);
     if (leaderName !== undefined && !leader) return;
     let method: 'pg_rewind' | 'basebackup' | 'start' = 'start';
     let detail = 'started read-only';
@@ -412,7 +427,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private async handOver(to: string | undefined, signal: AbortSignal): Promise<void> {
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const streaming = await this.pg.streamingStandbys(call);
-    const eligible = this.o.peers.filter((p) => streaming.includes(p.name) && (to === undefined || p.name === to));
+    const eligible = this.peers.filter((p) => streaming.includes(p.name) && (to === undefined || p.name === to));
     const target = to === undefined ? await this.mostAdvanced(eligible, call) : eligible[0];
     if (!target) {
       const detail = to ? `${to} is not a streaming standby of ${this.pg.name}` : 'no streaming standby to hand over to';
@@ -482,14 +497,17 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.emit('promoted', { at });
     const status = await this.pg.status({ signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined);
     const kind: HistoryEntry['kind'] = failover?.to === this.pg.name ? 'manual-failover' : switchover ? 'switchover' : 'failover';
+    const from = switchover?.from ?? this.lastKnownLeader ?? this.syncLeader;
     const entry: HistoryEntry = {
-      kind, from: switchover?.from ?? this.lastKnownLeader, to: this.pg.name, timeline: status?.timeline ?? 0,
+      kind, from, to: this.pg.name, timeline: status?.timeline ?? 0,
       at: new Date().toISOString(), durationMs: Math.round(at - (this.leaderGoneSince ?? at)),
     };
     this.log.info({ kind, from: entry.from, timeline: entry.timeline, durationMs: entry.durationMs }, 'promoted to primary');
-    this.emit('history', entry);
     if (switchover) await this.clearRequest('switchover', switchover.revision);
     if (failover?.to === this.pg.name) await this.clearRequest('failover', failover.revision);
+    // The first election of a cluster (nobody led before, or we did) is not a failover: no incident for it.
+    if (kind === 'failover' && (from === undefined || from === this.pg.name)) return;
+    this.emit('history', entry);
     await this.appendHistory(entry).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not record the failover in etcd'));
   }
 
@@ -512,12 +530,12 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const status = await this.pg.status(call);
     if (status.role !== 'primary') return;
     if (!this.slotsReady) {
-      await this.pg.ensureSlots(this.o.peers.map((p) => p.name), call);
+      await this.pg.ensureSlots(this.peers.map((p) => p.name), call);
       this.slotsReady = true;
     }
     await this.etcd.put(this.keys.optime, formatLsn(status.lsn), call);
     if (!this.settings.synchronousMode) return;
-    const peers = this.o.peers.map((p) => p.name);
+    const peers = this.peers.map((p) => p.name);
     const streaming = (await this.pg.streamingStandbys(call)).filter((n) => peers.includes(n));
     const applied = (this.appliedSync ??= await this.pg.synchronousStandbys(call));
     const recorded = (o.syncSet ?? []).filter((n) => n !== this.pg.name);
