@@ -35,6 +35,7 @@ const rows: Row[] = [
   ['fenced primary never takes the key back: PostgreSQL still running is fenced again', { role: 'primary', fenced: true }, 'fence'],
   ['fenced and stopped, another leader: rejoin as its replica (rewind)', { role: 'stopped', fenced: true, leader: 'm3' }, 'rejoin', 'm3'],
   ['fenced and stopped, no leader: stays down', { role: 'stopped', fenced: true }, 'wait'],
+  ['fenced and stopped, no leader, still the recorded last primary: restart read-only', { role: 'stopped', fenced: true, syncLeader: 'm2' }, 'rejoin', ''],
   ['fenced and stopped, etcd unreachable: stays down', { role: 'stopped', fenced: true, etcdReachable: false, leader: 'm3' }, 'wait'],
   ['fenced member still holding the lease resigns', { role: 'stopped', fenced: true, holdsLease: true }, 'fence'],
   // stopped / unknown
@@ -68,6 +69,9 @@ const rows: Row[] = [
   ['sync: primary and every sync standby gone, we are not in the set', { syncSet: ['m3'], peers: [peer('m3', 0n, { visible: false })] }, 'wait'],
   ['sync: a more advanced non-member does not block us', { syncSet: ['m2'], peers: [peer('m3', 999n)] }, 'acquire-leadership'],
   ['sync: lag does not matter in synchronous mode', { leaderOptime: 100n * MB }, 'acquire-leadership'],
+  ['sync: the recorded leader (the last primary) may stand even with an empty set', { syncSet: [], syncLeader: 'm2' }, 'acquire-leadership'],
+  ['sync: the recorded leader stands even when set members are not visible', { syncSet: ['m3'], syncLeader: 'm2', peers: [peer('m3', 0n, { visible: false })] }, 'acquire-leadership'],
+  ['sync: another recorded leader does not make us eligible', { syncSet: [], syncLeader: 'm1' }, 'wait'],
   // replica, key free, asynchronous mode
   ['async: within maximum lag, most advanced', { settings: async, syncSet: undefined }, 'acquire-leadership'],
   ['async: lag above maximum_lag_on_failover', { settings: async, leaderOptime: 100n + 2n * MB }, 'wait'],
@@ -113,7 +117,7 @@ describe('decide', () => {
                 if (action.kind === 'promote') expect(holdsLease && role === 'replica' && !fenced).toBe(true);
                 if (action.kind === 'acquire-leadership') expect(!fenced && etcdReachable && leader === undefined).toBe(true);
                 if (fenced) expect(['wait', 'fence', 'rejoin']).toContain(action.kind);
-                if (fenced && action.kind === 'rejoin') expect(action.leader !== undefined && action.leader !== 'm2' && role === 'stopped').toBe(true);
+                if (fenced && action.kind === 'rejoin') expect(action.leader !== 'm2' && role === 'stopped').toBe(true);
                 if (action.kind === 'follow' || action.kind === 'rejoin') expect(action.leader).not.toBe('m2');
               }
             }

@@ -55,6 +55,11 @@ export interface Observation {
   peers: readonly PeerView[];
   /** The recorded synchronous set (`/sync`); undefined when none was recorded. */
   syncSet: readonly string[] | undefined;
+  /**
+   * The `leader` of the recorded synchronous set: the last member that was primary. A leader records
+   * itself there before it promotes, so that member holds every acknowledged commit.
+   */
+  syncLeader?: string | undefined;
   /** The last WAL position the primary published (`/optime`), for the async lag rule. */
   leaderOptime: Lsn | undefined;
   switchover?: SwitchoverIntent | undefined;
@@ -81,6 +86,10 @@ export function decide(o: Observation): Action {
     if (o.role !== 'stopped') return { kind: 'fence', reason: 'fenced; PostgreSQL still running', resign: false };
     if (o.etcdReachable && o.leader !== undefined && o.leader !== o.me) {
       return { kind: 'rejoin', leader: o.leader, reason: `fenced; ${o.leader} leads: rejoin as its replica` };
+    }
+    if (o.etcdReachable && o.leader === undefined && o.settings.synchronousMode && o.syncLeader === o.me) {
+      // Nobody led since us, so nothing diverged: restart in place (read-only) and stand again.
+      return { kind: 'rejoin', leader: undefined, reason: 'fenced, but still the last primary and nobody took over: start read-only and stand again' };
     }
     return { kind: 'wait', reason: 'fenced; waiting for another member to lead before rejoining' };
   }
@@ -154,6 +163,8 @@ export function candidacyRefusal(o: Observation, named = false): string | undefi
   let rivals: readonly PeerView[];
   if (s.synchronousMode) {
     const set = o.syncSet ?? [];
+    // The last primary itself (crashed, restarted read-only) has every commit it acknowledged.
+    if (o.syncLeader === o.me) return undefined;
     if (!set.includes(o.me)) return `not in the recorded synchronous set [${set.join(', ')}]`;
     // ANY 1: an acknowledged commit is on at least one member of the set, not necessarily us.
     // Only when every other member of the set is visible can the most advanced of us be sure to hold it.

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { EtcdClient, GetResult, LeaseId } from '../coordination/etcd-client.js';
 import { LeaderLease } from '../coordination/leader-lease.js';
 import { readHolder } from '../coordination/leader-key.js';
-import { errorMessage, isBulwarkError } from '../core/errors.js';
+import { BulwarkError, errorMessage, isBulwarkError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Subsystem } from '../daemon/lifecycle.js';
 import { decide, formatLsn, parseLsn, syncSteps, type Action, type FailoverIntent, type Lsn, type Observation, type PeerView, type PgRole, type SwitchoverIntent } from './decide.js';
@@ -225,7 +225,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       try {
         await this.iterate(signal);
       } catch (err) {
-        if (!signal.aborted) this.log.warn({ err: errorMessage(err) }, 'HA loop iteration failed');
+        if (!signal.aborted) this.log.warn({ err: errorMessage(err), ...postgresOutput(err) }, 'HA loop iteration failed');
       }
       // A pending switchover or manual failover is watched closely: every loop here is write downtime.
       const wait = this.pendingSwitchover || this.pendingFailover ? Math.min(100, this.loopWaitMs) : this.loopWaitMs;
@@ -251,7 +251,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.lastLeaderOptime = observation.leaderOptime;
     if (observation.leader !== undefined && observation.leader !== this.pg.name) this.lastKnownLeader = observation.leader;
     if (observation.etcdReachable) this.leaderGoneSince = observation.leader === undefined ? (this.leaderGoneSince ?? performance.now()) : undefined;
-    if (await this.restartedStalledReplica(observation)) return;
+    if (await this.restartedStalledReplica(observation, signal)) return;
     const action = decide(observation);
     const line = `${action.kind}:${'leader' in action ? action.leader : ''}:${action.reason}`;
     if (line !== this.lastAction) this.log.info({ action: action.kind, reason: action.reason }, 'HA decision');
@@ -264,11 +264,13 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   }
 
   /**
-   * A replica that follows the leader but has not streamed for a while cannot: typically its WAL went
-   * past the point where the leader's timeline forked (an asynchronous standby ahead of the promoted
-   * one, or an old primary's in-flight WAL). Stopping it lets the next loop rejoin it with pg_rewind.
+   * A replica that follows the leader but has not streamed for a while, while that leader answers as
+   * a primary on a later timeline or behind our position, cannot: its WAL went past the point where
+   * the leader's timeline forked (an asynchronous standby ahead of the promoted one). Stopping it lets
+   * the next loop rejoin it with pg_rewind. A leader that is dead or still promoting is no evidence of
+   * divergence: the replica then stays a candidate.
    */
-  private async restartedStalledReplica(o: Observation): Promise<boolean> {
+  private async restartedStalledReplica(o: Observation, signal: AbortSignal): Promise<boolean> {
     const following = o.role === 'replica' && o.leader !== undefined && o.following === o.leader;
     if (!following || this.lastStatus.streaming !== false) {
       this.notStreamingSince = undefined;
@@ -277,9 +279,14 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const now = performance.now();
     this.notStreamingSince ??= now;
     if (now - this.notStreamingSince < Math.max(10_000, 5 * this.loopWaitMs)) return false;
-    this.log.warn({ leader: o.leader, stalledMs: Math.round(now - this.notStreamingSince) }, 'not streaming from the leader; restarting to rejoin through pg_rewind');
+    const leader = this.peers.find((p) => p.name === o.leader);
+    const theirs = leader ? await readPgStatus(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined) : undefined;
+    if (theirs?.role !== 'primary') return false;
+    const diverged = theirs.timeline > o.timeline || (theirs.timeline === o.timeline && o.lsn > theirs.lsn);
+    if (!diverged) return false;
+    this.log.warn({ leader: o.leader, stalledMs: Math.round(now - this.notStreamingSince), ours: `${o.timeline}/${formatLsn(o.lsn)}`, theirs: `${theirs.timeline}/${formatLsn(theirs.lsn)}` },
+      'not streaming from the leader and diverged from its timeline; restarting to rejoin through pg_rewind');
     this.notStreamingSince = undefined;
-    this.fenced = true; // its WAL may have diverged: it comes back only through rejoin
     await this.pg.stop();
     return true;
   }
@@ -317,7 +324,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const switchover: SwitchoverIntent | undefined = this.pendingSwitchover && { from: this.pendingSwitchover.from, to: this.pendingSwitchover.to };
     const failover: FailoverIntent | undefined = this.pendingFailover && { to: this.pendingFailover.to, allowDataLoss: this.pendingFailover.allowDataLoss };
     return {
-      ...base, etcdReachable: true, leader: holder?.value, peers, syncSet: syncRecord?.members,
+      ...base, etcdReachable: true, leader: holder?.value, peers, syncSet: syncRecord?.members, syncLeader: syncRecord?.leader,
       leaderOptime: optime.kv ? parseLsn(optime.kv.value) : undefined, switchover, failover,
     };
   }
@@ -387,6 +394,12 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     let detail = 'started read-only';
     try {
       if (leader) {
+        // Rewinding against a leader that is not (yet) a primary would see "no rewind required".
+        const theirs = await readPgStatus(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined);
+        if (theirs?.role !== 'primary') {
+          this.log.debug({ leader: leaderName }, 'the leader does not answer as a primary yet; rejoining later');
+          return;
+        }
         ({ method, detail } = await this.makeReplicaOf(leader));
       } else {
         await this.pg.writeStandbyConfig(undefined);
@@ -403,13 +416,27 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.emit('rejoined', { method, durationMs, detail });
   }
 
-  private async makeReplicaOf(leader: Peer): Promise<{ method: 'pg_rewind' | 'basebackup'; detail: string }> {
-    if (this.usePgRewind && this.pg.hasDataDirectory()) {
-      this.busy = `rejoining ${leader.name} (pg_rewind)`;
-      try {
-        return { method: 'pg_rewind', detail: await this.pg.rewind(leader.endpoint) };
-      } catch (err) {
-        this.log.warn({ err: errorMessage(err) }, 'pg_rewind failed; taking a fresh base backup instead');
+  /**
+   * A standby that crashed ("in archive recovery") is started as it is: its WAL holds only what it
+   * received, and crash recovery outside standby mode (what pg_rewind would run first) would write
+   * checkpoints of its own past that point. If it turns out to be ahead of the leader's fork, it does
+   * not stream, and the stall rule stops it cleanly; a clean stop is then rewound without crash recovery.
+   */
+  private async makeReplicaOf(leader: Peer): Promise<{ method: 'pg_rewind' | 'basebackup' | 'start'; detail: string }> {
+    const interrupted = await this.pg.recoverInterruptedRebuild();
+    if (this.pg.hasDataDirectory() && !interrupted) {
+      const state = await this.pg.controlState().catch(() => 'unknown');
+      if (state === 'in archive recovery') {
+        await this.pg.writeStandbyConfig(leader.endpoint);
+        return { method: 'start', detail: 'crashed standby: started in standby mode without rewind' };
+      }
+      if (this.usePgRewind) {
+        this.busy = `rejoining ${leader.name} (pg_rewind)`;
+        try {
+          return { method: 'pg_rewind', detail: await this.pg.rewind(leader.endpoint) };
+        } catch (err) {
+          this.log.warn({ err: errorMessage(err), state }, 'pg_rewind failed; taking a fresh base backup instead');
+        }
       }
     }
     this.busy = `rejoining ${leader.name} (base backup)`;
@@ -490,9 +517,16 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private async promote(signal: AbortSignal): Promise<void> {
     const switchover = this.pendingSwitchover;
     const failover = this.pendingFailover;
-    await this.pg.promote({ signal });
+    // Record ourselves as the last primary before accepting writes: until the loop sets standbys, our
+    // acknowledgements are ours alone (strict mode: blocked, waiting for any peer), so nobody else may
+    // take over from us then, and we may stand again after a crash.
+    const initial = this.settings.synchronousMode && this.strict ? this.peers.map((p) => p.name) : [];
+    if (this.settings.synchronousMode && !(await this.recordSync(initial, { signal, timeoutMs: this.requestTimeoutMs }))) {
+      throw new BulwarkError('BACKEND_UNAVAILABLE', 'could not record the synchronous set before promotion (a concurrent change); promoting at the next loop');
+    }
+    await this.pg.promote({ signal, standbys: initial });
     const at = performance.now();
-    this.appliedSync = [];
+    this.appliedSync = initial;
     await this.pg.armStandbySignal();
     this.emit('promoted', { at });
     const status = await this.pg.status({ signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined);
@@ -586,6 +620,12 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.memberLease ??= (await this.etcd.grantLease(this.ttlSeconds, call)).id;
     await this.etcd.put(this.keys.member(this.pg.name), JSON.stringify(record), { ...call, lease: this.memberLease });
   }
+}
+
+/** PostgreSQL's last lines when the error carries them (a failed start): the FATAL that says why. */
+function postgresOutput(err: unknown): { postgres?: string[] } {
+  const output = isBulwarkError(err) ? err.context.output : undefined;
+  return typeof output === 'string' ? { postgres: output.trim().split('\n').slice(-5) } : {};
 }
 
 function parseRequest<T>(got: GetResult): (T & { revision: number }) | undefined {

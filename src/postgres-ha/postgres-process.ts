@@ -168,18 +168,41 @@ export class PostgresMember {
    */
   async rebuild(leader: PgEndpoint): Promise<void> {
     const aside = `${this.o.dataDir}.rejoin-old`;
+    await this.recoverInterruptedRebuild();
     await rm(aside, { recursive: true, force: true });
+    // The marker says "the directory aside is the real one" until the copy is complete.
+    await writeFile(`${this.o.dataDir}.rebuilding`, `${new Date().toISOString()}\n`);
     if (existsSync(this.o.dataDir)) await rename(this.o.dataDir, aside);
     try {
       await mkdir(this.o.dataDir, { mode: 0o700 });
       if (this.o.runAs) await chown(this.o.dataDir, this.o.runAs.uid, this.o.runAs.gid);
       await this.basebackup(leader);
     } catch (err) {
-      await rm(this.o.dataDir, { recursive: true, force: true });
-      await rename(aside, this.o.dataDir).catch(() => undefined);
+      await this.recoverInterruptedRebuild();
       throw err;
     }
+    await unlink(`${this.o.dataDir}.rebuilding`);
     await rm(aside, { recursive: true, force: true });
+  }
+
+  /** After a crash during `rebuild`: the partial copy goes, the old directory comes back. */
+  async recoverInterruptedRebuild(): Promise<boolean> {
+    const marker = `${this.o.dataDir}.rebuilding`;
+    if (!existsSync(marker)) return false;
+    const aside = `${this.o.dataDir}.rejoin-old`;
+    if (existsSync(aside)) {
+      await rm(this.o.dataDir, { recursive: true, force: true });
+      await rename(aside, this.o.dataDir);
+    }
+    await unlink(marker);
+    this.log.warn({}, 'an interrupted base backup was rolled back to the previous data directory');
+    return true;
+  }
+
+  /** pg_controldata's `Database cluster state`: `in production`, `in archive recovery`, `shut down`, `shut down in recovery`, ... */
+  async controlState(): Promise<string> {
+    const { stdout } = await this.exec('pg_controldata', ['-D', this.o.dataDir], { LC_ALL: 'C' });
+    return /^Database cluster state:\s+(.+)$/m.exec(stdout)?.[1]?.trim() ?? 'unknown';
   }
 
   /** `Latest checkpoint location` from pg_controldata: after a clean shutdown, the last WAL record written. */
@@ -244,10 +267,13 @@ export class PostgresMember {
     return readPgStatus(this.endpoint, options);
   }
 
-  /** Promotes a replica and waits until it accepts writes. The synchronous standbys it inherited are cleared first. */
-  async promote(options: QueryOptions = {}): Promise<void> {
+  /**
+   * Promotes a replica and waits until it accepts writes. The synchronous standbys it inherited from
+   * its old primary are replaced first by `standbys` (none: asynchronous until the loop sets them).
+   */
+  async promote(options: QueryOptions & { standbys?: readonly string[] } = {}): Promise<void> {
     await withClient(this.endpoint, { timeoutMs: 30_000, ...options }, async (c) => {
-      await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
+      await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(synchronousStandbyNames(options.standbys ?? []))}`);
       await c.query('SELECT pg_reload_conf()');
       const { rows } = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 25) AS ok');
       if (rows[0]?.ok !== true) throw new BulwarkError('INTERNAL', `promotion of ${this.name} did not finish in 25 s`);

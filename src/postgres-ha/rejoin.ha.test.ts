@@ -188,7 +188,9 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     // m3 leaves for good; the primary then dies. m2 cannot know whether m3 held commits it lacks.
     await c.member('m3').manager.stop();
     await c.member('m3').pg.kill('SIGKILL');
+    // The primary's host is gone too (its manager would otherwise restart it in place: it holds every commit).
     await c.member('m1').pg.kill('SIGKILL');
+    await c.member('m1').manager.stop();
     await waitUntilAsync(async () => (await c.leader()) === undefined, 25_000, 'the leader key to go');
     const waitingSince = performance.now();
     await new Promise((r) => setTimeout(r, 3000));
