@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
+import { formatFinding } from './format.js';
 import { hasErrors, type Finding } from './diagnostics.js';
 import { interpolateSecrets, type SecretOrigins } from './interpolate.js';
 import { issuesToFindings } from './issues.js';
@@ -87,8 +88,10 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
 export async function loadValidConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig & { config: BulwarkConfig }> {
   const loaded = await loadConfigFile(file, options);
   if (loaded.config === undefined || hasErrors(loaded.findings)) {
-    const count = loaded.findings.filter((f) => f.severity === 'error').length;
-    throw new BulwarkError(loaded.unusable ? 'CONFIG_SYNTAX' : 'CONFIG_INVALID', `${loaded.file} has ${count} error(s)`, {
+    const errors = loaded.findings.filter((f) => f.severity === 'error');
+    const shown = errors.slice(0, 3).map((f) => `\n  ${formatFinding(f)}`).join('');
+    const more = errors.length > 3 ? `\n  … and ${errors.length - 3} more` : '';
+    throw new BulwarkError(loaded.unusable ? 'CONFIG_SYNTAX' : 'CONFIG_INVALID', `${loaded.file} has ${errors.length} error(s):${shown}${more}`, {
       hint: `run: bulwark check -c ${file}`,
       context: { findings: loaded.findings },
     });

@@ -152,8 +152,13 @@ describe('syncSteps keeps the recorded set a superset of what PostgreSQL applies
     expect([...rec].sort()).toEqual([...wanted].sort());
   });
 
+  it('records an addition once when the union is already the wanted set', () => {
+    expect(syncSteps([], [], ['m2'])).toEqual([{ kind: 'record', members: ['m2'] }, { kind: 'apply', members: ['m2'] }]);
+  });
+
   it('records before applying an addition and after applying a removal', () => {
-    expect(syncSteps(['m2'], ['m2'], ['m2', 'm3']).map((s) => s.kind)).toEqual(['record', 'apply', 'record']);
+    expect(syncSteps(['m2'], ['m2'], ['m2', 'm3']).map((s) => s.kind)).toEqual(['record', 'apply']);
+    expect(syncSteps(['m2', 'm4'], ['m2'], ['m2', 'm3']).map((s) => s.kind)).toEqual(['record', 'apply', 'record']);
     expect(syncSteps(['m2', 'm3'], ['m2', 'm3'], ['m2']).map((s) => s.kind)).toEqual(['apply', 'record']);
   });
 });

@@ -212,11 +212,15 @@ export function syncSteps(recorded: readonly string[], applied: readonly string[
   const want = [...new Set(wanted)].sort();
   const steps: SyncStep[] = [];
   const union = [...new Set([...recorded, ...want])].sort();
+  let last = recorded;
   if (!sameSet(applied, want)) {
-    if (!sameSet(recorded, union) && want.some((n) => !recorded.includes(n))) steps.push({ kind: 'record', members: union });
+    if (!sameSet(recorded, union) && want.some((n) => !recorded.includes(n))) {
+      steps.push({ kind: 'record', members: union });
+      last = union;
+    }
     steps.push({ kind: 'apply', members: want });
   }
-  if (!sameSet(recorded, want)) steps.push({ kind: 'record', members: want });
+  if (!sameSet(last, want)) steps.push({ kind: 'record', members: want });
   return steps;
 }
 
