@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryRows } from './pg-query.js';
+import { readPgStatus } from './postgres-process.js';
 import { FailoverWriter } from './testing/failover-writer.js';
 import { HaCluster, waitUntil, waitUntilAsync } from './testing/ha-cluster.js';
 
@@ -125,5 +126,21 @@ describe('PostgreSQL failover on real processes', () => {
     expect(m1.pg.running).toBe(false);
     await w.stop();
     expect(await missingAcks(c, firstNew?.member ?? '', w.acks.map((a) => a.seq))).toEqual([]);
+  });
+
+  it('a standby whose primary just died reports the timeline it replayed, not the one of its last checkpoint', async () => {
+    // Regression: candidates compare timelines first. With the WAL receiver stopped, SQL only shows the last
+    // restartpoint's timeline (several timelines old); a standby with less WAL won and acknowledged commits were lost.
+    const c = (cluster = await HaCluster.start());
+    await c.member('m1').pg.kill('SIGKILL');
+    await waitUntilAsync(async () => (await c.writable()).length === 1 && (await c.leader()) !== 'm1', 20_000, 'a new primary');
+    const leader = (await c.writable())[0] ?? '';
+    const other = ['m2', 'm3'].find((n) => n !== leader) ?? '';
+    await queryRows(c.member(leader).pg.endpoint, 'INSERT INTO t (seq) SELECT g FROM generate_series(1, 100) g');
+    await waitUntilAsync(async () => (await readPgStatus(c.member(other).pg.endpoint, { timeoutMs: 1000 })).timeline === 2, 10_000, `${other} on timeline 2`);
+    for (const m of c.members) await m.manager.stop();
+    await c.member(leader).pg.kill('SIGKILL');
+    await waitUntilAsync(async () => (await readPgStatus(c.member(other).pg.endpoint, { timeoutMs: 1000 })).streaming === false, 10_000, `${other}'s WAL receiver to stop`);
+    expect((await readPgStatus(c.member(other).pg.endpoint, { timeoutMs: 1000 })).timeline).toBe(2);
   });
 });

@@ -19,14 +19,14 @@ export interface QueryOptions {
  * One short-lived connection for a few statements, bounded by a timeout and a
  * signal: an abort ends the connection, which fails the statement in flight.
  */
-export async function withClient<T>(endpoint: PgEndpoint, options: QueryOptions, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(endpoint: PgEndpoint, options: QueryOptions & { replication?: boolean }, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 2000;
   options.signal?.throwIfAborted();
   const client = new pg.Client({
     host: endpoint.host, port: endpoint.port, user: endpoint.user, password: endpoint.password,
     database: endpoint.database ?? 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs,
-    application_name: 'bulwark-ha',
-  });
+    application_name: 'bulwark-ha', ...(options.replication ? { replication: true } : {}),
+  } as pg.ClientConfig);
   client.on('error', () => undefined);
   const abort = (): void => {
     void client.end().catch(() => undefined);
@@ -50,6 +50,21 @@ export async function withClient<T>(endpoint: PgEndpoint, options: QueryOptions,
 
 export async function queryRows<R extends pg.QueryResultRow>(endpoint: PgEndpoint, sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
   return withClient(endpoint, options, async (c) => (await c.query<R>(sql, params)).rows);
+}
+
+/**
+ * IDENTIFY_SYSTEM over a physical replication connection: for a standby, the timeline of the WAL it
+ * replayed and the further of its replayed and received positions on that timeline. SQL cannot tell
+ * this once the WAL receiver stopped (pg_stat_wal_receiver is empty, the checkpoint's timeline may be
+ * several timelines old); Patroni asks the same way.
+ */
+export async function identifySystem(endpoint: PgEndpoint, options: QueryOptions = {}): Promise<{ timeline: number; xlogpos: string }> {
+  return withClient(endpoint, { ...options, replication: true }, async (c) => {
+    const { rows } = await c.query<{ timeline: string | number; xlogpos: string }>('IDENTIFY_SYSTEM');
+    const row = rows[0];
+    if (!row) throw new BulwarkError('INTERNAL', 'IDENTIFY_SYSTEM returned no row');
+    return { timeline: Number(row.timeline), xlogpos: row.xlogpos };
+  });
 }
 
 /** A conninfo value: single quotes and backslashes escaped, always quoted. */

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseLsn, type Lsn, type PgRole } from './decide.js';
-import { confValue, conninfoValue, queryRows, sqlLiteral, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
+import { confValue, conninfoValue, identifySystem, queryRows, sqlLiteral, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
 
 const execFileAsync = promisify(execFile);
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
@@ -381,9 +381,19 @@ export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions):
   const r = rows[0];
   if (!r) throw new BulwarkError('INTERNAL', 'status query returned no row');
   const lsns = [r.current, r.receive, r.replay].filter((x): x is string => x !== null).map(parseLsn);
-  const lsn = lsns.reduce((a, b) => (b > a ? b : a), 0n);
+  let lsn = lsns.reduce((a, b) => (b > a ? b : a), 0n);
+  let timeline = r.tli ?? 0;
+  if (r.recovery) {
+    // The SQL view of a standby's timeline is stale once its WAL receiver stopped (the moment that
+    // matters: the primary just died); the replication protocol tells the replayed timeline.
+    const id = await identifySystem(endpoint, options).catch(() => undefined);
+    if (id) {
+      timeline = id.timeline;
+      lsn = parseLsn(id.xlogpos);
+    }
+  }
   return {
-    role: r.recovery ? 'replica' : 'primary', timeline: r.tli ?? 0, lsn,
+    role: r.recovery ? 'replica' : 'primary', timeline, lsn,
     upstream: r.recovery ? parseUpstream(r.conninfo) : undefined, streaming: r.recovery ? r.receiver === 'streaming' : undefined,
   };
 }
