@@ -36,6 +36,8 @@ const rows: Row[] = [
   ['fenced and stopped, another leader: rejoin as its replica (rewind)', { role: 'stopped', fenced: true, leader: 'm3' }, 'rejoin', 'm3'],
   ['fenced and stopped, no leader: stays down', { role: 'stopped', fenced: true }, 'wait'],
   ['fenced and stopped, no leader, still the recorded last primary: restart read-only', { role: 'stopped', fenced: true, syncLeader: 'm2' }, 'rejoin', ''],
+  ['fenced last primary waits a TTL for a standby to take over first', { role: 'stopped', fenced: true, syncLeader: 'm2', vacantMs: 3000, settings: { ...sync, restartInPlaceAfterMs: 10_000 } }, 'wait'],
+  ['fenced last primary restarts once nobody took over within a TTL', { role: 'stopped', fenced: true, syncLeader: 'm2', vacantMs: 10_000, settings: { ...sync, restartInPlaceAfterMs: 10_000 } }, 'rejoin', ''],
   ['fenced and stopped, etcd unreachable: stays down', { role: 'stopped', fenced: true, etcdReachable: false, leader: 'm3' }, 'wait'],
   ['fenced member still holding the lease resigns', { role: 'stopped', fenced: true, holdsLease: true }, 'fence'],
   // stopped / unknown

@@ -25,6 +25,11 @@ export interface PeerView {
 
 export interface HaSettings {
   synchronousMode: boolean;
+  /**
+   * How long the leader key must have been free before a fenced last primary restarts in place
+   * (the lease TTL): time for an eligible standby to take over first, as it would within a loop.
+   */
+  restartInPlaceAfterMs?: number;
   /** Asynchronous mode only: a replica further behind the last known primary position than this may not take over. */
   maximumLagOnFailover: Lsn;
 }
@@ -60,6 +65,8 @@ export interface Observation {
    * itself there before it promotes, so that member holds every acknowledged commit.
    */
   syncLeader?: string | undefined;
+  /** How long the leader key has been seen free, in ms (0 when it is held). */
+  vacantMs?: number;
   /** The last WAL position the primary published (`/optime`), for the async lag rule. */
   leaderOptime: Lsn | undefined;
   switchover?: SwitchoverIntent | undefined;
@@ -87,9 +94,10 @@ export function decide(o: Observation): Action {
     if (o.etcdReachable && o.leader !== undefined && o.leader !== o.me) {
       return { kind: 'rejoin', leader: o.leader, reason: `fenced; ${o.leader} leads: rejoin as its replica` };
     }
-    if (o.etcdReachable && o.leader === undefined && o.settings.synchronousMode && o.syncLeader === o.me) {
+    const grace = o.settings.restartInPlaceAfterMs ?? 0;
+    if (o.etcdReachable && o.leader === undefined && o.settings.synchronousMode && o.syncLeader === o.me && (o.vacantMs ?? 0) >= grace) {
       // Nobody led since us, so nothing diverged: restart in place (read-only) and stand again.
-      return { kind: 'rejoin', leader: undefined, reason: 'fenced, but still the last primary and nobody took over: start read-only and stand again' };
+      return { kind: 'rejoin', leader: undefined, reason: `fenced, but still the last primary and nobody took over in ${grace} ms: start read-only and stand again` };
     }
     return { kind: 'wait', reason: 'fenced; waiting for another member to lead before rejoining' };
   }

@@ -143,4 +143,26 @@ describe('PostgreSQL failover on real processes', () => {
     await waitUntilAsync(async () => (await readPgStatus(c.member(other).pg.endpoint, { timeoutMs: 1000 })).streaming === false, 10_000, `${other}'s WAL receiver to stop`);
     expect((await readPgStatus(c.member(other).pg.endpoint, { timeoutMs: 1000 })).timeline).toBe(2);
   });
+
+  it('an etcd blip shorter than the lease does not demote a healthy primary', async () => {
+    const c = (cluster = await HaCluster.start({ relayed: ['m1'] }));
+    const m1 = c.member('m1');
+    let fenced = false;
+    m1.manager.once('fenced', () => { fenced = true; });
+    const w = (writer = new FailoverWriter(c.targets()));
+    w.start();
+    await w.until((acks) => acks.length >= 100, 15_000);
+    for (const relay of m1.relays) relay.cut('hang');
+    const cutAcks = w.acks.length;
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const relay of m1.relays) relay.restore();
+    // Writes went on during the blip (the standbys stream directly), and do after it.
+    expect(w.acks.length).toBeGreaterThan(cutAcks + 50);
+    await new Promise((r) => setTimeout(r, 3000));
+    await w.stop();
+    expect(fenced).toBe(false);
+    expect(await c.leader()).toBe('m1');
+    expect(await c.writable()).toEqual(['m1']);
+    expect(w.acks.every((a) => a.member === 'm1')).toBe(true);
+  });
 });

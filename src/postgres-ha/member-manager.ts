@@ -119,6 +119,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   /** The `leader` field of the sync record last read: who led before, when this process never saw it. */
   private syncLeader: string | undefined;
   private notStreamingSince: number | undefined;
+  private mayHaveDiverged = false;
   private pendingSwitchover: (SwitchoverRequest & { revision: number }) | undefined;
   private pendingFailover: (FailoverRequest & { revision: number }) | undefined;
   private readonly log: Logger;
@@ -295,8 +296,9 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const base = {
       me: this.pg.name, role: status.role, fenced: this.fenced, holdsLease: this.lease.isLeader,
+      vacantMs: this.leaderGoneSince === undefined ? 0 : performance.now() - this.leaderGoneSince,
       following: this.peers.find((p) => p.endpoint.port === status.upstream?.port && p.endpoint.host === status.upstream.host)?.name,
-      timeline: status.timeline, lsn: status.lsn, settings: this.settings,
+      timeline: status.timeline, lsn: status.lsn, settings: { ...this.settings, restartInPlaceAfterMs: this.ttlSeconds * 1000 },
     };
     let reads: [Awaited<ReturnType<typeof readHolder>>, GetResult, GetResult, GetResult[], GetResult, GetResult];
     try {
@@ -368,6 +370,13 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       case 'follow': {
         const leader = this.peers.find((p) => p.name === action.leader);
         if (!leader || status.role !== 'replica') return;
+        if (this.mayHaveDiverged) {
+          // A former primary restarted read-only: its WAL may go past the leader's fork. Stop cleanly so
+          // that the next loop rejoins it through pg_rewind (no crash recovery needed after a clean stop).
+          this.log.info({ leader: action.leader }, 'a former primary meets a new leader: stopping to rewind before following');
+          await this.pg.stop();
+          return;
+        }
         await this.pg.follow(leader.endpoint, { signal, timeoutMs: this.requestTimeoutMs });
         this.log.info({ leader: action.leader }, 'following the leader');
         return;
@@ -411,6 +420,9 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     }
     const wasFenced = this.fenced;
     this.fenced = false;
+    // Started without a leader after being fenced (restart in place): until rewound against a leader or
+    // promoted, its WAL may diverge from whoever leads next.
+    this.mayHaveDiverged = leader === undefined && wasFenced;
     const durationMs = Math.round(performance.now() - started);
     this.log.info({ leader: leaderName, method, detail, durationMs, wasFenced }, leader ? 'rejoined as a replica' : 'started read-only');
     this.emit('rejoined', { method, durationMs, detail });
@@ -525,6 +537,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       throw new BulwarkError('BACKEND_UNAVAILABLE', 'could not record the synchronous set before promotion (a concurrent change); promoting at the next loop');
     }
     await this.pg.promote({ signal, standbys: initial });
+    this.mayHaveDiverged = false;
     const at = performance.now();
     this.appliedSync = initial;
     await this.pg.armStandbySignal();

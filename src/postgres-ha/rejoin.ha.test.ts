@@ -207,4 +207,26 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     expect(await c.writable()).toEqual(['m2']);
     expect(await missingAcks(c, 'm2', [1])).toEqual([]);
   });
+
+  it('a crashed last primary that nobody can replace restarts in place after a TTL, with every acknowledged commit', async ({ annotate }) => {
+    const c = (cluster = await HaCluster.start());
+    // Both standbys go: the primary continues asynchronously and records an empty set.
+    for (const name of ['m2', 'm3']) {
+      await c.member(name).manager.stop();
+      await c.member(name).pg.kill('SIGKILL');
+    }
+    await waitUntilAsync(async () => (await c.syncRecord())?.members.length === 0, 15_000, 'an empty synchronous set');
+    await queryRows(c.member('m1').pg.endpoint, 'INSERT INTO t (seq) SELECT g FROM generate_series(1, 500) g');
+    const m1 = c.member('m1');
+    const back = new Promise<{ method: string; detail: string }>((resolve) => m1.manager.once('rejoined', resolve));
+    const killedAt = performance.now();
+    await m1.pg.kill('SIGKILL');
+    await waitUntil(() => m1.manager.isFenced, 5000, 'm1 fenced');
+    const info = await back;
+    await waitUntilAsync(async () => (await c.writable()).join() === 'm1', 15_000, 'm1 writable again');
+    await annotate(`m1 restarted in place (${info.detail}) and writable again ${Math.round(performance.now() - killedAt)} ms after the kill`);
+    expect(performance.now() - killedAt).toBeGreaterThan(9000);
+    expect(await missingAcks(c, 'm1', Array.from({ length: 500 }, (_, i) => i + 1))).toEqual([]);
+    expect(await c.leader()).toBe('m1');
+  });
 });
