@@ -1,18 +1,21 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../../coordination/etcd-client.js';
 import { EtcdCluster } from '../../../coordination/testing/etcd-cluster.js';
 import { databaseKeys } from '../../../postgres-ha/keys.js';
+import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/local-switchover.js';
 import { PostgresMember } from '../../../postgres-ha/postgres-process.js';
 import { findPostgresBinDir } from '../../../store/testing/postgres-server.js';
 import { freePort } from '../../../testing/net.js';
 import { runAsUser, type RunAs } from '../../../testing/run-as.js';
 
+const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
 const PASSWORD = `pw-${randomBytes(10).toString('hex')}`;
 
@@ -105,9 +108,14 @@ describe('bulwark db (CLI)', () => {
     expect(badTimeout.code).toBe(2);
     const noEtcd = join(dir, 'no-etcd.yaml');
     await writeFile(noEtcd, yaml({ etcd: false }));
+    // Without etcd the switchover is carried out directly: with nothing running there is no primary.
     const switchover = await bulwark(['db', 'switchover', 'main-db', '--to', 'm2', '-c', noEtcd]);
-    expect(switchover.code).toBe(2);
-    expect(switchover.stderr).toMatch(/switchover needs coordination.etcd for now/);
+    expect(switchover.code).toBe(1);
+    expect(switchover.stdout).toContain('note: automatic failover is off (no coordination.etcd); only manual switchover is available');
+    expect(switchover.stderr).toMatch(/no member of main-db accepts writes, so there is no primary to switch over from: m1 does not answer/);
+    const failover = await bulwark(['db', 'failover', 'main-db', '--to', 'm2', '-c', noEtcd]);
+    expect(failover.code).toBe(2);
+    expect(failover.stderr).toMatch(/failover needs coordination.etcd: automatic failover is off \(no coordination.etcd\); only manual switchover is available\n {2}hint: with a primary running: `bulwark db switchover main-db --to MEMBER`/);
     const noConfig = await bulwark(['db', 'status', 'main-db']);
     expect(noConfig.code).toBe(2);
   });
@@ -175,6 +183,41 @@ describe('bulwark db (CLI)', () => {
     }
     expect(await readdir(join(dir, 'm1'))).toContain('PG_VERSION');
   }, 240_000);
+
+  it('without etcd: switchover to m2 and back on servers started with pg_ctl', async () => {
+    // The data directories `db init` made above; m3 (no data_dir) is not running.
+    const noEtcd = join(dir, 'no-etcd.yaml');
+    await writeFile(noEtcd, yaml({ etcd: false }));
+    const ctl = { database: 'main-db', binDir, socketDir: join(dir, 'sock'), runAs };
+    const local = ['m1', 'm2'].map((name, i) => ({ name, port: ports[i]!, dataDir: join(dir, name) }));
+    for (const m of local) await pgCtlStart(ctl, m, await prepareLogFile(ctl, m));
+    try {
+      const r = await bulwark(['db', 'switchover', 'main-db', '--to', 'm2', '-c', noEtcd, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(out).toMatchObject({
+        database: 'main-db', kind: 'switchover', coordination: 'none', from: 'm1', leader: 'm2', history: null, timeline: 2,
+        oldPrimaryStreaming: true, streaming: ['m1'], synchronousStandbyNames: 'ANY 1 ("m1", "m3")', logFile: `${join(dir, 'm1')}.log`,
+        notes: ['automatic failover is off (no coordination.etcd); only manual switchover is available'],
+      });
+      expect(out.writePauseMs).toBeGreaterThan(0);
+      expect(out.elapsedMs).toBeGreaterThanOrEqual(out.writePauseMs as number);
+      expect(out.warnings).toEqual([expect.stringMatching(/^m3 did not answer \(.*\): it was not re-pointed; set its primary_conninfo to m2/)]);
+
+      const status = await bulwark(['db', 'status', 'main-db', '-c', noEtcd, '--json']);
+      expect((JSON.parse(status.stdout) as { writable: string[] }).writable).toEqual(['m2']);
+
+      const back = await bulwark(['db', 'switchover', 'main-db', '-c', noEtcd]);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stdout).toMatch(/^note: automatic failover is off \(no coordination.etcd\); only manual switchover is available: bulwark carries it out itself\n/);
+      expect(back.stdout).toMatch(/ {2}m2 is the primary \(timeline 2, [^)]*\); m1 streams from it; m3 does not answer/);
+      expect(back.stdout).toMatch(/new primary: m1, accepting writes; writes paused \d+\.\d\d s \(m2 stopped → m1 writable\), \d+\.\d\d s in all\nm2 is m1's standby \(server log .*m2\.log\)/);
+      expect(back.stderr).toMatch(/warning: m3 did not answer/);
+      for (const o of [r, back, status]) expect(o.stdout + o.stderr).not.toContain(PASSWORD);
+    } finally {
+      for (const m of local) await execFileAsync(join(binDir, 'pg_ctl'), ['stop', '-D', m.dataDir, '-m', 'fast', '-w'], { ...runAs }).catch(() => undefined);
+    }
+  }, 120_000);
 });
 
 /** runAsUser() picks `postgres` or `nobody`: the configuration names it by user name. */

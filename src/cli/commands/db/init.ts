@@ -56,15 +56,18 @@ Examples:
           etcd: target.etcd ? { client: target.etcd.client, keys: target.etcd.keys } : undefined,
           onStep: options.json ? undefined : (line) => print(`  ${line}`),
         });
-        report(result, options);
+        // Without etcd nobody starts them: the exact commands (init writes no port into postgresql.conf).
+        const starts = [...target.plan.local].sort((a, b) => Number(b.name === result.primary) - Number(a.name === result.primary))
+          .map((m) => `pg_ctl start -w -D ${m.dataDir} -l ${m.dataDir}.log -o "-p ${m.port} -k ${target.plan.socketDir}"`);
+        report(result, options, starts);
       } finally {
         await target.close();
       }
     });
 }
 
-function report(r: BootstrapResult, options: InitOptions): void {
-  const next = r.sync ? `bulwark up -c ${options.config}` : 'pg_ctl start -D DATA_DIR on each member, primary first';
+function report(r: BootstrapResult, options: InitOptions, starts: string[]): void {
+  const next = r.sync ? `bulwark up -c ${options.config}` : starts.join(' && ');
   if (options.json) return printJSON({ ...r, next });
   const checksumsOff = Object.entries(r.dataChecksums).filter(([, on]) => !on).map(([n]) => n);
   print(`${r.database}: ${r.mode === 'adopt' ? 'adopted' : 'initialized'}, primary ${r.primary}${r.replicas.length > 0 ? `, replicas ${r.replicas.join(', ')}` : ''}; every server is stopped`);
@@ -72,7 +75,8 @@ function report(r: BootstrapResult, options: InitOptions): void {
   if (r.remote.length > 0) print(`not on this host (no data_dir): ${r.remote.join(', ')}; their slots exist on ${r.primary}, their data directories are made on their own hosts`);
   if (!r.sync) {
     print('no coordination.etcd: automatic failover is off; only manual switchover is available, and `bulwark up` does not run these members');
-    print(`next: start them yourself (pg_ctl start -D DATA_DIR), ${r.primary} first`);
+    print(`next: start them yourself (as the user PostgreSQL runs as), ${r.primary} first:`);
+    for (const line of starts) print(`  ${line}`);
     return;
   }
   print(`next: ${next} (on every member's host): the member managers start the servers, ${r.primary} takes the leader key first`);
