@@ -179,20 +179,6 @@ function onHistory(c: HaCluster, except: string) {
   });
 }
 
-async function missingOn(c: HaCluster, member: string, table: string, acked: readonly number[]): Promise<number[]> {
-  const rows = await queryRows<{ seq: number }>(c.member(member).pg.endpoint, `SELECT seq FROM ${table}`, [], { timeoutMs: 10_000 });
-  const present = new Set(rows.map((r) => r.seq));
-  return acked.filter((s) => !present.has(s));
-}
-
-/** Running, in recovery, and streaming from `leader` (pg_stat_wal_receiver). */
-async function streamingFrom(c: HaCluster, member: string, leader: string): Promise<boolean> {
-  const port = c.member(leader).pg.endpoint.port;
-  const rows = await queryRows<{ r: boolean; s: string | null; p: number | null }>(c.member(member).pg.endpoint,
-    'SELECT pg_is_in_recovery() AS r, (SELECT status FROM pg_stat_wal_receiver) AS s, (SELECT sender_port FROM pg_stat_wal_receiver) AS p', [], { timeoutMs: 1000 });
-  return rows[0]?.r === true && rows[0].s === 'streaming' && rows[0].p === port;
-}
-
 /** Why the cluster is not back to full redundancy, or its leader when it is. */
 async function health(c: HaCluster): Promise<{ leader: string } | { problem: string }> {
   const leader = await c.leader();
@@ -201,7 +187,7 @@ async function health(c: HaCluster): Promise<{ leader: string } | { problem: str
   if (writable.length !== 1 || writable[0] !== leader) return { problem: `leader ${leader}, writable [${writable.join(', ')}]` };
   const others = c.members.map((m) => m.name).filter((n) => n !== leader).sort();
   for (const o of others) {
-    if (!(await streamingFrom(c, o, leader).catch(() => false))) return { problem: `${o} not streaming from ${leader}` };
+    if (!(await c.streamingFrom(o, leader).catch(() => false))) return { problem: `${o} not streaming from ${leader}` };
   }
   const sync = await c.syncRecord();
   if (sync?.leader !== leader || [...sync.members].sort().join() !== others.join()) return { problem: `sync record ${JSON.stringify(sync)}, want ${leader}: [${others.join(', ')}]` };
@@ -289,7 +275,7 @@ async function failoverTrial(c: HaCluster, t: FailoverTrial): Promise<void> {
   const seqs = ackedOf.get(t)?.seqs ?? [];
   t.stage = 'count lost writes';
   const to = t.to ?? '';
-  const missing = await missingOn(c, to, table, seqs);
+  const missing = await c.missingSeqs(to, seqs, table);
   t.lost = missing.length;
   if (missing.length) t.lostSeqs = missing.slice(0, 50);
   if (w.acks.some((a) => a.member !== t.from && a.member !== to)) t.anomalies.push('acknowledgements from more than one new primary');
@@ -315,7 +301,7 @@ async function failoverTrial(c: HaCluster, t: FailoverTrial): Promise<void> {
   const extra = extraRepairs(c, t, rejoined.all, t.from);
   if (extra) t.anomalies.push(extra);
   t.stage = `${t.from} replays every acknowledged insert`;
-  await waitUntilAsync(async () => (await missingOn(c, t.from, table, seqs)).length === 0, 15_000, 'the rejoined member to hold every acknowledged insert')
+  await waitUntilAsync(async () => (await c.missingSeqs(t.from, seqs, table)).length === 0, 15_000, 'the rejoined member to hold every acknowledged insert')
     .catch((err: unknown) => t.anomalies.push(`rejoined ${t.from}: ${errorText(err)}`));
 }
 
@@ -359,7 +345,7 @@ async function switchoverTrial(c: HaCluster, t: SwitchoverTrial): Promise<void> 
   t.longestGapMs = longestGap(w.acks);
   const to = t.to ?? '';
   t.stage = 'count lost writes';
-  const missing = await missingOn(c, to, table, ackedOf.get(t)?.seqs ?? []);
+  const missing = await c.missingSeqs(to, ackedOf.get(t)?.seqs ?? [], table);
   t.lost = missing.length;
   if (missing.length) t.lostSeqs = missing.slice(0, 50);
   if (w.acks.some((a) => a.member !== t.from && a.member !== to)) t.anomalies.push('acknowledgements from more than one new primary');
@@ -422,7 +408,7 @@ async function recoverAfterFailure(c: HaCluster, t: Trial): Promise<void> {
   const leader = await waitHealthy(c, 120_000);
   const acked = ackedOf.get(t);
   if (t.lost === undefined && acked && acked.seqs.length > 0) {
-    const missing = await missingOn(c, leader, acked.table, acked.seqs);
+    const missing = await c.missingSeqs(leader, acked.seqs, acked.table);
     t.lost = missing.length;
     if (missing.length) t.lostSeqs = missing.slice(0, 50);
     log(`  after recovery, ${leader} leads; acknowledged inserts of the failed trial missing there: ${missing.length}`);

@@ -13,6 +13,7 @@ import {
   REQUEST_TTL_SECONDS, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
 } from './keys.js';
 import { queryRows, type PgEndpoint } from './pg-query.js';
+import { readPgStatus } from './postgres-process.js';
 
 export interface ControlMember {
   name: string;
@@ -83,28 +84,14 @@ export async function readEtcdView(etcd: EtcdClient, keys: DatabaseKeys, members
   };
 }
 
-const STATUS_SQL = `
-  SELECT pg_is_in_recovery() AS recovery,
-    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current,
-    pg_last_wal_receive_lsn()::text AS receive, pg_last_wal_replay_lsn()::text AS replay,
-    CASE WHEN pg_is_in_recovery()
-      THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
-      ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli,
-    (SELECT status FROM pg_stat_wal_receiver) AS receiver,
-    (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver) AS upstream`;
-
-interface StatusRow { recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; receiver: string | null; upstream: string | null }
-
 export async function probeMember(member: ControlMember, call: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DirectView> {
   const base = { name: member.name, host: member.endpoint.host, port: member.endpoint.port };
   try {
-    const [row] = await queryRows<StatusRow>(member.endpoint, STATUS_SQL, [], { timeoutMs: call.timeoutMs ?? 1500, signal: call.signal });
-    if (!row) return { ...base, reachable: false, error: 'the status query returned no row' };
-    const lsns = [row.current, row.receive, row.replay].filter((x): x is string => x !== null).map(parseLsn);
-    const lsn = lsns.reduce((a, b) => (b > a ? b : a), 0n);
+    // The managers' own reading (a standby's timeline through IDENTIFY_SYSTEM, not SQL's stale checkpoint one).
+    const status = await readPgStatus(member.endpoint, { timeoutMs: call.timeoutMs ?? 1500, signal: call.signal });
     return {
-      ...base, reachable: true, role: row.recovery ? 'replica' : 'primary', timeline: row.tli ?? undefined, lsn: formatLsn(lsn),
-      ...(row.receiver ? { receiver: row.receiver } : {}), ...(row.upstream ? { upstream: row.upstream } : {}),
+      ...base, reachable: true, role: status.role === 'primary' ? 'primary' : 'replica', timeline: status.timeline || undefined, lsn: formatLsn(status.lsn),
+      ...(status.receiver ? { receiver: status.receiver.status } : {}), ...(status.receiver?.sender ? { upstream: status.receiver.sender } : {}),
     };
   } catch (err) {
     return { ...base, reachable: false, error: errorMessage(err).replace(/^PostgreSQL at [^:]+:\d+: /, '') };

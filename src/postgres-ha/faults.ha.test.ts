@@ -76,7 +76,7 @@ describe('PostgreSQL HA under host faults (manager and PostgreSQL together)', ()
     expect(onSession.outcome).not.toBe('committed');
     expect(onNewConnection.outcome).not.toBe('committed');
     expect(w.acks.filter((a) => a.member === 'm1' && a.at > resumedAt)).toEqual([]);
-    expect(p.maxWritable).toBe(1);
+    expect(p.maxWritable, "never two writable members").toBeLessThanOrEqual(1);
     await w.until((acks) => (acks.at(-1)?.seq ?? 0) >= firstNew.seq + 100, 15_000);
     await w.stop();
     expect(await missingAcks(c, firstNew.member, w.acks)).toEqual([]);
@@ -154,7 +154,7 @@ async function crashPrimaryHost(ctx: Parameters<typeof noteFor>[0], ttlSeconds: 
   await w.stop();
   const missing = await missingAcks(c, firstNew.member, w.acks);
   await note(`max writable seen ${p.maxWritable} over ${p.samples} probes; ${w.acks.length} acknowledged inserts, ${missing.length} missing on ${firstNew.member}`);
-  expect(p.maxWritable).toBe(1);
+  expect(p.maxWritable, "never two writable members").toBeLessThanOrEqual(1);
   expect(missing).toEqual([]);
   expect(await c.leader()).toBe(firstNew.member);
 }

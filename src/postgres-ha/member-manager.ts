@@ -409,7 +409,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
           this.log.debug({ leader: leaderName }, 'the leader does not answer as a primary yet; rejoining later');
           return;
         }
-        ({ method, detail } = await this.makeReplicaOf(leader));
+        ({ method, detail } = await this.makeReplicaOf(leader, signal));
       } else {
         await this.pg.writeStandbyConfig(undefined);
       }
@@ -434,7 +434,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
    * checkpoints of its own past that point. If it turns out to be ahead of the leader's fork, it does
    * not stream, and the stall rule stops it cleanly; a clean stop is then rewound without crash recovery.
    */
-  private async makeReplicaOf(leader: Peer): Promise<{ method: 'pg_rewind' | 'basebackup' | 'start'; detail: string }> {
+  private async makeReplicaOf(leader: Peer, signal: AbortSignal): Promise<{ method: 'pg_rewind' | 'basebackup' | 'start'; detail: string }> {
     const interrupted = await this.pg.recoverInterruptedRebuild();
     if (this.pg.hasDataDirectory() && !interrupted) {
       const state = await this.pg.controlState().catch(() => 'unknown');
@@ -445,14 +445,14 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       if (this.usePgRewind) {
         this.busy = `rejoining ${leader.name} (pg_rewind)`;
         try {
-          return { method: 'pg_rewind', detail: await this.pg.rewind(leader.endpoint) };
+          return { method: 'pg_rewind', detail: await this.pg.rewind(leader.endpoint, signal) };
         } catch (err) {
           this.log.warn({ err: errorMessage(err), state }, 'pg_rewind failed; taking a fresh base backup instead');
         }
       }
     }
     this.busy = `rejoining ${leader.name} (base backup)`;
-    await this.pg.rebuild(leader.endpoint);
+    await this.pg.rebuild(leader.endpoint, signal);
     return { method: 'basebackup', detail: 'fresh base backup' };
   }
 

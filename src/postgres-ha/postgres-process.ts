@@ -54,6 +54,8 @@ export interface PgStatus {
   upstream: { host: string; port: number } | undefined;
   /** Replica: whether its WAL receiver is streaming right now. */
   streaming?: boolean;
+  /** Replica: its WAL receiver's status (`streaming`, `waiting`, ...) and the `host:port` it receives from. */
+  receiver?: { status: string; sender: string | undefined };
 }
 
 /** Streaming replication settings every member shares. */
@@ -113,9 +115,9 @@ export class PostgresMember {
   }
 
   /** A replica's data directory from `leader`, through the slot named after us (which must exist). */
-  async basebackup(leader: PgEndpoint): Promise<void> {
+  async basebackup(leader: PgEndpoint, signal?: AbortSignal): Promise<void> {
     await this.exec('pg_basebackup', ['-h', leader.host, '-p', String(leader.port), '-U', this.o.user, '-D', this.o.dataDir,
-      '-X', 'stream', '-S', this.name, '--checkpoint=fast', ...this.noSync()], { PGPASSWORD: leader.password });
+      '-X', 'stream', '-S', this.name, '--checkpoint=fast', ...this.noSync()], { PGPASSWORD: leader.password }, signal);
     await this.writeStandbyConfig(leader);
   }
 
@@ -149,13 +151,13 @@ export class PostgresMember {
    * directory was not shut down cleanly; single-user mode refuses standby.signal, so it goes first).
    * Returns pg_rewind's verdict line. Throws when rewind is impossible or fails part way.
    */
-  async rewind(leader: PgEndpoint): Promise<string> {
+  async rewind(leader: PgEndpoint, signal?: AbortSignal): Promise<string> {
     // pg_rewind reads the source's timeline from its control file, which a promotion updates only at
     // the next checkpoint: without one, a fresh primary looks like "the same timeline, no rewind required".
-    await queryRows(leader, 'CHECKPOINT', [], { timeoutMs: 60_000 });
+    await queryRows(leader, 'CHECKPOINT', [], { timeoutMs: 60_000, signal });
     await unlink(join(this.o.dataDir, 'standby.signal')).catch(() => undefined);
     const source = [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.o.user)}`, 'dbname=postgres'].join(' ');
-    const { stdout, stderr } = await this.exec('pg_rewind', ['-D', this.o.dataDir, `--source-server=${source}`, ...this.noSync()], { PGPASSWORD: leader.password });
+    const { stdout, stderr } = await this.exec('pg_rewind', ['-D', this.o.dataDir, `--source-server=${source}`, ...this.noSync()], { PGPASSWORD: leader.password }, signal);
     await this.writeStandbyConfig(leader);
     const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
     this.log.info({ output: lines.slice(-20) }, 'pg_rewind finished');
@@ -166,7 +168,7 @@ export class PostgresMember {
    * A fresh copy from `leader` when rewinding is impossible: the old directory is moved aside
    * first and deleted only once the base backup is complete, so a failed copy loses nothing.
    */
-  async rebuild(leader: PgEndpoint): Promise<void> {
+  async rebuild(leader: PgEndpoint, signal?: AbortSignal): Promise<void> {
     const aside = `${this.o.dataDir}.rejoin-old`;
     await this.recoverInterruptedRebuild();
     await rm(aside, { recursive: true, force: true });
@@ -176,7 +178,7 @@ export class PostgresMember {
     try {
       await mkdir(this.o.dataDir, { mode: 0o700 });
       if (this.o.runAs) await chown(this.o.dataDir, this.o.runAs.uid, this.o.runAs.gid);
-      await this.basebackup(leader);
+      await this.basebackup(leader, signal);
     } catch (err) {
       await this.recoverInterruptedRebuild();
       throw err;
@@ -354,8 +356,9 @@ export class PostgresMember {
     }
   }
 
-  private async exec(tool: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-    return execFileAsync(join(this.o.binDir, tool), args, { env: { ...process.env, ...env }, ...this.o.runAs })
+  /** Runs a PostgreSQL tool; an abort (the manager stopping) kills it rather than waiting it out. */
+  private async exec(tool: string, args: string[], env: Record<string, string> = {}, signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
+    return execFileAsync(join(this.o.binDir, tool), args, { env: { ...process.env, ...env }, ...this.o.runAs, ...(signal ? { signal } : {}) })
       .catch((err: { stderr?: string }) => {
         throw new BulwarkError('INTERNAL', `${tool} failed for ${this.name}: ${(err.stderr ?? String(err)).trim()}`);
       });
@@ -369,7 +372,7 @@ export class PostgresMember {
 }
 
 export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions): Promise<PgStatus> {
-  const rows = await queryRows<{ recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; conninfo: string; receiver: string | null }>(endpoint, `
+  const rows = await queryRows<{ recovery: boolean; current: string | null; receive: string | null; replay: string | null; tli: number | null; conninfo: string; receiver: string | null; sender: string | null }>(endpoint, `
     SELECT pg_is_in_recovery() AS recovery,
       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current,
       pg_last_wal_receive_lsn()::text AS receive, pg_last_wal_replay_lsn()::text AS replay,
@@ -377,7 +380,8 @@ export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions):
         THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
         ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli,
       current_setting('primary_conninfo') AS conninfo,
-      (SELECT status FROM pg_stat_wal_receiver) AS receiver`, [], options);
+      (SELECT status FROM pg_stat_wal_receiver) AS receiver,
+      (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver) AS sender`, [], options);
   const r = rows[0];
   if (!r) throw new BulwarkError('INTERNAL', 'status query returned no row');
   const lsns = [r.current, r.receive, r.replay].filter((x): x is string => x !== null).map(parseLsn);
@@ -395,6 +399,7 @@ export async function readPgStatus(endpoint: PgEndpoint, options: QueryOptions):
   return {
     role: r.recovery ? 'replica' : 'primary', timeline, lsn,
     upstream: r.recovery ? parseUpstream(r.conninfo) : undefined, streaming: r.recovery ? r.receiver === 'streaming' : undefined,
+    ...(r.receiver ? { receiver: { status: r.receiver, sender: r.sender ?? undefined } } : {}),
   };
 }
 

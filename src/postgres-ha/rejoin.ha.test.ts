@@ -34,20 +34,6 @@ afterEach(async (ctx) => {
   writer = undefined;
 });
 
-async function missingAcks(c: HaCluster, member: string, acked: number[]): Promise<number[]> {
-  const rows = await queryRows<{ seq: number }>(c.member(member).pg.endpoint, 'SELECT seq FROM t', [], { timeoutMs: 5000 });
-  const present = new Set(rows.map((r) => r.seq));
-  return acked.filter((s) => !present.has(s));
-}
-
-/** Running, in recovery, and streaming from `leader` (pg_stat_wal_receiver). */
-async function streamingFrom(c: HaCluster, member: string, leader: string): Promise<boolean> {
-  const port = c.member(leader).pg.endpoint.port;
-  const rows = await queryRows<{ r: boolean; s: string | null; p: number | null }>(c.member(member).pg.endpoint,
-    'SELECT pg_is_in_recovery() AS r, (SELECT status FROM pg_stat_wal_receiver) AS s, (SELECT sender_port FROM pg_stat_wal_receiver) AS p', [], { timeoutMs: 1000 });
-  return rows[0]?.r === true && rows[0].s === 'streaming' && rows[0].p === port;
-}
-
 async function request(c: HaCluster, key: string, value: SwitchoverRequest | FailoverRequest): Promise<void> {
   const lease = await c.etcdClient.grantLease(REQUEST_TTL_SECONDS);
   const result = await c.etcdClient.createIfAbsent(key, JSON.stringify(value), lease.id);
@@ -91,15 +77,15 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     const info = await rejoined;
     await annotate(`m1 rejoined ${leader} by ${info.method} in ${info.durationMs} ms (${info.detail})`);
     expect(info.method).toBe('pg_rewind');
-    await waitUntilAsync(() => streamingFrom(c, 'm1', leader), 20_000, `m1 streaming from ${leader}`);
+    await waitUntilAsync(() => c.streamingFrom('m1', leader), 20_000, `m1 streaming from ${leader}`);
     expect(await c.writable()).toEqual([leader]);
     expect(m1.manager.isFenced).toBe(false);
     // The new primary takes m1 into its synchronous set again.
     await waitUntilAsync(async () => (await c.syncRecord())?.members.includes('m1') ?? false, 20_000, 'm1 back in the synchronous set');
     await w.stop();
     const acked = w.acks.map((a) => a.seq);
-    expect(await missingAcks(c, leader, acked)).toEqual([]);
-    await waitUntilAsync(async () => (await missingAcks(c, 'm1', acked)).length === 0, 10_000, 'm1 to replay every acknowledged insert');
+    expect(await c.missingSeqs(leader, acked)).toEqual([]);
+    await waitUntilAsync(async () => (await c.missingSeqs('m1', acked)).length === 0, 10_000, 'm1 to replay every acknowledged insert');
     const last = (await history(c)).at(-1);
     expect(last).toMatchObject({ kind: 'failover', to: leader, from: 'm1' });
   });
@@ -116,8 +102,8 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     const info = await rejoined;
     await annotate(`m1 rejoined ${leader} by ${info.method} in ${info.durationMs} ms`);
     expect(info.method).toBe('basebackup');
-    await waitUntilAsync(() => streamingFrom(c, 'm1', leader), 20_000, `m1 streaming from ${leader}`);
-    expect(await missingAcks(c, 'm1', Array.from({ length: 1000 }, (_, i) => i + 1))).toEqual([]);
+    await waitUntilAsync(() => c.streamingFrom('m1', leader), 20_000, `m1 streaming from ${leader}`);
+    expect(await c.missingSeqs('m1', Array.from({ length: 1000 }, (_, i) => i + 1))).toEqual([]);
     expect(await c.writable()).toEqual([leader]);
     expect(c.log.lines.some((l) => l.msg === 'pg_rewind failed; taking a fresh base backup instead')).toBe(true);
   });
@@ -162,10 +148,10 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     await annotate(`switchover m1 -> m3: write pause ${Math.round(pause)} ms (longest gap ${Math.round(longestPause(w.acks))} ms), request -> first m3 ack ${Math.round((firstNew?.at ?? 0) - requested)} ms`);
     expect(pause).toBeLessThan(3000);
     expect(await c.leader()).toBe('m3');
-    expect(await missingAcks(c, 'm3', w.acks.map((a) => a.seq))).toEqual([]);
+    expect(await c.missingSeqs('m3', w.acks.map((a) => a.seq))).toEqual([]);
     expect(w.acks.filter((a) => a.member !== 'm1' && a.member !== 'm3')).toEqual([]);
     // The old primary is m3's replica (no rewind needed: it stopped cleanly), and the request is gone.
-    await waitUntilAsync(() => streamingFrom(c, 'm1', 'm3'), 20_000, 'm1 streaming from m3');
+    await waitUntilAsync(() => c.streamingFrom('m1', 'm3'), 20_000, 'm1 streaming from m3');
     await waitUntilAsync(async () => (await c.etcdClient.get(keys.switchover)).kv === undefined, 5000, 'the request cleared');
     expect((await history(c)).at(-1)).toMatchObject({ kind: 'switchover', from: 'm1', to: 'm3' });
     expect(c.member('m1').manager.isFenced).toBe(false);
@@ -205,7 +191,7 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     expect(entry.kind).toBe('manual-failover');
     await waitUntil(() => c.member('m2').manager.lease.isLeader, 5000, 'm2 leader');
     expect(await c.writable()).toEqual(['m2']);
-    expect(await missingAcks(c, 'm2', [1])).toEqual([]);
+    expect(await c.missingSeqs('m2', [1])).toEqual([]);
   });
 
   it('a crashed last primary that nobody can replace restarts in place after a TTL, with every acknowledged commit', async ({ annotate }) => {
@@ -226,7 +212,7 @@ describe('rejoin, switchover and manual failover on real processes', () => {
     await waitUntilAsync(async () => (await c.writable()).join() === 'm1', 15_000, 'm1 writable again');
     await annotate(`m1 restarted in place (${info.detail}) and writable again ${Math.round(performance.now() - killedAt)} ms after the kill`);
     expect(performance.now() - killedAt).toBeGreaterThan(9000);
-    expect(await missingAcks(c, 'm1', Array.from({ length: 500 }, (_, i) => i + 1))).toEqual([]);
+    expect(await c.missingSeqs('m1', Array.from({ length: 500 }, (_, i) => i + 1))).toEqual([]);
     expect(await c.leader()).toBe('m1');
   });
 });

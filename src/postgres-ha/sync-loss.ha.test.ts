@@ -66,7 +66,7 @@ describe('PostgreSQL HA when the synchronous standbys die', () => {
     expect(w.acks.filter((a) => a.at > k3.at + 1000)).toEqual([]);
 
     await w.stop();
-    expect(p.maxWritable).toBe(1);
+    expect(p.maxWritable, "never two writable members").toBeLessThanOrEqual(1);
   }, 90_000);
 
   /*
@@ -143,7 +143,7 @@ describe('PostgreSQL HA when the synchronous standbys die', () => {
     await w.until((acks) => acks.length >= n3 + 100, 15_000);
     await w.stop();
     expect(await missingAcks(c, 'm1', w.acks)).toEqual([]);
-    expect(p.maxWritable).toBe(1);
+    expect(p.maxWritable, "never two writable members").toBeLessThanOrEqual(1);
   }, 90_000);
 
   /*

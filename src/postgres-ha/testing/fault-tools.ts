@@ -62,9 +62,7 @@ export function noteFor(ctx: NoteContext): (text: string) => Promise<void> {
 
 /** Acknowledged inserts missing on `member`: must be none. */
 export async function missingAcks(c: HaCluster, member: string, acks: readonly (Ack | number)[]): Promise<number[]> {
-  const rows = await queryRows<{ seq: number }>(c.member(member).pg.endpoint, 'SELECT seq FROM t', [], { timeoutMs: 5000 });
-  const present = new Set(rows.map((r) => r.seq));
-  return acks.map((a) => (typeof a === 'number' ? a : a.seq)).filter((s) => !present.has(s));
+  return c.missingSeqs(member, acks.map((a) => (typeof a === 'number' ? a : a.seq)));
 }
 
 export interface ProbeSample {

@@ -127,6 +127,21 @@ export class HaCluster {
     return answers.filter((x): x is string => x !== undefined);
   }
 
+  /** Acknowledged sequence numbers missing from `member`'s table: must be empty after every fault. */
+  async missingSeqs(member: string, acked: readonly number[], table = 't'): Promise<number[]> {
+    const rows = await queryRows<{ seq: number }>(this.member(member).pg.endpoint, `SELECT seq FROM ${table}`, [], { timeoutMs: 10_000 });
+    const present = new Set(rows.map((r) => r.seq));
+    return acked.filter((s) => !present.has(s));
+  }
+
+  /** Running, in recovery, and streaming from `leader` (pg_stat_wal_receiver). */
+  async streamingFrom(member: string, leader: string): Promise<boolean> {
+    const port = this.member(leader).pg.endpoint.port;
+    const rows = await queryRows<{ r: boolean; s: string | null; p: number | null }>(this.member(member).pg.endpoint,
+      'SELECT pg_is_in_recovery() AS r, (SELECT status FROM pg_stat_wal_receiver) AS s, (SELECT sender_port FROM pg_stat_wal_receiver) AS p', [], { timeoutMs: 1000 });
+    return rows[0]?.r === true && rows[0].s === 'streaming' && rows[0].p === port;
+  }
+
   async leader(): Promise<string | undefined> {
     return (await this.etcdClient.get(`/bulwark/db/${DATABASE}/leader`)).kv?.value;
   }
@@ -152,7 +167,8 @@ export class HaCluster {
   async stop(): Promise<void> {
     for (const m of this.members) {
       if (this.runnerConfigs.has(m.name)) await m.process?.kill().catch(() => undefined);
-      else await m.manager.stop().catch(() => undefined);
+      // Bounded: a manager stuck in a long operation must not keep the rest of the cluster running.
+      else await Promise.race([m.manager.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
     }
     for (const m of this.members) {
       await m.pg.fence().catch(() => undefined);
