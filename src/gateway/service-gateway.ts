@@ -5,7 +5,7 @@ import type { HealthStatus } from '../probes/index.js';
 import { EndpointPool, poolEndpointsFromConfig, poolOptionsFromConfig, stickyCookieName } from './pool/index.js';
 import {
   createHttpProxy, createTcpProxy, readCookie, sessionCookie,
-  type AdmitRequest, type AdmitResult, type AttemptOutcome, type PickedUpstream, type PickRequest, type Release, type RoutingHooks, type TcpProxy,
+  type AcquireResult, type AdmitRequest, type Cancellation, type AdmitResult, type AttemptOutcome, type PickedUpstream, type PickRequest, type Release, type RoutingHooks, type TcpProxy,
 } from './proxy/index.js';
 import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -185,14 +185,13 @@ export class ServiceGateway {
    * power_of_two_choices balance on it) from start until its response body is
    * relayed or it failed; behind the concurrency limiter when `limits` set one.
    */
-  private async acquire(id: string, signal: AbortSignal): Promise<Release | { overloaded: true; retryAfterS: number }> {
-    let releaseSlot: Release = () => undefined;
+  private acquire(id: string, cancel: Cancellation): AcquireResult | Promise<AcquireResult> {
     const limiter = this.limiters.get(id);
-    if (limiter) {
-      const result = await limiter.acquire(signal);
-      if (!result.ok) return { overloaded: true, retryAfterS: result.retryAfterSeconds };
-      releaseSlot = result.release;
-    }
+    if (!limiter) return this.countInFlight(id, () => undefined);
+    return limiter.acquire(cancel.signal).then((result) => (result.ok ? this.countInFlight(id, result.release) : { overloaded: true as const, retryAfterS: result.retryAfterSeconds }));
+  }
+
+  private countInFlight(id: string, releaseSlot: Release): Release {
     const counted = this.pool.acquire(id);
     let released = false;
     return () => {
@@ -217,7 +216,7 @@ export class ServiceGateway {
         if (retry) this.metrics.retries.inc({ service: this.name });
         return { retry, delayMs: retry ? this.retry.backoffMs(ctx.attempt) : 0 };
       },
-      acquire: (id, signal) => this.acquire(id, signal),
+      acquire: (id, cancel) => this.acquire(id, cancel),
       ...(this.admit ? { admit: this.admit } : {}),
     };
   }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { admission, withSetCookie } from './admission.js';
-import { pipeBody } from './pipe.js';
-import { runAttempt, TimeoutReason, type AttemptResult } from './attempt.js';
+import { runAttempt, type AttemptResult } from './attempt.js';
+import { Cancellation, TimeoutReason } from './cancellation.js';
 import { clientResponseHeaders, normalizeIp, upstreamRequestHeaders } from './hop-headers.js';
 import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-errors.js';
 import { ReplayableBody } from './replayable-body.js';
@@ -37,16 +37,16 @@ function retryCandidate(status: number): boolean {
   return status >= 500 || status === 429;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, cancel: Cancellation): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      unlink();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    const unlink = cancel.onAbort(done);
   });
 }
 
@@ -67,21 +67,21 @@ export async function forward(req: IncomingMessage, res: ServerResponse, deps: F
     sendError(res, { code: 'PAYLOAD_TOO_LARGE' }, true);
     return;
   }
-  const overall = new AbortController();
-  const timer = setTimeout(() => overall.abort(new TimeoutReason('overall')), options.timeouts.overallMs);
+  const cancel = new Cancellation();
+  const timer = setTimeout(() => cancel.abort(new TimeoutReason('overall')), options.timeouts.overallMs);
   const onClose = (): void => {
-    if (!res.writableFinished) overall.abort(new Error('client went away'));
+    if (!res.writableFinished) cancel.abort(new Error('client went away'));
   };
   res.once('close', onClose);
   try {
-    const outcome = await attemptLoop(req, res, deps, overall.signal);
+    const outcome = await attemptLoop(req, res, deps, cancel);
     if ('code' in outcome) {
       sendError(res, outcome, outcome.code === 'PAYLOAD_TOO_LARGE');
       return;
     }
     clearTimeout(timer);
     res.off('close', onClose);
-    await relay(outcome, res, deps.log);
+    relay(outcome, res, deps.log);
   } finally {
     clearTimeout(timer);
     res.off('close', onClose);
@@ -95,7 +95,7 @@ interface LoopState {
   overloadedRetryAfterS: number | undefined;
 }
 
-async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps, signal: AbortSignal): Promise<Served | ProxyErrorReply> {
+async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps, cancel: Cancellation): Promise<Served | ProxyErrorReply> {
   const { hooks, limits, timeouts } = deps.options;
   const clientIp = normalizeIp(req.socket.remoteAddress);
   const pickReq: PickRequest = { method: req.method ?? 'GET', headers: req.headers, clientIp };
@@ -107,7 +107,7 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
   while (upstream !== undefined) {
     state.tried.add(upstream.id);
     const pool = deps.pools.get(upstream);
-    const input = { upstream, pool, method: pickReq.method, path: upstreamPath(upstream, req.url), headers, body, hooks, perTryMs: timeouts.perTryMs, parent: signal };
+    const input = { upstream, pool, method: pickReq.method, path: upstreamPath(upstream, req.url), headers, body, hooks, perTryMs: timeouts.perTryMs, parent: cancel };
     const result = await runAttempt(input);
     if (result.kind === 'aborted') return { code: 'UPSTREAM_TIMEOUT' };
     if (result.kind === 'body_too_large') return { code: 'PAYLOAD_TOO_LARGE' };
@@ -125,11 +125,11 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
     } else if (!retryCandidate(result.status)) {
       return served(result, upstream);
     }
-    const next = nextUpstream(state, outcome, pickReq, body, signal, deps);
+    const next = nextUpstream(state, outcome, pickReq, body, cancel, deps);
     if (next === undefined) return result.kind === 'response' ? served(result, upstream) : finalError(state, deps);
     if (result.kind === 'response') await discard(result);
-    await sleep(next.delayMs, signal);
-    if (signal.aborted || res.destroyed) return { code: 'UPSTREAM_TIMEOUT' };
+    await sleep(next.delayMs, cancel);
+    if (cancel.aborted || res.destroyed) return { code: 'UPSTREAM_TIMEOUT' };
     upstream = next.upstream;
   }
   return finalError(state, deps);
@@ -144,10 +144,10 @@ function nextUpstream(
   outcome: AttemptOutcome,
   pickReq: PickRequest,
   body: ReplayableBody | undefined,
-  signal: AbortSignal,
+  cancel: Cancellation,
   deps: ForwardDeps,
 ): { upstream: PickedUpstream; delayMs: number } | undefined {
-  if (signal.aborted || (body !== undefined && !body.replayable)) return undefined;
+  if (cancel.aborted || (body !== undefined && !body.replayable)) return undefined;
   const status = outcome.kind === 'response' ? outcome.status : undefined;
   const decision = deps.options.hooks.shouldRetry({ attempt: state.attempt, method: pickReq.method, outcome, status });
   if (!decision.retry) return undefined;
@@ -163,23 +163,34 @@ function finalError(state: LoopState, deps: ForwardDeps): ProxyErrorReply {
 
 async function discard(result: Response): Promise<void> {
   try {
-    if (result.body.dump) await result.body.dump();
-    else result.body.destroy();
-  } catch {
-    // A response we are throwing away may fail however it likes.
+    await result.exchange.discard();
   } finally {
     result.release();
   }
 }
 
-async function relay(result: Served, res: ServerResponse, log: Logger): Promise<void> {
-  try {
-    res.writeHead(result.status, withSetCookie(clientResponseHeaders(result.headers), result.setCookie));
-    await pipeBody(result.body, res);
-  } catch (err) {
-    log.debug({ err }, 'response stream ended early');
-    res.destroy();
-  } finally {
+/**
+ * Streams the chosen response to the client. The attempt's slot is released when the
+ * client's response closes: finished, or cut because either side failed.
+ */
+function relay(result: Served, res: ServerResponse, log: Logger): void {
+  const { exchange } = result;
+  const onDrain = (): void => exchange.resume();
+  res.once('close', () => {
+    if (!res.writableFinished) exchange.cancel(new Error('client closed the connection before the response ended'));
     result.release();
-  }
+  });
+  res.writeHead(result.status, withSetCookie(clientResponseHeaders(result.headers), result.setCookie));
+  exchange.attach({
+    write: (chunk) => {
+      const open = res.write(chunk);
+      if (!open) res.once('drain', onDrain);
+      return open;
+    },
+    end: () => res.end(),
+    fail: (err) => {
+      log.debug({ err }, 'response stream ended early');
+      res.destroy();
+    },
+  });
 }

@@ -10,7 +10,7 @@ export type HeaderMap = Record<string, string | string[]>;
  *   This gateway is that hop, so they never travel on to application servers.
  * - `expect`: the gateway answers `100 Continue` itself (node does), and undici refuses it.
  */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -22,26 +22,30 @@ const HOP_BY_HOP = new Set([
   'proxy-authenticate',
 ]);
 
-const REQUEST_ONLY = new Set(['expect']);
+const REQUEST_ONLY: ReadonlySet<string> = new Set(['expect']);
+const NONE: ReadonlySet<string> = new Set();
+const KEEP_UPGRADE: ReadonlySet<string> = new Set(['upgrade']);
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
-  const tokens = joined.split(',').map((t) => t.trim().toLowerCase());
-  return new Set(tokens.filter((t) => t.length > 0));
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const tokens = new Set<string>();
+  for (const token of joined.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t.length > 0) tokens.add(t);
+  }
+  return tokens;
 }
 
+// A for-in loop over the (already lower-case) names: this runs twice per proxied request.
 function stripHopByHop(headers: IncomingHttpHeaders, extra: ReadonlySet<string>, keep: ReadonlySet<string>): HeaderMap {
   const named = connectionTokens(headers.connection);
   const out: HeaderMap = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
-    if (keep.has(lower)) {
-      out[lower] = value;
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || extra.has(lower)) continue;
-    out[lower] = value;
+    if (keep.has(lower) || !(HOP_BY_HOP.has(lower) || named.has(lower) || extra.has(lower))) out[lower] = value;
   }
   return out;
 }
@@ -58,8 +62,7 @@ export interface ForwardedInfo {
  * only this hop knows how the client reached it.
  */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, info: ForwardedInfo, upgrade = false): HeaderMap {
-  const keep: ReadonlySet<string> = upgrade ? new Set(['upgrade']) : new Set();
-  const out = stripHopByHop(headers, REQUEST_ONLY, keep);
+  const out = stripHopByHop(headers, REQUEST_ONLY, upgrade ? KEEP_UPGRADE : NONE);
   if (upgrade) out.connection = 'upgrade';
   const prior = headers['x-forwarded-for'];
   out['x-forwarded-for'] = prior ? `${String(prior)}, ${info.clientIp}` : info.clientIp;
@@ -70,7 +73,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, info: Forwa
 
 /** Headers sent back to the client: the upstream's minus its hop-by-hop fields. */
 export function clientResponseHeaders(headers: IncomingHttpHeaders): HeaderMap {
-  return stripHopByHop(headers, new Set(), new Set());
+  return stripHopByHop(headers, NONE, NONE);
 }
 
 export function normalizeIp(address: string | undefined): string {

@@ -19,3 +19,4 @@ export type {
   Upstream,
 } from './types.js';
 export { readCookie, sessionCookie } from './cookies.js';
+export type { Cancellation } from './cancellation.js';

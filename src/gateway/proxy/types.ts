@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import type { Cancellation } from './cancellation.js';
 
 export interface Upstream {
   id: string;
@@ -69,7 +70,7 @@ export interface RoutingHooks {
    * in-flight accounting); the returned release runs exactly once, when the attempt
    * ends: after the response body was relayed or discarded, or on failure. Optional.
    */
-  acquire?(upstreamId: string, signal: AbortSignal): Promise<AcquireResult>;
+  acquire?(upstreamId: string, cancel: Cancellation): AcquireResult | Promise<AcquireResult>;
   /**
    * Admission control (rate limiting), called once per request (and per upgrade)
    * before any upstream is picked. A refusal is answered by the proxy itself. Optional.
