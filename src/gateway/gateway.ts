@@ -2,12 +2,11 @@ import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import type { BulwarkConfig, ServiceConfig } from '../config/index.js';
-import { BulwarkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Subsystem } from '../daemon/lifecycle.js';
 import type { EventBus } from '../events/index.js';
 import type { ProbeEvents } from '../probes/index.js';
-import { splitListen } from '../api/index.js';
+import { listenService } from './listen.js';
 import { registerGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
 import { DATABASE_BEHAVIOUR, databaseOfKey, databaseServiceKey, databaseServices, type PrimaryAddress, type PrimarySourceFactory } from './database-services.js';
@@ -174,13 +173,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
 
   private async startService(name: string, service: ServiceConfig): Promise<void> {
     const gateway = this.build(name, service);
-    const { host, port } = splitListen(service.listen as string);
-    await new Promise<void>((resolve, reject) => {
-      gateway.server.once('error', (err: NodeJS.ErrnoException) => reject(new BulwarkError('USAGE', `service ${name} cannot listen on ${service.listen}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`, {
-        hint: `change services.${name}.listen, or stop what holds the port`, cause: err,
-      })));
-      gateway.server.listen(port, host, () => resolve());
-    });
+    await listenService(gateway.server, name, service.listen as string);
     const address = gateway.server.address();
     const shown = address && typeof address === 'object' ? `${address.address}:${address.port}` : String(service.listen);
     this.services.set(name, { gateway, fingerprint: JSON.stringify(service), address: shown });

@@ -11,19 +11,27 @@ export interface EndpointControl {
 
 export type PoolControl = Record<string, EndpointControl>;
 
+/** A worker's open client connections, and how many the primary had handed it when it counted. */
+export interface ConnectionCounts {
+  open: number;
+  received: number;
+}
+
 export type ToWorker =
   /** `behaviours`: per service, what its config does not say (database services: start down, close sessions on down, queue). */
   | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; behaviours: Record<string, ServiceBehaviour>; stickySecret: string }
   | { type: 'bulwark:state'; seq: number; pools: Record<string, PoolControl> }
-  | { type: 'bulwark:stop'; drainMs: number };
+  | { type: 'bulwark:stop'; drainMs: number }
+  /** Sent with the client's socket: the primary accepts, the worker serves. */
+  | { type: 'bulwark:connection'; service: string };
 
 export type FromWorker =
   /** Sent once the worker's message handler is attached: cluster's 'online' comes before the module has loaded. */
   | { type: 'bulwark:ready' }
-  | { type: 'bulwark:listening'; service: string }
+  | { type: 'bulwark:configured' }
   | { type: 'bulwark:state-applied'; seq: number }
   /** Requests in flight per endpoint, so the primary's drain knows when an endpoint is idle everywhere. */
-  | { type: 'bulwark:active'; pools: Record<string, Record<string, number>> }
+  | { type: 'bulwark:active'; pools: Record<string, Record<string, number>>; connections: ConnectionCounts }
   | { type: 'bulwark:error'; message: string };
 
 export function isToWorker(message: unknown): message is ToWorker {

@@ -1,7 +1,7 @@
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { createLogger } from '../core/logger.js';
-import { splitListen } from '../api/index.js';
 import { registerGatewayMetrics } from './metrics.js';
 import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
 import type { TcpProxy } from './proxy/index.js';
@@ -9,8 +9,8 @@ import { isToWorker, type FromWorker, type PoolControl, type ToWorker } from './
 
 /**
  * A gateway worker process (cluster): runs the same service gateways as the
- * daemon would, on the shared listen sockets, and applies the state the
- * primary pushes. Outlier ejections stay local to each worker, as in
+ * daemon would on the connections the primary hands it, and applies the state
+ * the primary pushes. Outlier ejections stay local to each worker, as in
  * HAProxy's per-process model.
  */
 const log = createLogger({ level: (process.env.BULWARK_LOG_LEVEL as 'info' | undefined) ?? 'info' }).child({ subsystem: 'gateway', worker: process.pid });
@@ -25,17 +25,37 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
-async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string): Promise<void> {
+/** Client connections the primary handed over, per service, until they close. */
+const connections = new Map<string, Set<Socket>>();
+let received = 0;
+let stopping = false;
+
+function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string): void {
   for (const [name, service] of Object.entries(configs)) {
     const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { ...behaviours[name], stickySecret });
-    const { host, port } = splitListen(service.listen as string);
-    await new Promise<void>((resolve, reject) => {
-      gateway.server.once('error', reject);
-      gateway.server.listen(port, host, () => resolve());
-    });
+    // The primary accepts; this server never listens. node:http starts its header and
+    // request timeout checks on 'listening', so that event is given here.
+    gateway.server.emit('listening');
     services.set(name, gateway);
-    send({ type: 'bulwark:listening', service: name });
+    connections.set(name, new Set());
   }
+  send({ type: 'bulwark:configured' });
+}
+
+function serve(service: string, socket: Socket | undefined): void {
+  received++;
+  const gateway = services.get(service);
+  const open = connections.get(service);
+  if (!socket) return;
+  if (!gateway || !open || stopping) {
+    socket.destroy();
+    return;
+  }
+  open.add(socket);
+  socket.once('close', () => open.delete(socket));
+  // The TCP proxy reads nothing before its upstream is connected; node:http reads at once.
+  if (!('closeIdleConnections' in gateway.server)) socket.pause();
+  gateway.server.emit('connection', socket);
 }
 
 function apply(pools: Record<string, PoolControl>): void {
@@ -54,25 +74,40 @@ function apply(pools: Record<string, PoolControl>): void {
   }
 }
 
+function openConnections(): number {
+  let n = 0;
+  for (const open of connections.values()) n += open.size;
+  return n;
+}
+
+/** Lets in-flight requests and sessions finish for up to `drainMs`, then cuts the rest. */
 async function stop(drainMs: number): Promise<void> {
-  const deadline = setTimeout(() => {
-    for (const g of services.values()) {
-      if ('closeAllSessions' in g.server) (g.server as TcpProxy).closeAllSessions();
-      else (g.server as Server).closeAllConnections();
-    }
-  }, drainMs);
-  await Promise.all([...services.values()].map((g) => new Promise<void>((resolve) => {
-    g.server.close(() => resolve());
-    if ('closeIdleConnections' in g.server) (g.server as Server).closeIdleConnections();
-  })));
-  clearTimeout(deadline);
+  stopping = true;
+  const deadline = Date.now() + drainMs;
+  for (const g of services.values()) g.server.close();
+  while (openConnections() > 0 && Date.now() < deadline) {
+    for (const g of services.values()) if ('closeIdleConnections' in g.server) (g.server as Server).closeIdleConnections();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const g of services.values()) {
+    if ('closeAllSessions' in g.server) (g.server as TcpProxy).closeAllSessions();
+    else (g.server as Server).closeAllConnections();
+  }
+  for (const open of connections.values()) for (const socket of open) socket.destroy();
   process.exit(0);
 }
 
-process.on('message', (message: unknown) => {
+process.on('message', (message: unknown, handle: unknown) => {
   if (!isToWorker(message)) return;
   const m = message as ToWorker;
-  if (m.type === 'bulwark:config') void configure(m.services, m.behaviours, m.stickySecret).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
+  if (m.type === 'bulwark:connection') serve(m.service, handle as Socket | undefined);
+  else if (m.type === 'bulwark:config') {
+    try {
+      configure(m.services, m.behaviours, m.stickySecret);
+    } catch (err) {
+      send({ type: 'bulwark:error', message: (err as Error).message });
+    }
+  }
   else if (m.type === 'bulwark:state') {
     apply(m.pools);
     send({ type: 'bulwark:state-applied', seq: m.seq });
@@ -82,10 +117,11 @@ process.on('message', (message: unknown) => {
 let lastActive = '';
 setInterval(() => {
   const pools = Object.fromEntries([...services].map(([name, g]) => [name, Object.fromEntries(g.pool.snapshot().endpoints.map((e) => [e.id, e.active]))]));
-  const text = JSON.stringify(pools);
+  const counts = { open: openConnections(), received };
+  const text = JSON.stringify([pools, counts]);
   if (text === lastActive) return;
   lastActive = text;
-  send({ type: 'bulwark:active', pools });
+  send({ type: 'bulwark:active', pools, connections: counts });
 }, 250).unref();
 
 send({ type: 'bulwark:ready' });

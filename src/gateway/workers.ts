@@ -3,6 +3,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from '../config/index.js';
+import { ConnectionDispatcher } from './connection-dispatch.js';
 import type { Logger } from '../core/logger.js';
 import type { EndpointPool } from './pool/index.js';
 import type { ServiceBehaviour } from './service-gateway.js';
@@ -11,9 +12,10 @@ import type { FromWorker, PoolControl, ToWorker } from './worker-protocol.js';
 const SYNC_MS = 250;
 
 /**
- * The data plane on every core. Workers share each service's listen socket
- * (the kernel spreads connections: SCHED_NONE) and mirror the primary's
- * pools: the primary pushes health, admin state and weights when they change.
+ * The data plane on every core. The primary accepts each service's connections
+ * and hands each to the least-loaded worker (ConnectionDispatcher); workers
+ * mirror the primary's pools: it pushes health, admin state and weights when
+ * they change.
  */
 export class GatewayWorkers {
   private readonly workers = new Set<Worker>();
@@ -24,6 +26,7 @@ export class GatewayWorkers {
   private lastSent = '';
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly dispatcher: ConnectionDispatcher;
 
   constructor(
     private readonly count: number,
@@ -32,17 +35,24 @@ export class GatewayWorkers {
     private readonly stickySecret: string,
     private readonly pools: () => Map<string, EndpointPool>,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.dispatcher = new ConnectionDispatcher(() => this.workers, log);
+  }
 
   static resolveCount(setting: number | 'auto'): number {
     return setting === 'auto' ? availableParallelism() : setting;
   }
 
   async start(): Promise<void> {
-    cluster.schedulingPolicy = cluster.SCHED_NONE;
     const ts = import.meta.url.endsWith('.ts');
     cluster.setupPrimary({ exec: fileURLToPath(new URL(ts ? './worker.ts' : './worker.js', import.meta.url)), execArgv: process.execArgv, silent: false });
     await Promise.all(Array.from({ length: this.count }, () => this.fork()));
+    try {
+      for (const [name, service] of Object.entries(this.services)) await this.dispatcher.listen(name, String(service.listen));
+    } catch (err) {
+      await this.stop(0, AbortSignal.timeout(2_000));
+      throw err;
+    }
     this.timer = setInterval(() => void this.sync(), SYNC_MS);
     this.timer.unref();
   }
@@ -86,6 +96,7 @@ export class GatewayWorkers {
   async stop(drainMs: number, deadline: AbortSignal): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    this.dispatcher.close();
     const exits = [...this.workers].map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();
       const kill = () => w.process.kill('SIGKILL');
@@ -108,8 +119,6 @@ export class GatewayWorkers {
   private fork(): Promise<void> {
     const worker = cluster.fork({ BULWARK_GATEWAY_WORKER: '1' });
     this.workers.add(worker);
-    const expected = Object.keys(this.services).length;
-    let listening = 0;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret });
@@ -119,9 +128,10 @@ export class GatewayWorkers {
         }
         if (message.type === 'bulwark:active') {
           this.active.set(worker, message.pools);
+          this.dispatcher.report(worker, message.connections);
           this.publishActive();
         }
-        if (message.type === 'bulwark:listening' && ++listening === expected) {
+        if (message.type === 'bulwark:configured') {
           this.lastSent = '';
           void this.sync(true);
           resolve();
@@ -132,6 +142,7 @@ export class GatewayWorkers {
         this.workers.delete(worker);
         this.active.delete(worker);
         this.applied.delete(worker);
+        this.dispatcher.forget(worker);
         for (const check of [...this.waiters]) check();
         this.publishActive();
         if (this.stopping) return;

@@ -336,7 +336,7 @@ describe('gateway TCP service follows the PostgreSQL primary (real processes)', 
     await etcdClient.put(LEADER_KEY, 'm1');
     const gw = await startWorkerGateway(p, 2);
 
-    // Several sessions, so both workers (the kernel spreads connections) most likely hold some.
+    // Six sessions: the primary hands new connections to the least-loaded worker, so each holds three.
     const sessions = await Promise.all(Array.from({ length: 6 }, (_, i) => connect(gw.listen, `worker-before-${i}`)));
     for (const s of sessions) expect((await where(s)).port).toBe(p.m1.endpoint.port);
 
@@ -356,6 +356,7 @@ describe('gateway TCP service follows the PostgreSQL primary (real processes)', 
     await note(annotate, `2 workers, etcd: key moved → all 6 sessions on the still-running old primary closed in ${Math.round(closeMs)} ms (by ${closers.size} worker(s)); `
       + describePromotion(m));
     expect([...closers].every((w) => typeof w === 'number')).toBe(true);
+    expect(closers.size).toBe(2);
     expect(closeMs).toBeLessThan(FOLLOW_BOUND_MS);
     expect(m.heldMs).toBeLessThan(FOLLOW_BOUND_MS);
     expect(m.freshMs).toBeLessThan(FOLLOW_BOUND_MS);

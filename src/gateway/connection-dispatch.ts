@@ -1,0 +1,84 @@
+import type { Worker } from 'node:cluster';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import { listenService } from './listen.js';
+import type { ConnectionCounts } from './worker-protocol.js';
+
+/**
+ * In worker mode the primary accepts every service's connections and hands each
+ * to the worker with the fewest open connections. Letting the kernel spread
+ * accepts over a shared socket (cluster's SCHED_NONE) left one worker with 50 of
+ * a load generator's 64 keep-alive connections while the other idled, and
+ * cluster's round robin ignores load. A proxy's connections (keep-alive clients,
+ * database sessions) live long, so open connections are the load to balance.
+ * The cost is one file-descriptor pass per new connection, as with cluster's
+ * default round robin.
+ */
+export class ConnectionDispatcher {
+  private readonly listeners = new Map<string, Server>();
+  /** Connections handed to each worker, ever. */
+  private readonly handedOff = new Map<Worker, number>();
+  /** What each worker last said it holds, and how many hand-offs it had received by then. */
+  private readonly reported = new Map<Worker, ConnectionCounts>();
+
+  constructor(
+    private readonly workers: () => Iterable<Worker>,
+    private readonly log: Logger,
+  ) {}
+
+  async listen(service: string, address: string): Promise<void> {
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.handOff(service, socket));
+    server.on('error', (err) => this.log.error({ service, err: err.message }, 'gateway listener failed'));
+    await listenService(server, service, address);
+    this.listeners.set(service, server);
+  }
+
+  /** Stops accepting; connections already handed off stay with their workers. */
+  close(): void {
+    for (const server of this.listeners.values()) server.close();
+    this.listeners.clear();
+  }
+
+  report(worker: Worker, counts: ConnectionCounts): void {
+    this.reported.set(worker, counts);
+  }
+
+  forget(worker: Worker): void {
+    this.handedOff.delete(worker);
+    this.reported.delete(worker);
+  }
+
+  /** Open connections of `worker`: its last report plus what was handed to it since. */
+  openOn(worker: Worker): number {
+    const last = this.reported.get(worker) ?? { open: 0, received: 0 };
+    return last.open + (this.handedOff.get(worker) ?? 0) - last.received;
+  }
+
+  private handOff(service: string, socket: Socket): void {
+    const worker = this.leastLoaded();
+    if (!worker) {
+      socket.destroy();
+      return;
+    }
+    this.handedOff.set(worker, (this.handedOff.get(worker) ?? 0) + 1);
+    worker.send({ type: 'bulwark:connection', service }, socket, (err: Error | null) => {
+      if (!err) return;
+      this.log.warn({ service, worker: worker.process.pid, err: err.message }, 'could not hand a connection to a gateway worker; closed it');
+      socket.destroy();
+    });
+  }
+
+  private leastLoaded(): Worker | undefined {
+    let best: Worker | undefined;
+    let bestOpen = Infinity;
+    for (const worker of this.workers()) {
+      if (!worker.isConnected()) continue;
+      const open = this.openOn(worker);
+      if (open < bestOpen) {
+        best = worker;
+        bestOpen = open;
+      }
+    }
+    return best;
+  }
+}
