@@ -4,7 +4,7 @@
  * one upstream is SIGKILLed under load and failed requests are counted for
  * HAProxy's default configuration, HAProxy tuned (redispatch, retry-on) and Bulwark.
  *
- *   node --import tsx bench/gateway.ts [--workers auto|N] [--seconds 10] [--connections 64] [--rounds 3]
+ *   node --import tsx bench/gateway.ts [--workers auto|N] [--seconds 10] [--connections 64] [--rounds 5] [--no-kill]
  *
  * Needs wrk, haproxy and nginx (Debian packages; installed when missing and root).
  */
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../src/testing/net.js';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' }, rounds: { type: 'string', default: '5' }, 'no-kill': { type: 'boolean', default: false } } });
 const SECONDS = Number(values.seconds);
 const WORKERS = values.workers === 'auto' ? 'auto' : Number(values.workers);
 const CONNECTIONS = Number(values.connections);
@@ -181,7 +181,7 @@ async function main() {
   for (const u of ups) u.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 500));
   const kills = [];
-  for (const kind of ['haproxy default', 'haproxy tuned', 'bulwark'] as const) kills.push(await killOne(kind));
+  if (!values['no-kill']) for (const kind of ['haproxy default', 'haproxy tuned', 'bulwark'] as const) kills.push(await killOne(kind));
 
   const f = (n: number, d = 0) => n.toFixed(d);
   console.log(`\nGateway throughput: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds, 3 nginx upstreams, keep-alive both sides; HAProxy nbthread 1, Bulwark gateway workers: ${WORKERS}`);
@@ -189,7 +189,7 @@ async function main() {
   console.log(`haproxy   ${f(t.haproxy.rps).padEnd(9)} ${`${f(t.haproxy.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.haproxy.p99Ms, 2)}ms`.padEnd(9)} ${t.haproxy.errors}`);
   console.log(`bulwark   ${f(t.bulwark.rps).padEnd(9)} ${`${f(t.bulwark.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.bulwark.p99Ms, 2)}ms`.padEnd(9)} ${t.bulwark.errors}`);
   console.log(`ratio     ${f(t.bulwark.rps / t.haproxy.rps, 2)}× rps   p99 ${f(t.bulwark.p99Ms / t.haproxy.p99Ms, 2)}× HAProxy's   (goal: ≥ 0.5× rps, p99 ≤ 2×)`);
-  console.log(`\nOne of three upstreams SIGKILLed a third into a ${SECONDS}s wrk run:`);
+  if (kills.length > 0) console.log(`\nOne of three upstreams SIGKILLed a third into a ${SECONDS}s wrk run:`);
   for (const k of kills) console.log(`${k.kind.padEnd(16)} ${String(k.failed).padStart(6)} failed of ${k.requests}`);
   console.log(JSON.stringify({ throughput: t, kills }));
 }
