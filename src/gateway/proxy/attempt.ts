@@ -22,6 +22,7 @@ export interface AttemptInput {
   body: ReplayableBody | undefined;
   hooks: RoutingHooks;
   perTryMs: number;
+  overallMs: number;
   /** Aborted when the overall deadline passes or the client goes away. */
   parent: Cancellation;
 }
@@ -62,7 +63,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptResult> {
   if (typeof slot !== 'function') return { kind: 'overloaded', retryAfterS: slot.retryAfterS };
   let release: Release = slot;
   const exchange = new UpstreamExchange();
-  const timer = setTimeout(() => exchange.cancel(new TimeoutReason('per_try')), input.perTryMs);
+  // A per-try limit as long as the overall one adds nothing: the overall timer cancels this exchange too.
+  const timer = input.perTryMs < input.overallMs ? setTimeout(() => exchange.cancel(new TimeoutReason('per_try')), input.perTryMs) : undefined;
   const unlink = input.parent.onAbort((reason) => exchange.cancel(reason));
   try {
     input.pool.dispatch({ path: input.path, method: input.method, headers: input.headers, body: input.body ? Readable.from(input.body.open(), { objectMode: false }) : null }, exchange);

@@ -69,10 +69,13 @@ export async function forward(req: IncomingMessage, res: ServerResponse, deps: F
   }
   const cancel = new Cancellation();
   const timer = setTimeout(() => cancel.abort(new TimeoutReason('overall')), options.timeouts.overallMs);
-  const onClose = (): void => {
+  // One listener for the request's whole life: before the response it cancels the
+  // attempts, while relaying it cuts the upstream body and frees the attempt's slot.
+  let relayed: Served | undefined;
+  res.once('close', () => {
     if (!res.writableFinished) cancel.abort(new Error('client went away'));
-  };
-  res.once('close', onClose);
+    relayed?.release();
+  });
   try {
     const outcome = await attemptLoop(req, res, deps, cancel);
     if ('code' in outcome) {
@@ -80,11 +83,10 @@ export async function forward(req: IncomingMessage, res: ServerResponse, deps: F
       return;
     }
     clearTimeout(timer);
-    res.off('close', onClose);
-    relay(outcome, res, deps.log);
+    relayed = outcome;
+    relay(outcome, res, cancel, deps.log);
   } finally {
     clearTimeout(timer);
-    res.off('close', onClose);
   }
 }
 
@@ -107,7 +109,7 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
   while (upstream !== undefined) {
     state.tried.add(upstream.id);
     const pool = deps.pools.get(upstream);
-    const input = { upstream, pool, method: pickReq.method, path: upstreamPath(upstream, req.url), headers, body, hooks, perTryMs: timeouts.perTryMs, parent: cancel };
+    const input = { upstream, pool, method: pickReq.method, path: upstreamPath(upstream, req.url), headers, body, hooks, perTryMs: timeouts.perTryMs, overallMs: timeouts.overallMs, parent: cancel };
     const result = await runAttempt(input);
     if (result.kind === 'aborted') return { code: 'UPSTREAM_TIMEOUT' };
     if (result.kind === 'body_too_large') return { code: 'PAYLOAD_TOO_LARGE' };
@@ -169,17 +171,11 @@ async function discard(result: Response): Promise<void> {
   }
 }
 
-/**
- * Streams the chosen response to the client. The attempt's slot is released when the
- * client's response closes: finished, or cut because either side failed.
- */
-function relay(result: Served, res: ServerResponse, log: Logger): void {
+/** Streams the chosen response to the client; the request's close listener ends it early. */
+function relay(result: Served, res: ServerResponse, cancel: Cancellation, log: Logger): void {
   const { exchange } = result;
   const onDrain = (): void => exchange.resume();
-  res.once('close', () => {
-    if (!res.writableFinished) exchange.cancel(new Error('client closed the connection before the response ended'));
-    result.release();
-  });
+  cancel.onAbort((reason) => exchange.cancel(reason));
   res.writeHead(result.status, withSetCookie(clientResponseHeaders(result.headers), result.setCookie));
   exchange.attach({
     write: (chunk) => {
