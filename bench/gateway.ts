@@ -88,6 +88,13 @@ async function haproxy(port: number, upstreams: number[], tuned: boolean): Promi
   return child;
 }
 
+/** A minimal Node proxy (bench/floor-proxy.ts): what node:http and undici cost without Bulwark's logic. */
+async function floorProxy(port: number, upstreams: number[]): Promise<ChildProcess> {
+  const child = start(process.execPath, ['--import', 'tsx', 'bench/floor-proxy.ts', String(port), ...upstreams.map(String)], 'floor proxy');
+  await waitHttp(`http://127.0.0.1:${port}/`);
+  return child;
+}
+
 async function bulwark(port: number, upstreams: number[]): Promise<ChildProcess> {
   const api = await freePort();
   const conf = join(dir, 'bulwark.yaml');
@@ -138,23 +145,21 @@ async function wrk(url: string, seconds: number, duringRun?: () => void): Promis
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+type Contender = 'haproxy' | 'floor' | 'bulwark';
+
 async function throughput(upstreams: number[]) {
-  const hp = await freePort();
-  const bp = await freePort();
-  const ha = await haproxy(hp, upstreams, false);
-  const bw = await bulwark(bp, upstreams);
-  const runs: Record<'haproxy' | 'bulwark', WrkResult[]> = { haproxy: [], bulwark: [] };
-  await wrk(`http://127.0.0.1:${hp}/`, 2);
-  await wrk(`http://127.0.0.1:${bp}/`, 2);
+  const ports: Record<Contender, number> = { haproxy: await freePort(), floor: await freePort(), bulwark: await freePort() };
+  const procs = [await haproxy(ports.haproxy, upstreams, false), await floorProxy(ports.floor, upstreams), await bulwark(ports.bulwark, upstreams)];
+  const contenders = Object.keys(ports) as Contender[];
+  const runs: Record<Contender, WrkResult[]> = { haproxy: [], floor: [], bulwark: [] };
+  for (const c of contenders) await wrk(`http://127.0.0.1:${ports[c]}/`, 2);
   for (let round = 0; round < ROUNDS; round++) {
-    runs.haproxy.push(await wrk(`http://127.0.0.1:${hp}/`, SECONDS));
-    runs.bulwark.push(await wrk(`http://127.0.0.1:${bp}/`, SECONDS));
+    for (const c of contenders) runs[c].push(await wrk(`http://127.0.0.1:${ports[c]}/`, SECONDS));
   }
-  ha.kill('SIGKILL');
-  bw.kill('SIGTERM');
+  for (const p of procs) p.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 1000));
   const summary = (rs: WrkResult[]) => ({ rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), errors: rs.reduce((a, r) => a + r.errors + r.non2xx, 0) });
-  return { haproxy: summary(runs.haproxy), bulwark: summary(runs.bulwark) };
+  return { haproxy: summary(runs.haproxy), floor: summary(runs.floor), bulwark: summary(runs.bulwark) };
 }
 
 async function killOne(kind: 'haproxy default' | 'haproxy tuned' | 'bulwark') {
@@ -185,10 +190,12 @@ async function main() {
 
   const f = (n: number, d = 0) => n.toFixed(d);
   console.log(`\nGateway throughput: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds, 3 nginx upstreams, keep-alive both sides; HAProxy nbthread 1, Bulwark gateway workers: ${WORKERS}`);
-  console.log('proxy     rps       p50       p99       errors');
-  console.log(`haproxy   ${f(t.haproxy.rps).padEnd(9)} ${`${f(t.haproxy.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.haproxy.p99Ms, 2)}ms`.padEnd(9)} ${t.haproxy.errors}`);
-  console.log(`bulwark   ${f(t.bulwark.rps).padEnd(9)} ${`${f(t.bulwark.p50Ms, 2)}ms`.padEnd(9)} ${`${f(t.bulwark.p99Ms, 2)}ms`.padEnd(9)} ${t.bulwark.errors}`);
-  console.log(`ratio     ${f(t.bulwark.rps / t.haproxy.rps, 2)}× rps   p99 ${f(t.bulwark.p99Ms / t.haproxy.p99Ms, 2)}× HAProxy's   (goal: ≥ 0.5× rps, p99 ≤ 2×)`);
+  console.log('proxy        rps       p50       p99       errors   rps ratio  p99 ratio (to HAProxy)');
+  const row = (name: string, r: typeof t.haproxy) => console.log(`${name.padEnd(12)} ${f(r.rps).padEnd(9)} ${`${f(r.p50Ms, 2)}ms`.padEnd(9)} ${`${f(r.p99Ms, 2)}ms`.padEnd(9)} ${String(r.errors).padEnd(8)} ${`${f(r.rps / t.haproxy.rps, 2)}×`.padEnd(10)} ${f(r.p99Ms / t.haproxy.p99Ms, 2)}×`);
+  row('haproxy', t.haproxy);
+  row('node floor', t.floor);
+  row('bulwark', t.bulwark);
+  console.log('(goal for bulwark: ≥ 0.5× rps, p99 ≤ 2×; node floor: bench/floor-proxy.ts, node:http + undici with no gateway logic)');
   if (kills.length > 0) console.log(`\nOne of three upstreams SIGKILLed a third into a ${SECONDS}s wrk run:`);
   for (const k of kills) console.log(`${k.kind.padEnd(16)} ${String(k.failed).padStart(6)} failed of ${k.requests}`);
   console.log(JSON.stringify({ throughput: t, kills }));
