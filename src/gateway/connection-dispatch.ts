@@ -20,6 +20,8 @@ export class ConnectionDispatcher {
   private readonly handedOff = new Map<Worker, number>();
   /** What each worker last said it holds, and how many hand-offs it had received by then. */
   private readonly reported = new Map<Worker, ConnectionCounts>();
+  /** Connections given to `worker.send` and not yet written to the worker's channel. */
+  private readonly unsent = new Map<Worker, Set<Socket>>();
 
   constructor(
     private readonly workers: () => Iterable<Worker>,
@@ -43,7 +45,10 @@ export class ConnectionDispatcher {
     this.reported.set(worker, counts);
   }
 
+  /** A worker is gone: connections still waiting to be written to it are closed. */
   forget(worker: Worker): void {
+    for (const socket of this.unsent.get(worker) ?? []) socket.destroy();
+    this.unsent.delete(worker);
     this.handedOff.delete(worker);
     this.reported.delete(worker);
   }
@@ -54,17 +59,31 @@ export class ConnectionDispatcher {
     return last.open + (this.handedOff.get(worker) ?? 0) - last.received;
   }
 
-  private handOff(service: string, socket: Socket): void {
+  /**
+   * Sent with `keepOpen` and closed here once written: by default Node holds the
+   * primary's copy until the worker acknowledges it and queues later ones behind
+   * that, so a worker dying at the wrong moment left clients hanging on
+   * connections nobody served. Written but unread, a descriptor dies with the
+   * worker's end of the channel; never written, it is closed on the worker's exit.
+   */
+  private handOff(service: string, socket: Socket, retried = false): void {
     const worker = this.leastLoaded();
-    if (!worker) {
+    if (!worker || socket.destroyed) {
       socket.destroy();
       return;
     }
     this.handedOff.set(worker, (this.handedOff.get(worker) ?? 0) + 1);
-    worker.send({ type: 'bulwark:connection', service }, socket, (err: Error | null) => {
-      if (!err) return;
-      this.log.warn({ service, worker: worker.process.pid, err: err.message }, 'could not hand a connection to a gateway worker; closed it');
-      socket.destroy();
+    const unsent = this.unsent.get(worker) ?? new Set<Socket>();
+    this.unsent.set(worker, unsent.add(socket));
+    worker.send({ type: 'bulwark:connection', service }, socket, { keepOpen: true }, (err: Error | null) => {
+      unsent.delete(socket);
+      if (!err) {
+        socket.destroy();
+        return;
+      }
+      this.log.warn({ service, worker: worker.process.pid, err: err.message }, retried ? 'could not hand a connection to a gateway worker; closed it' : 'could not hand a connection to a gateway worker; trying another');
+      if (retried) socket.destroy();
+      else this.handOff(service, socket, true);
     });
   }
 

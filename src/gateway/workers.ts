@@ -27,6 +27,8 @@ export class GatewayWorkers {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly dispatcher: ConnectionDispatcher;
+  /** Workers that have their services and the pools' current state: only they are handed connections. */
+  private readonly serving = new Set<Worker>();
 
   constructor(
     private readonly count: number,
@@ -36,7 +38,7 @@ export class GatewayWorkers {
     private readonly pools: () => Map<string, EndpointPool>,
     private readonly log: Logger,
   ) {
-    this.dispatcher = new ConnectionDispatcher(() => this.workers, log);
+    this.dispatcher = new ConnectionDispatcher(() => this.serving, log);
   }
 
   static resolveCount(setting: number | 'auto'): number {
@@ -133,13 +135,19 @@ export class GatewayWorkers {
         }
         if (message.type === 'bulwark:configured') {
           this.lastSent = '';
-          void this.sync(true);
-          resolve();
+          void this.sync(true).then(() => {
+            if (!worker.isDead()) {
+              this.serving.add(worker);
+              this.log.info({ worker: worker.process.pid }, 'gateway worker serving');
+            }
+            resolve();
+          });
         }
         if (message.type === 'bulwark:error') reject(new Error(`gateway worker: ${message.message}`));
       });
       worker.once('exit', (code, signal) => {
         this.workers.delete(worker);
+        this.serving.delete(worker);
         this.active.delete(worker);
         this.applied.delete(worker);
         this.dispatcher.forget(worker);

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, Harness, startDaemon, waitFor } from '../daemon/helpers.js';
+import { freePort, Harness, logLines, startDaemon, waitFor } from '../daemon/helpers.js';
 
 const h = new Harness();
 const children = new Set<ChildProcess>();
@@ -79,6 +79,58 @@ describe('gateway worker processes', () => {
       return [...counts.values()].reduce((a, b) => a + b, 0) === 10 ? counts : undefined;
     }, 'all 10 connections established');
     expect([...byPid.values()].sort()).toEqual([5, 5]);
+  });
+
+  it('a gateway worker SIGKILLed: no connection hangs, new ones are served by the survivor, a replacement starts and takes its share', async () => {
+    const upstreamPort = await freePort();
+    await upstream(upstreamPort);
+    const listen = await freePort();
+    const daemon = await startDaemon(h, { yaml: yaml(listen, upstreamPort) });
+    const workerPids = () => execFileSync('pgrep', ['-P', String(daemon.proc.child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number).filter((n) => n > 0);
+    const before = await waitFor(() => (workerPids().length === 2 ? workerPids() : undefined), 'two workers');
+    process.kill(before[0] as number, 'SIGKILL');
+
+    // Fresh connections, one request each. A connection handed over in the instant the
+    // worker dies dies with it (reset, as with any crashed proxy process); none may hang,
+    // and once the daemon has seen the death every one is answered.
+    const requests = async (ms: number) => {
+      const failures: string[] = [];
+      let answered = 0;
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const res = await fetch(`http://127.0.0.1:${listen}/`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3_000) }).catch((err: Error) => err);
+        if (res instanceof Error) failures.push(String(res.cause ?? res));
+        else if (res.status !== 200) failures.push(`status ${res.status}`);
+        else answered++;
+        if (res instanceof Response) await res.text();
+      }
+      return { failures, answered };
+    };
+    const atKill = await requests(500);
+    expect(atKill.failures.length).toBeLessThanOrEqual(2);
+    for (const f of atKill.failures) expect(f).toMatch(/ECONNRESET|socket hang up|other side closed/);
+    await waitFor(() => (logLines(daemon.proc.stderr()).some((l) => l.msg === 'gateway worker died; starting another') ? true : undefined), 'the daemon to see the death');
+    const afterDeath = await requests(1_500);
+    expect(afterDeath.failures).toEqual([]);
+    expect(afterDeath.answered).toBeGreaterThan(20);
+
+    const after = await waitFor(() => {
+      const pids = workerPids();
+      return pids.length === 2 && !pids.includes(before[0] as number) ? pids : undefined;
+    }, 'a replacement worker');
+    expect(after).toContain(before[1]);
+    const replacement = after.find((pid) => pid !== before[1]);
+    await waitFor(() => (logLines(daemon.proc.stderr()).some((l) => l.msg === 'gateway worker serving' && l.worker === replacement) ? true : undefined), 'the replacement serving');
+    // Workers report their open connections every 250 ms; let the survivor's short-lived ones be counted as closed.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const opened = await Promise.all(Array.from({ length: 10 }, () => keepAliveRequest(listen)));
+    for (const { response } of opened) expect(await response).toMatch(/^HTTP\/1\.1 200/);
+    const byPid = await waitFor(() => {
+      const counts = connectionsByPid(listen);
+      return [...counts.values()].reduce((a, b) => a + b, 0) === 10 ? counts : undefined;
+    }, 'all 10 connections established');
+    expect([...byPid.keys()].sort()).toEqual([...after].sort());
+    expect([...byPid.values()]).toEqual([5, 5]);
   });
 
   it('SIGTERM: an in-flight request finishes on its worker, then the daemon exits 0', async () => {
