@@ -215,6 +215,11 @@ const api = z.strictObject({ listen: listenAddress().default('127.0.0.1:9180') }
 const gatewaySettings = z.strictObject({
   /** Worker processes for the data plane: 1 runs it in the daemon; "auto" uses every core. */
   workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
+  /**
+   * How worker processes get connections: the daemon hands each to the worker with the
+   * fewest open ones, or every worker accepts on the shared socket as the kernel wakes it.
+   */
+  accept: z.enum(['least_connections', 'kernel']).default('least_connections'),
 });
 
 const probes = z.strictObject({

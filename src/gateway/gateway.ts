@@ -109,7 +109,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     // The primary keeps the pools (probe health, operators' decisions) and the workers serve.
     for (const [name, service] of services) this.services.set(name, { gateway: this.build(name, service), fingerprint: JSON.stringify(service), address: String(service.listen) });
     const behaviours = Object.fromEntries(services.map(([n]) => [n, behaviourOf(n)]));
-    this.workers = new GatewayWorkers(count, Object.fromEntries(services), behaviours, this.stickySecret, () => new Map([...this.services].map(([n, r]) => [n, r.gateway.pool])), this.log);
+    this.workers = new GatewayWorkers(count, Object.fromEntries(services), behaviours, this.stickySecret, () => new Map([...this.services].map(([n, r]) => [n, r.gateway.pool])), this.log, this.config.gateway.accept);
     await this.workers.start();
     this.log.info({ workers: count, services: services.map(([n, s]) => `${n}@${s.listen}`) }, 'gateway workers listening');
   }
@@ -129,7 +129,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     await this.primaries.sync(config);
     if (this.workers || GatewayWorkers.resolveCount(config.gateway.workers) > 1) {
       // Workers are restarted as a group; each drains its in-flight requests first.
-      const changed = JSON.stringify(proxied(config)) !== JSON.stringify(proxied(this.config)) || config.gateway.workers !== this.config.gateway.workers;
+      const changed = JSON.stringify(proxied(config)) !== JSON.stringify(proxied(this.config)) || config.gateway.workers !== this.config.gateway.workers || config.gateway.accept !== this.config.gateway.accept;
       this.config = config;
       if (changed) {
         await this.stopAll(AbortSignal.timeout(10_000));

@@ -19,7 +19,8 @@ export interface ConnectionCounts {
 
 export type ToWorker =
   /** `behaviours`: per service, what its config does not say (database services: start down, close sessions on down, queue). */
-  | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; behaviours: Record<string, ServiceBehaviour>; stickySecret: string }
+  /** `listen`: the worker accepts on each service's shared socket itself (accept: kernel); otherwise the primary hands connections over. */
+  | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; behaviours: Record<string, ServiceBehaviour>; stickySecret: string; listen: boolean }
   | { type: 'bulwark:state'; seq: number; pools: Record<string, PoolControl> }
   | { type: 'bulwark:stop'; drainMs: number }
   /** Sent with the client's socket: the primary accepts, the worker serves. */

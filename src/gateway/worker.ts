@@ -2,6 +2,7 @@ import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { createLogger } from '../core/logger.js';
+import { listenService } from './listen.js';
 import { registerGatewayMetrics } from './metrics.js';
 import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
 import type { TcpProxy } from './proxy/index.js';
@@ -30,14 +31,25 @@ const connections = new Map<string, Set<Socket>>();
 let received = 0;
 let stopping = false;
 
-function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string): void {
+async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string, listen: boolean): Promise<void> {
   for (const [name, service] of Object.entries(configs)) {
     const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { ...behaviours[name], stickySecret });
-    // The primary accepts; this server never listens. node:http starts its header and
-    // request timeout checks on 'listening', so that event is given here.
-    gateway.server.emit('listening');
+    const open = new Set<Socket>();
     services.set(name, gateway);
-    connections.set(name, new Set());
+    connections.set(name, open);
+    if (listen) {
+      // cluster shares the daemon's listening socket; the kernel picks the worker that accepts.
+      gateway.server.on('connection', (socket: Socket) => {
+        received++;
+        open.add(socket);
+        socket.once('close', () => open.delete(socket));
+      });
+      await listenService(gateway.server, name, String(service.listen));
+    } else {
+      // The primary accepts; this server never listens. node:http starts its header and
+      // request timeout checks on 'listening', so that event is given here.
+      gateway.server.emit('listening');
+    }
   }
   send({ type: 'bulwark:configured' });
 }
@@ -102,11 +114,7 @@ process.on('message', (message: unknown, handle: unknown) => {
   const m = message as ToWorker;
   if (m.type === 'bulwark:connection') serve(m.service, handle as Socket | undefined);
   else if (m.type === 'bulwark:config') {
-    try {
-      configure(m.services, m.behaviours, m.stickySecret);
-    } catch (err) {
-      send({ type: 'bulwark:error', message: (err as Error).message });
-    }
+    configure(m.services, m.behaviours, m.stickySecret, m.listen).catch((err: Error) => send({ type: 'bulwark:error', message: err.message }));
   }
   else if (m.type === 'bulwark:state') {
     apply(m.pools);

@@ -13,7 +13,8 @@ const SYNC_MS = 250;
 
 /**
  * The data plane on every core. The primary accepts each service's connections
- * and hands each to the least-loaded worker (ConnectionDispatcher); workers
+ * and hands each to the least-loaded worker (ConnectionDispatcher), or with
+ * `accept: kernel` the workers accept on the shared sockets themselves; workers
  * mirror the primary's pools: it pushes health, admin state and weights when
  * they change.
  */
@@ -37,6 +38,7 @@ export class GatewayWorkers {
     private readonly stickySecret: string,
     private readonly pools: () => Map<string, EndpointPool>,
     private readonly log: Logger,
+    private readonly accept: 'least_connections' | 'kernel' = 'least_connections',
   ) {
     this.dispatcher = new ConnectionDispatcher(() => this.serving, log);
   }
@@ -46,11 +48,15 @@ export class GatewayWorkers {
   }
 
   async start(): Promise<void> {
+    // Frozen by the first setupPrimary; it matters only when workers listen themselves (accept: kernel).
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     const ts = import.meta.url.endsWith('.ts');
     cluster.setupPrimary({ exec: fileURLToPath(new URL(ts ? './worker.ts' : './worker.js', import.meta.url)), execArgv: process.execArgv, silent: false });
     await Promise.all(Array.from({ length: this.count }, () => this.fork()));
     try {
-      for (const [name, service] of Object.entries(this.services)) await this.dispatcher.listen(name, String(service.listen));
+      if (this.accept === 'least_connections') {
+        for (const [name, service] of Object.entries(this.services)) await this.dispatcher.listen(name, String(service.listen));
+      }
     } catch (err) {
       await this.stop(0, AbortSignal.timeout(2_000));
       throw err;
@@ -123,7 +129,7 @@ export class GatewayWorkers {
     this.workers.add(worker);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret });
+        if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret, listen: this.accept === 'kernel' });
         if (message.type === 'bulwark:state-applied') {
           this.applied.set(worker, message.seq);
           for (const check of [...this.waiters]) check();

@@ -79,6 +79,7 @@ describe('gateway failover under load (real processes)', () => {
   it.each([
     ['in the daemon', ''],
     ['in two worker processes', 'gateway: { workers: 2 }\n'],
+    ['in two worker processes accepting on the shared socket', 'gateway: { workers: 2, accept: kernel }\n'],
   ])('SIGKILL one of three upstreams (%s): zero failed requests, out of rotation within the detection bound, back after restart', async (_mode, topLevel) => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const children = await Promise.all(ports.map((p, i) => upstream(p, `e${i}`)));

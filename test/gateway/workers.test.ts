@@ -25,8 +25,8 @@ async function upstream(port: number, delayMs = 0): Promise<void> {
   await new Promise((resolve) => child.stdout?.once('data', resolve));
 }
 
-function yaml(listen: number, upstreamPort: number): string {
-  return `gateway: { workers: 2 }
+function yaml(listen: number, upstreamPort: number, accept = 'least_connections'): string {
+  return `gateway: { workers: 2, accept: ${accept} }
 zones: { z0: { region: r1 }, z1: { region: r2 } }
 services:
   api:
@@ -133,11 +133,11 @@ describe('gateway worker processes', () => {
     expect([...byPid.values()]).toEqual([5, 5]);
   });
 
-  it('SIGTERM: an in-flight request finishes on its worker, then the daemon exits 0', async () => {
+  it.each(['least_connections', 'kernel'])('SIGTERM (accept: %s): an in-flight request finishes on its worker, then the daemon exits 0', async (accept) => {
     const upstreamPort = await freePort();
     await upstream(upstreamPort, 1_500);
     const listen = await freePort();
-    const daemon = await startDaemon(h, { yaml: yaml(listen, upstreamPort) });
+    const daemon = await startDaemon(h, { yaml: yaml(listen, upstreamPort, accept) });
     const { response } = await keepAliveRequest(listen);
     await new Promise((resolve) => setTimeout(resolve, 300));
     daemon.proc.child.kill('SIGTERM');
