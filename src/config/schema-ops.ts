@@ -45,15 +45,28 @@ const retention = z.strictObject({
   keep_within: duration().optional(),
 });
 
-const policy = z.strictObject({
-  source,
-  schedule: schedule(),
-  wal_archiving: z.boolean().default(false),
-  retention: retention.optional(),
-  copies: z.array(name()).min(1, { message: 'expected at least one repository in copies' }),
-  compression: z.enum(['auto', 'off', 'max']).default('auto'),
-  verify: z.strictObject({ schedule: schedule(), read_data_subset: z.string().optional() }).optional(),
-});
+/** A copy is a repository name, or `{ repository, retention }` for a copy that keeps its own history (a long-term archive). */
+const copy = z.union([name(), z.strictObject({ repository: name(), retention: retention.optional() })]);
+
+const policy = z
+  .strictObject({
+    source,
+    schedule: schedule(),
+    wal_archiving: z.boolean().default(false),
+    retention: retention.optional(),
+    copies: z.array(copy).min(1, { message: 'expected at least one repository in copies' }),
+    compression: z.enum(['auto', 'off', 'max']).default('auto'),
+    verify: z.strictObject({ schedule: schedule(), read_data_subset: z.string().optional() }).optional(),
+  })
+  .transform(({ copies, ...rest }) => ({
+    ...rest,
+    /** Repository names, the first being where backups are made. */
+    copies: copies.map((c) => (typeof c === 'string' ? c : c.repository)),
+    /** Retention of the copies that have their own; the others follow `retention`. */
+    copy_retention: Object.fromEntries(copies.flatMap((c) => (typeof c !== 'string' && c.retention ? [[c.repository, c.retention]] : []))) as Record<string, RetentionConfig>,
+  }));
+
+export type RetentionConfig = z.output<typeof retention>;
 
 export const backupsSchema = z.strictObject({
   repositories: z.record(name(), repository).default({}),

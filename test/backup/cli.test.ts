@@ -128,7 +128,10 @@ describe('bulwark backup and restore commands', () => {
   }, 60_000);
 
   it('forget shows what a policy keeps and why; key passwd rotates the password', async () => {
-    const forget = await h.run(['backup', 'forget', '-r', repo, '--keep-last', '1', '--dry-run', '--json'], env);
+    const unselected = await h.run(['backup', 'forget', '-r', repo, '--keep-last', '1'], env);
+    expect(unselected.code).toBe(2);
+    expect(unselected.stderr).toMatch(/which snapshots[\s\S]*--policy NAME[\s\S]*--all-groups/);
+    const forget = await h.run(['backup', 'forget', '-r', repo, '--all-groups', '--keep-last', '1', '--dry-run', '--json'], env);
     expect(forget.code, forget.stderr).toBe(0);
     const groups = JSON.parse(forget.stdout) as Array<{ keep: Array<{ reasons: string[] }> }>;
     expect(groups[0]!.keep[0]!.reasons.join()).toMatch(/last/);

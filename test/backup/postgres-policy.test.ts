@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +27,7 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
   let writer: Writer;
   let mark: Mark;
   let total: number;
+  let offsite: string;
 
   beforeAll(async () => {
     const runAs = await runAsUser();
@@ -34,6 +35,7 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
     await chmod(dir, 0o755);
     if (runAs) await chown(dir, runAs.uid, runAs.gid);
     const repo = join(dir, 'repo');
+    offsite = join(dir, 'offsite');
     const passFile = join(dir, 'backup.pass');
     await writeFile(passFile, 'pg policy password\n', { mode: 0o600 });
     config = join(dir, 'bulwark.yaml');
@@ -48,12 +50,16 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
       `      members: [{ name: p1, host: 127.0.0.1, port: ${primary.connection.port} }]`,
       `      superuser: ${primary.connection.user}`, `      superuser_password: "${primary.connection.password}"`,
       'backups:', '  repositories:', `    local: { path: ${repo}, password: "\${file:${passFile}}" }`,
-      '  policies:', '    db: { source: { postgres: db }, schedule: daily at 02:00, wal_archiving: true, copies: [local] }', '',
+      `    offsite: { path: ${offsite}, password: "\${file:${passFile}}" }`,
+      '  policies:', '    db: { source: { postgres: db }, schedule: daily at 02:00, wal_archiving: true, copies: [local, offsite] }', '',
     ].join('\n'));
     // The repository is created by the first archived WAL file or by the first run, whichever is first; both run as different users.
     const init = await h.run(['backup', 'init', '-c', config, '--repository', 'local']);
     expect(init.code, init.stderr).toBe(0);
+    const initCopy = await h.run(['backup', 'init', '-c', config, '--repository', 'offsite', '--copy-from', repo, '--password-file', passFile]);
+    expect(initCopy.code, initCopy.stderr).toBe(0);
     await own(repo);
+    await own(offsite);
     writer = new Writer(primary.url);
     await writer.start();
   }, 120_000);
@@ -103,6 +109,33 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
     expect(report.recovered.recoveredLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(Date.parse(report.recovered.lastReplayedTransactionTime)).toBeGreaterThan(mark.time.getTime());
     expect(report.totalMs).toBeGreaterThanOrEqual(report.restoreMs);
+  }, 600_000);
+
+  it('restores to a point in time from the off-site copy alone, with the primary repository deleted', async () => {
+    // Every WAL file went to both repositories (archive_command succeeds only then), so the off-site copy alone reaches past the mark.
+    const walFiles = async (root: string) => (await readdir(join(root, 'wal'))).filter((f) => f.startsWith('db.')).length;
+    expect(await walFiles(offsite)).toBeGreaterThan(0);
+    expect(await walFiles(offsite)).toBeGreaterThanOrEqual(await walFiles(join(dir, 'repo')) - 1);
+    await primary.stop(); // nothing archives into the primary repository again
+    await rm(join(dir, 'repo'), { recursive: true, force: true });
+
+    const plain = await h.run(['restore', '-c', config, '--policy', 'db', '--to', 'latest', '--target', join(dir, 'nope')], {}, 60_000);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/--repository offsite/);
+
+    const restore = await h.run(['restore', '-c', config, '--policy', 'db', '--repository', 'offsite', '--to', mark.time.toISOString(), '--target', join(dir, 'from-offsite'), '--json'], {}, 300_000);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(JSON.parse(restore.stdout)).toMatchObject({ repository: 'offsite' });
+    const server = await startRestored(join(dir, 'from-offsite'));
+    try {
+      const rows = (await server.client.query<{ seq: number }>('SELECT seq FROM t ORDER BY seq')).rows.map((r) => r.seq);
+      expect(rows.length).toBe(mark.lastSeq);
+      expect(rows[rows.length - 1]).toBe(mark.lastSeq);
+    } finally {
+      await server.stop();
+    }
+    const check = await h.run(['backup', 'check', '-c', config, '--repository', 'offsite', '--read-data']);
+    expect(check.code, check.stderr + check.stdout).toBe(0);
   }, 600_000);
 
   async function startRestored(dataDir: string): Promise<{ client: pg.Client; stopMessage: string | undefined; stop(): Promise<void> }> {

@@ -69,4 +69,51 @@ backups:
     const result = await runPolicy(config, 'files');
     expect(result.partial || !result.ok).toBe(true);
   });
+
+  it('retention of one policy never removes another\'s snapshots in a shared repository; a copy keeps its own retention', async () => {
+    const alphaDir = join(dir, 'alpha-src');
+    const betaDir = join(dir, 'beta-src');
+    await mkdir(alphaDir, { recursive: true });
+    await mkdir(betaDir, { recursive: true });
+    const config = configFrom(`
+version: 1
+backups:
+  repositories:
+    shared: { path: ${join(dir, 'shared')}, password: pw-shared }
+    archive: { path: ${join(dir, 'archive')}, password: pw-archive }
+  policies:
+    alpha: { source: { paths: [${alphaDir}] }, schedule: every 30 minutes, retention: { keep_last: 1 }, copies: [shared, { repository: archive, retention: { keep_last: 4 } }] }
+    beta: { source: { paths: [${betaDir}] }, schedule: every 30 minutes, retention: { keep_last: 5 }, copies: [shared] }
+`);
+    for (let i = 0; i < 3; i++) {
+      await writeFile(join(betaDir, 'file'), `beta ${i}`);
+      expect((await runPolicy(config, 'beta')).ok).toBe(true);
+    }
+    await writeFile(join(alphaDir, 'file'), 'alpha 0');
+    const alpha = await runPolicy(config, 'alpha');
+    expect(alpha).toMatchObject({ ok: true, forgotten: 0 });
+    const shared = await openConfiguredRepo(config.backups!, 'shared', { create: false });
+    const byPolicy = async () => {
+      const counts: Record<string, number> = {};
+      for (const s of await shared.listSnapshots()) counts[s.snapshot.source.policy!] = (counts[s.snapshot.source.policy!] ?? 0) + 1;
+      return counts;
+    };
+    expect(await byPolicy()).toEqual({ alpha: 1, beta: 3 });
+
+    // The primary keeps alpha's newest one; the archive copy keeps four, by its own retention.
+    for (let i = 1; i < 6; i++) {
+      await writeFile(join(alphaDir, 'file'), `alpha ${i}`);
+      const run = await runPolicy(config, 'alpha');
+      expect(run.ok).toBe(true);
+      expect(run.copies).toMatchObject([{ repository: 'archive', ok: true }]);
+    }
+    expect(await byPolicy()).toEqual({ alpha: 1, beta: 3 });
+    const archive = await openConfiguredRepo(config.backups!, 'archive', { create: false });
+    expect(await archive.listSnapshots()).toHaveLength(4);
+    const { checkRepository } = await import('../maintenance/check.js');
+    expect((await checkRepository(archive, { readData: true })).ok).toBe(true);
+    expect((await checkRepository(shared, { readData: true })).ok).toBe(true);
+    await shared.close();
+    await archive.close();
+  }, 120_000);
 });

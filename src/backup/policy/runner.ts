@@ -3,15 +3,14 @@ import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { backupPaths, type BackupResult } from '../archive/backup.js';
 import type { ArchiveProgress } from '../archive/archiver.js';
 import { copySnapshots } from '../maintenance/copy.js';
-import { forgetSnapshots } from '../maintenance/forget.js';
-import { pruneRepository } from '../maintenance/prune.js';
-import { pruneWal } from '../postgres/wal-archive.js';
 import type { Repository } from '../repo/repository.js';
 import { openConfiguredRepo, type PolicyConfig } from './repos.js';
 import { RepoWalStore } from './repo-wal-store.js';
+import { applyPolicyRetention } from './retention-run.js';
 import { prepareSource } from './sources.js';
+import { syncWal } from './wal-copies.js';
 
-export interface CopyOutcome { repository: string; ok: boolean; snapshot?: string; error?: string; durationMs: number }
+export interface CopyOutcome { repository: string; ok: boolean; snapshot?: string; error?: string; durationMs: number; forgotten?: number; walCopied?: number }
 
 export interface PolicyRunResult {
   policy: string;
@@ -31,7 +30,9 @@ export interface RunPolicyOptions { signal?: AbortSignal; onProgress?: (p: Archi
 /**
  * One scheduled run: back up the source into the first repository of
  * `copies`, apply retention there, then copy the new snapshot to every other
- * repository. A copy target that is down fails only its own copy.
+ * repository, bring the copy's WAL up to date and apply the copy's own
+ * retention. Retention only ever judges this policy's snapshots. A copy
+ * target that is down fails only its own copy.
  */
 export async function runPolicy(config: BulwarkConfig, name: string, options: RunPolicyOptions = {}): Promise<PolicyRunResult> {
   const policy = findPolicy(config, name);
@@ -51,8 +52,8 @@ export async function runPolicy(config: BulwarkConfig, name: string, options: Ru
       await source.cleanup();
     }
     result.partial = result.snapshot.partial;
-    result.forgotten = await applyRetention(primary, policy, wal, options.signal);
-    for (const copy of policy.copies.slice(1)) result.copies.push(await copyTo(config, copy, primary, result.snapshot.id, options.signal));
+    result.forgotten = (await applyPolicyRetention(primary, name, policy, policy.copies[0]!, options.signal)).forgotten;
+    for (const copy of policy.copies.slice(1)) result.copies.push(await copyTo(config, name, copy, primary, result.snapshot.id, options.signal));
     result.ok = true;
   } catch (err) {
     result.error = err instanceof BulwarkError ? err.describe() : errorMessage(err);
@@ -69,30 +70,16 @@ export function findPolicy(config: BulwarkConfig, name: string): PolicyConfig {
   return policy;
 }
 
-async function applyRetention(repo: Repository, policy: PolicyConfig, wal: RepoWalStore | undefined, signal?: AbortSignal): Promise<number> {
-  if (!policy.retention) return 0;
-  const { keep_within, ...rest } = policy.retention;
-  const groups = await forgetSnapshots(repo, { ...rest, ...(keep_within ? { keep_within } : {}) }, { signal });
-  const removed = groups.reduce((n, g) => n + g.remove.length, 0);
-  if (removed > 0) await pruneRepository(repo, { signal, lockWaitMs: 10_000 });
-  if (wal) await pruneOldWal(repo, wal, signal);
-  return removed;
-}
-
-/** WAL older than the oldest kept base backup of this policy can no longer be replayed onto anything. */
-async function pruneOldWal(repo: Repository, wal: RepoWalStore, signal?: AbortSignal): Promise<void> {
-  const bases = (await repo.listSnapshots(signal)).filter((s) => s.snapshot.source.kind === 'postgres' && s.snapshot.meta?.postgres);
-  const oldest = bases[0]?.snapshot.meta?.postgres as { startWalFile?: string } | undefined;
-  if (oldest?.startWalFile) await pruneWal(wal, oldest.startWalFile, signal);
-}
-
-async function copyTo(config: BulwarkConfig, name: string, primary: Repository, snapshot: string, signal?: AbortSignal): Promise<CopyOutcome> {
+async function copyTo(config: BulwarkConfig, policyName: string, name: string, primary: Repository, snapshot: string, signal?: AbortSignal): Promise<CopyOutcome> {
   const started = Date.now();
+  const policy = findPolicy(config, policyName);
   let dest: Repository | undefined;
   try {
     dest = await openConfiguredRepo(config.backups!, name, { copyFrom: primary, signal });
     const report = await copySnapshots(primary, dest, { snapshots: [snapshot], signal });
-    return { repository: name, ok: true, snapshot: report.copied[0]?.copy, durationMs: Date.now() - started };
+    const { forgotten } = await applyPolicyRetention(dest, policyName, policy, name, signal);
+    const walCopied = policy.wal_archiving ? await syncWal(primary, dest, policyName, signal) : 0;
+    return { repository: name, ok: true, snapshot: report.copied[0]?.copy, durationMs: Date.now() - started, forgotten, walCopied };
   } catch (err) {
     return { repository: name, ok: false, error: err instanceof BulwarkError ? err.describe() : errorMessage(err), durationMs: Date.now() - started };
   } finally {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BulwarkError } from '../../core/errors.js';
+import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { commandWord } from './quoting.js';
 import { compareWalPositions, DEFAULT_WAL_SEGMENT_SIZE, parseWalFileName, segmentRange } from './wal-names.js';
 import { checkWalFileName, type PrunableWalStore, type WalStore } from './wal-store.js';
@@ -34,11 +34,36 @@ function errnoCode(err: unknown): string | undefined {
  * success; different content under the same name is refused, as its docs require.
  */
 export async function archiveSegment(store: WalStore, walPath: string, signal?: AbortSignal): Promise<ArchiveResult> {
+  return archiveSegmentToAll([{ name: 'the archive', store }], walPath, signal);
+}
+
+/**
+ * archive_command for several archives: the file is reported archived only
+ * when every one of them holds it. Archives are written in parallel; one that
+ * fails fails the whole command (PostgreSQL retries it, and the archives that
+ * already have the file answer "already archived").
+ */
+export async function archiveSegmentToAll(stores: ReadonlyArray<{ name: string; store: WalStore }>, walPath: string, signal?: AbortSignal): Promise<ArchiveResult> {
   const name = basename(walPath);
   checkWalFileName(name);
-  let data: Buffer;
+  const data = await readWalFile(walPath, signal);
+  const results = await Promise.allSettled(stores.map(({ store }) => storeOnce(store, name, data, signal)));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ archive: stores[i]!.name, error: r.reason as unknown }] : []));
+  if (failed.length === 1 && stores.length === 1) throw failed[0]!.error;
+  if (failed.length > 0) {
+    const first = failed[0]!.error;
+    throw new BulwarkError(first instanceof BulwarkError ? first.code : 'BACKEND_UNAVAILABLE',
+      `${name} is not archived in ${failed.map((f) => `${f.archive} (${f.error instanceof BulwarkError ? f.error.message : errorMessage(f.error)})`).join(', ')}`, {
+        hint: 'PostgreSQL keeps the file and retries; fix the repository named, and WAL stays in pg_wal until then (watch its disk)',
+        cause: first,
+      });
+  }
+  return results.every((r) => r.status === 'fulfilled' && r.value === 'already-archived') ? 'already-archived' : 'archived';
+}
+
+async function readWalFile(walPath: string, signal?: AbortSignal): Promise<Buffer> {
   try {
-    data = await readFile(walPath, { signal });
+    return await readFile(walPath, { signal });
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
     throw new BulwarkError('NOT_FOUND', `WAL file ${walPath} does not exist`, {
@@ -46,6 +71,9 @@ export async function archiveSegment(store: WalStore, walPath: string, signal?: 
       cause: err,
     });
   }
+}
+
+async function storeOnce(store: WalStore, name: string, data: Buffer, signal?: AbortSignal): Promise<ArchiveResult> {
   const existing = await store.get(name, signal);
   if (existing === undefined) {
     await store.put(name, data, signal);
@@ -68,6 +96,11 @@ export async function fetchSegment(store: WalStore, name: string, destPath: stri
   checkWalFileName(name);
   const data = await store.get(name, signal);
   if (data === undefined) return 'missing';
+  return writeRestoredSegment(data, destPath, signal);
+}
+
+/** Writes a fetched WAL file where PostgreSQL asked for it (%p), atomically. */
+export async function writeRestoredSegment(data: Buffer, destPath: string, signal?: AbortSignal): Promise<'restored'> {
   // PostgreSQL checks the size of what it gets; never let it see a half-written file.
   const temp = join(dirname(destPath), `.bulwark-restore-${randomBytes(6).toString('hex')}`);
   try {

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { checkRepository } from '../../../backup/maintenance/check.js';
-import { forgetSnapshots } from '../../../backup/maintenance/forget.js';
+import { resolve } from 'node:path';
+import { forgetSnapshots, type ForgetGroup } from '../../../backup/maintenance/forget.js';
+import { checkSelection, type GroupSelection } from '../../../backup/maintenance/groups.js';
+import type { RetentionPolicy } from '../../../backup/retention/index.js';
 import { pruneRepository } from '../../../backup/maintenance/prune.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
@@ -9,10 +12,17 @@ import { formatBytes, ProgressLine } from '../../progress.js';
 import { collect } from './run.js';
 import { addCommonOptions, addRepoOptions, durationOption, openRepo, waitLockMs, type RepoOptions } from './repo-options.js';
 
-interface ForgetOptions extends RepoOptions { keepLast?: string; keepHourly?: string; keepDaily?: string; keepWeekly?: string; keepMonthly?: string; keepYearly?: string; keepWithin?: string; dryRun?: boolean; prune?: boolean }
+interface ForgetOptions extends RepoOptions {
+  keepLast?: string; keepHourly?: string; keepDaily?: string; keepWeekly?: string; keepMonthly?: string; keepYearly?: string; keepWithin?: string;
+  dryRun?: boolean; prune?: boolean; policy?: string; host?: string; path: string[]; allGroups?: boolean;
+}
 
 export function registerMaintenance(backup: Command): void {
-  addCommonOptions(addRepoOptions(backup.command('forget').description('remove snapshots that a retention policy does not keep (see docs/backup-retention.md); data goes with `prune`')))
+  addCommonOptions(addRepoOptions(backup.command('forget').description('remove snapshots that a retention policy does not keep, group by group (see docs/backup-retention.md); data goes with `prune`')))
+    .option('--policy <name>', 'the snapshots made by this backup policy; with -c and no --keep-* flag, the retention bulwark.yaml gives this repository')
+    .option('--host <host>', 'ad-hoc snapshots of this host')
+    .option('--path <path>', 'ad-hoc snapshots of exactly these paths; repeatable', collect, [])
+    .option('--all-groups', 'every group, each judged on its own by the same rules')
     .option('--keep-last <n>', 'keep the n newest snapshots')
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one')
     .option('--keep-daily <n>', 'the same per day')
@@ -20,18 +30,25 @@ export function registerMaintenance(backup: Command): void {
     .option('--keep-monthly <n>', 'the same per month')
     .option('--keep-yearly <n>', 'the same per year')
     .option('--keep-within <duration>', 'keep every snapshot younger than this, counted back from the newest snapshot, e.g. 7d')
-    .option('--dry-run', 'show what would be removed, remove nothing')
+    .option('--dry-run', 'show, per group, what would be kept (and by which rule) and removed; remove nothing')
     .option('--prune', 'prune unreferenced data afterwards')
+    .addHelpText('after', [
+      '',
+      'A group is the snapshots of one backup policy, or the ad-hoc snapshots of one host and set of paths.',
+      'Rules never reach across groups, and forget refuses to run without a group selection.',
+      '',
+      'Examples:',
+      '  bulwark backup forget -c bulwark.yaml --repository offsite --policy main-db --dry-run',
+      '  bulwark backup forget -r /var/backups/bulwark --host web1 --path /etc --keep-daily 7',
+      '  bulwark backup forget -r /var/backups/bulwark --all-groups --keep-last 3 --dry-run',
+    ].join('\n'))
     .action(async (options: ForgetOptions) => {
+      const select = selectionFrom(options);
+      const policy = Object.keys(retentionFrom(options)).length > 0 ? retentionFrom(options) : await configuredRetention(options);
       const repo = await openRepo(options);
-      const policy = retentionFrom(options);
-      const groups = await forgetSnapshots(repo, policy, { dryRun: options.dryRun, lockWaitMs: waitLockMs(options) });
+      const groups = await forgetSnapshots(repo, policy, { select, dryRun: options.dryRun, lockWaitMs: waitLockMs(options) });
       if (options.json) printJSON(groups);
-      else for (const g of groups) {
-        print(`${g.key}: keep ${g.keep.length}, remove ${g.remove.length}${options.dryRun ? ' (dry run)' : ''}`);
-        for (const k of g.keep) print(`  keep    ${k.id.slice(0, 8)}  ${k.time}  ${k.reasons.join(', ')}`);
-        for (const r of g.remove) print(`  remove  ${r.id.slice(0, 8)}  ${r.time}`);
-      }
+      else printGroups(groups, options);
       if (options.prune && !options.dryRun) printPrune(await pruneRepository(repo, { lockWaitMs: waitLockMs(options) || 60_000 }), options);
     });
 
@@ -69,7 +86,42 @@ export function registerMaintenance(backup: Command): void {
     });
 }
 
-function retentionFrom(options: ForgetOptions) {
+function selectionFrom(options: ForgetOptions): GroupSelection {
+  const chosen = [options.policy !== undefined, options.host !== undefined || options.path.length > 0, options.allGroups === true].filter(Boolean).length;
+  if (chosen > 1) throw new BulwarkError('USAGE', 'choose one kind of group: --policy, --host/--path, or --all-groups', { hint: 'policy snapshots and ad-hoc snapshots are different groups; run forget once for each' });
+  if (options.policy !== undefined) return { policy: options.policy };
+  if (options.allGroups) return { allGroups: true };
+  const selection = { ...(options.host ? { host: options.host } : {}), ...(options.path.length ? { paths: options.path.map((p) => resolve(p)) } : {}) };
+  checkSelection(selection);
+  return selection;
+}
+
+/** `--policy NAME -c bulwark.yaml` without rules on the command line: the retention bulwark.yaml sets for this repository. */
+async function configuredRetention(options: ForgetOptions): Promise<RetentionPolicy> {
+  if (!options.policy || !options.config) {
+    throw new BulwarkError('USAGE', 'no retention rule given', { hint: 'pass --keep-last, --keep-daily, ... or --policy NAME with -c bulwark.yaml to use the policy\'s retention' });
+  }
+  const { loadValidConfig } = await import('../../../config/index.js');
+  const { findPolicy } = await import('../../../backup/policy/runner.js');
+  const { retentionFor } = await import('../../../backup/policy/retention-run.js');
+  const { config } = await loadValidConfig(options.config);
+  const policy = findPolicy(config, options.policy);
+  const retention = retentionFor(policy, options.repository ?? policy.copies[0]!);
+  if (!retention) throw new BulwarkError('USAGE', `policy ${options.policy} has no retention in bulwark.yaml`, { hint: `set backups.policies.${options.policy}.retention, or pass --keep-* rules` });
+  const { keep_within, ...rest } = retention;
+  return { ...rest, ...(keep_within ? { keep_within } : {}) };
+}
+
+function printGroups(groups: ForgetGroup[], options: ForgetOptions): void {
+  if (groups.length === 0) print('no snapshot is in the selected group');
+  for (const g of groups) {
+    print(`${g.key}: keep ${g.keep.length}, remove ${g.remove.length}${options.dryRun ? ' (dry run)' : ''}`);
+    for (const k of g.keep) print(`  keep    ${k.id.slice(0, 8)}  ${k.time}  ${k.reasons.join(', ')}`);
+    for (const r of g.remove) print(`  remove  ${r.id.slice(0, 8)}  ${r.time}`);
+  }
+}
+
+function retentionFrom(options: ForgetOptions): RetentionPolicy {
   const n = (flag: string, v?: string) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new BulwarkError('USAGE', `${flag} "${v}" is not a positive whole number`, { hint: `e.g. ${flag} 7` });

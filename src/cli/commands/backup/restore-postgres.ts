@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { checkTargetAfterBackup, parseLsn, parseRecoveryTarget, prepareRecovery, restoreCommand, startAndAwaitRecovery, type BaseBackupInfo, type RecoveryTarget } from '../../../backup/postgres/index.js';
 import { openConfiguredRepo } from '../../../backup/policy/repos.js';
 import { findPolicy } from '../../../backup/policy/runner.js';
+import { isBaseBackupOf } from '../../../backup/policy/retention-run.js';
 import { restoreSnapshot } from '../../../backup/restore/restorer.js';
 import type { SnapshotRef } from '../../../backup/repo/types.js';
 import { loadValidConfig } from '../../../config/index.js';
@@ -29,14 +30,19 @@ export async function restorePostgres(options: RepoOptions & PitrOptions): Promi
   const { config } = await loadValidConfig(configPath);
   const policy = findPolicy(config, options.policy!);
   const target = parseRecoveryTarget(options.to);
-  const repo = track(await openConfiguredRepo(config.backups!, policy.copies[0]!, { create: false }));
+  const repository = options.repository ?? policy.copies[0]!;
+  if (!policy.copies.includes(repository)) {
+    throw new BulwarkError('USAGE', `policy ${options.policy!} does not copy to repository "${repository}"`, { hint: `its repositories: ${policy.copies.join(', ')}` });
+  }
+  const repo = track(await openPolicyRepo(config.backups!, repository, policy.copies));
   const base = pickBaseBackup(await repo.listSnapshots(), options.policy!, target);
   const info = base.snapshot.meta!.postgres as BaseBackupInfo;
   checkTargetAfterBackup(target, { stopLsn: info.stopLsn, stopTime: new Date(info.stopTime) });
   const progress = new ProgressLine('restore', options);
   await restoreSnapshot(repo, base, { target: options.target, root: base.snapshot.paths[0], onProgress: (p) => progress.update(p.bytes, p.totalBytes) });
   progress.done();
-  const command = `${restoreCommand(walCommandPrefix(), options.policy!)} -c ${shellWord(configPath)}`;
+  // WAL comes from the repository the base backup came from: after losing a site, the other repositories may not answer at all.
+  const command = `${restoreCommand(walCommandPrefix(), options.policy!)} -c ${shellWord(configPath)} --repository ${shellWord(repository)}`;
   await prepareRecovery({ dataDir: options.target, target, restoreCommand: command });
   const restoreMs = Math.round(performance.now() - started);
   let recovered;
@@ -46,16 +52,30 @@ export async function restorePostgres(options: RepoOptions & PitrOptions): Promi
     recovered = server.result;
     await server.stop();
   }
-  const out = { policy: options.policy, baseBackup: base.id, baseBackupTime: base.snapshot.time, target: options.to, dataDir: options.target, restoreMs, recovered, totalMs: Math.round(performance.now() - started) };
+  const out = { policy: options.policy, repository, baseBackup: base.id, baseBackupTime: base.snapshot.time, target: options.to, dataDir: options.target, restoreMs, recovered, totalMs: Math.round(performance.now() - started) };
   if (options.json) return printJSON(out);
-  print(`restored base backup ${base.id.slice(0, 8)} (${base.snapshot.time}) to ${options.target} in ${(restoreMs / 1000).toFixed(1)}s; recovery to ${options.to} is configured`);
+  print(`restored base backup ${base.id.slice(0, 8)} (${base.snapshot.time}) from repository ${repository} to ${options.target} in ${(restoreMs / 1000).toFixed(1)}s; recovery to ${options.to} is configured`);
   if (recovered) print(`recovered to ${recovered.recoveredLsn}, last transaction ${recovered.lastReplayedTransactionTime?.toISOString() ?? 'none'} (${recovered.stopMessage ?? 'end of archive'}); total ${(out.totalMs / 1000).toFixed(1)}s`);
   else print('start PostgreSQL on it to replay the archived WAL up to the target; it promotes itself there');
 }
 
+async function openPolicyRepo(backups: Parameters<typeof openConfiguredRepo>[0], repository: string, copies: string[]) {
+  try {
+    return await openConfiguredRepo(backups, repository, { create: false });
+  } catch (err) {
+    const others = copies.filter((c) => c !== repository);
+    if (err instanceof BulwarkError && others.length > 0) {
+      throw new BulwarkError(err.code, `repository ${repository} cannot be read: ${err.message}`, {
+        hint: `every copy of the policy holds its base backups and WAL: restore from another with --repository ${others.join(' or --repository ')}`, cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
 /** The newest base backup of the policy that ended before the target. */
 function pickBaseBackup(snapshots: SnapshotRef[], policy: string, target: RecoveryTarget): SnapshotRef {
-  const bases = snapshots.filter((s) => s.snapshot.source.policy === policy && s.snapshot.source.kind === 'postgres' && s.snapshot.meta?.postgres);
+  const bases = snapshots.filter((s) => isBaseBackupOf(s, policy));
   const usable = bases.filter((s) => {
     const info = s.snapshot.meta!.postgres as BaseBackupInfo;
     if (target.kind === 'time') return new Date(info.stopTime).getTime() <= target.time.getTime();
