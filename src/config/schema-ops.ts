@@ -45,6 +45,22 @@ const retention = z.strictObject({
   keep_within: duration().optional(),
 });
 
+/**
+ * `wal_archiving: true` archives each WAL file from archive_command itself;
+ * `{ spool: DIR }` hands it to a long-lived archiver that ships several at once
+ * (pgBackRest's archive-async). Either way a file is reported archived only
+ * once every repository of `copies` holds it.
+ */
+const walArchiving = z.union([
+  z.boolean(),
+  z.strictObject({
+    async: z.boolean().default(true),
+    spool: z.string().min(1).regex(/^\//, { message: 'expected an absolute path such as /var/spool/bulwark' }),
+    parallel: z.number().int().min(1).max(32).default(4),
+    timeout: duration().default(60_000),
+  }),
+]);
+
 /** A copy is a repository name, or `{ repository, retention }` for a copy that keeps its own history (a long-term archive). */
 const copy = z.union([name(), z.strictObject({ repository: name(), retention: retention.optional() })]);
 
@@ -52,14 +68,19 @@ const policy = z
   .strictObject({
     source,
     schedule: schedule(),
-    wal_archiving: z.boolean().default(false),
+    wal_archiving: walArchiving.default(false),
     retention: retention.optional(),
     copies: z.array(copy).min(1, { message: 'expected at least one repository in copies' }),
     compression: z.enum(['auto', 'off', 'max']).default('auto'),
     verify: z.strictObject({ schedule: schedule(), read_data_subset: z.string().optional() }).optional(),
   })
-  .transform(({ copies, ...rest }) => ({
+  .transform(({ copies, wal_archiving, ...rest }) => ({
     ...rest,
+    wal_archiving: wal_archiving !== false,
+    /** Asynchronous archiving, when `wal_archiving` names a spool and does not turn `async` off. */
+    wal_async: typeof wal_archiving === 'object' && wal_archiving.async
+      ? { spool: wal_archiving.spool, parallel: wal_archiving.parallel, timeoutMs: wal_archiving.timeout }
+      : undefined,
     /** Repository names, the first being where backups are made. */
     copies: copies.map((c) => (typeof c === 'string' ? c : c.repository)),
     /** Retention of the copies that have their own; the others follow `retention`. */

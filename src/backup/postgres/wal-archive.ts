@@ -118,9 +118,17 @@ function commandPrefix(cliPrefix: string[]): string {
   return cliPrefix.map(commandWord).join(' ');
 }
 
-/** `archive_command` value: `<prefix> wal archive <policy> %p`, quoted for /bin/sh and PostgreSQL's % escapes. */
-export function archiveCommand(cliPrefix: string[], policy: string): string {
-  return `${commandPrefix(cliPrefix)} wal archive ${commandWord(policy)} %p`;
+/**
+ * `archive_command` value: `<prefix> wal archive <policy> %p`, quoted for
+ * /bin/sh and PostgreSQL's % escapes. With a spool (asynchronous archiving),
+ * a shell test answers first: when the archiver already stored the file (its
+ * `.ok` is newer than the WAL file), no process is started at all.
+ */
+export function archiveCommand(cliPrefix: string[], policy: string, spool?: { root: string; suffix?: string }): string {
+  const command = `${commandPrefix(cliPrefix)} wal archive ${commandWord(policy)} %p${spool?.suffix ?? ''}`;
+  if (!spool) return command;
+  const ok = `${commandWord(join(spool.root, policy))}/%f.ok`;
+  return `test ${ok} -nt %p || ${command}`;
 }
 
 /** `restore_command` value: `<prefix> wal restore <policy> %f %p`. */

@@ -1,0 +1,264 @@
+/**
+ * Asynchronous WAL archiving, as pgBackRest's archive-async does it:
+ * archive_command (`pushAsync`) only waits for an outcome in the spool, and one
+ * long-lived archiver per policy (`runArchiver`) reads PostgreSQL's
+ * archive_status, ships every ready file to every repository in parallel and
+ * marks each `.ok` only once all of them hold it. The archiver opens the
+ * repositories (and derives their keys) once, not once per file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { watch } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { mapLimit } from '../repo/repository.js';
+import { archiveSegmentToAll } from '../postgres/wal-archive.js';
+import { checkWalFileName } from '../postgres/wal-store.js';
+import { listReady, WalSpool, type ArchiverStatus } from '../postgres/wal-spool.js';
+import type { BackupsConfig, PolicyConfig } from './repos.js';
+import { closeAll, openPolicyWalStores } from './wal-copies.js';
+
+export interface AsyncSettings { spool: string; parallel: number; timeoutMs: number }
+
+export function asyncSettings(name: string, policy: PolicyConfig): AsyncSettings {
+  if (!policy.wal_async) throw new BulwarkError('USAGE', `policy ${name} does not archive asynchronously`, { hint: `set backups.policies.${name}.wal_archiving: { spool: /var/spool/bulwark }` });
+  return policy.wal_async;
+}
+
+export interface PushOptions {
+  /** How to start the archiver: argv after the node executable. */
+  archiverArgv: (pgWal: string) => string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * archive_command in async mode: succeed once the spool says the file is
+ * durable everywhere; start the archiver when none runs; fail with the
+ * archiver's own error (PostgreSQL retries) or after the timeout.
+ */
+export async function pushAsync(name: string, settings: AsyncSettings, walPath: string, options: PushOptions): Promise<'archived'> {
+  const file = basename(walPath);
+  checkWalFileName(file);
+  const spool = new WalSpool(settings.spool, name);
+  await spool.create();
+  if ((await spool.outcome(file, walPath))?.kind === 'ok') return 'archived';
+  await spool.clearError(file); // an old error is not the answer to this attempt
+  const pgWal = resolve(dirname(walPath));
+  const deadline = Date.now() + settings.timeoutMs;
+  let started = await ensureArchiver(spool, options.archiverArgv(pgWal));
+  let restarts = 0;
+  for (;;) {
+    const outcome = await spool.outcome(file, walPath);
+    if (outcome?.kind === 'ok') return 'archived';
+    if (outcome?.kind === 'error') {
+      throw new BulwarkError('BACKEND_UNAVAILABLE', `the WAL archiver could not store ${file}: ${outcome.message}`, { hint: `PostgreSQL retries it; the archiver's log is ${spool.logPath}` });
+    }
+    if (Date.now() >= deadline) {
+      throw new BulwarkError('BACKEND_UNAVAILABLE', `the WAL archiver did not store ${file} within ${Math.round(settings.timeoutMs / 1000)}s`, {
+        hint: `PostgreSQL retries it; see ${spool.logPath} and ${spool.statusPath}`,
+      });
+    }
+    await waitForChange(spool.dir, 250, options.signal);
+    // The one we started may still be starting up (it takes the pid file once its configuration is loaded).
+    if (running(started) || (await archiverAlive(spool))) continue;
+    if (++restarts > MAX_RESTARTS) {
+      throw new BulwarkError('BACKEND_UNAVAILABLE', `the WAL archiver keeps exiting without storing ${file}: ${await logTail(spool)}`, { hint: `PostgreSQL retries it; the archiver's log is ${spool.logPath}` });
+    }
+    started = await ensureArchiver(spool, options.archiverArgv(pgWal));
+  }
+}
+
+const MAX_RESTARTS = 3;
+
+async function logTail(spool: WalSpool): Promise<string> {
+  const text = await readFile(spool.logPath, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-4).join(' | ') || 'it wrote nothing to its log';
+}
+
+/** Resolves when something in `dir` changes, or after `ms` at the latest. */
+function waitForChange(dir: string, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolveWait) => {
+    const watcher = watch(dir, () => finish());
+    const timer = setTimeout(finish, ms);
+    const onAbort = (): void => finish();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    watcher.on('error', () => finish());
+    function finish(): void {
+      clearTimeout(timer);
+      watcher.close();
+      signal?.removeEventListener('abort', onAbort);
+      resolveWait();
+    }
+  });
+}
+
+async function readPid(spool: WalSpool): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(spool.pidPath, 'utf8')).trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+async function archiverAlive(spool: WalSpool): Promise<boolean> {
+  const pid = await readPid(spool);
+  return pid !== undefined && isAlive(pid);
+}
+
+/**
+ * Starts a detached archiver unless one is alive, and returns the one it
+ * started. The archiver itself takes the pid file, so two racing starts leave one.
+ */
+async function ensureArchiver(spool: WalSpool, argv: string[]): Promise<ChildProcess | undefined> {
+  if (await archiverAlive(spool)) return undefined;
+  const log = await open(spool.logPath, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    child.on('error', () => undefined);
+    child.unref();
+    return child;
+  } finally {
+    await log.close();
+  }
+}
+
+function running(child: ChildProcess | undefined): boolean {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * Takes the archiver's pid file; false when a live archiver holds it. A pid
+ * file left by a killed archiver is taken over.
+ */
+export async function claimArchiver(spool: WalSpool): Promise<boolean> {
+  await spool.create();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(spool.pidPath, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const pid = await readPid(spool);
+      if (pid !== undefined && isAlive(pid)) return false;
+      await rm(spool.pidPath, { force: true });
+    }
+  }
+  return false;
+}
+
+export interface ArchiverOptions {
+  backups: BackupsConfig;
+  name: string;
+  policy: PolicyConfig;
+  pgWal: string;
+  logger: Logger;
+  /** Exit after this long with nothing to archive. */
+  idleMs?: number;
+  signal?: AbortSignal;
+}
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/** The archiver loop; returns when idle for `idleMs`, or aborted. Holds the policy's pid file while it runs. */
+export async function runArchiver(options: ArchiverOptions): Promise<void> {
+  const settings = asyncSettings(options.name, options.policy);
+  const spool = new WalSpool(settings.spool, options.name);
+  if (!(await claimArchiver(spool))) {
+    options.logger.info({ policy: options.name }, 'another archiver runs for this policy; leaving');
+    return;
+  }
+  const status: ArchiverStatus = { pid: process.pid, updatedAt: '', pending: 0, oldestPendingSince: null, lastArchived: null, lastArchivedAt: null, archived: 0, lastError: null, lastErrorAt: null };
+  let stores: Awaited<ReturnType<typeof openPolicyWalStores>> = [];
+  try {
+    stores = await openPolicyWalStores(options.backups, options.name, options.policy, options.signal);
+    options.logger.info({ policy: options.name, repositories: stores.map((s) => s.repository), pgWal: options.pgWal, parallel: settings.parallel }, 'WAL archiver started');
+    await archiveLoop(options, settings, spool, stores, status);
+  } catch (err) {
+    // Nothing can be archived (a repository cannot be opened): every waiting archive_command gets the reason.
+    const message = err instanceof BulwarkError ? err.describe() : errorMessage(err);
+    options.logger.error({ err: message }, 'WAL archiver failed');
+    const ready = await listReady(options.pgWal).catch(() => []);
+    for (const { name } of ready) await spool.markError(name, message).catch(() => undefined);
+    status.lastError = message;
+    status.lastErrorAt = new Date().toISOString();
+    await writeStatus(spool, status, ready).catch(() => undefined);
+    throw err;
+  } finally {
+    await closeAll(stores);
+    await rm(spool.pidPath, { force: true });
+  }
+}
+
+async function archiveLoop(options: ArchiverOptions, settings: AsyncSettings, spool: WalSpool, stores: Awaited<ReturnType<typeof openPolicyWalStores>>, status: ArchiverStatus): Promise<void> {
+  const idleMs = options.idleMs ?? 30_000;
+  const targets = stores.map((s) => ({ name: `repository ${s.repository}`, store: s.store }));
+  let idleSince = Date.now();
+  let retryMs = RETRY_MIN_MS;
+  const statusDir = join(options.pgWal, 'archive_status');
+  while (!options.signal?.aborted) {
+    const ready = await listReady(options.pgWal);
+    await spool.forgetAllBut(new Set(ready.map((r) => r.name)));
+    const todo: typeof ready = [];
+    for (const r of ready) if ((await spool.outcome(r.name, join(options.pgWal, r.name)))?.kind !== 'ok') todo.push(r);
+    await writeStatus(spool, status, todo);
+    if (todo.length === 0) {
+      if (Date.now() - idleSince >= idleMs) return;
+      await waitForChange(statusDir, 500, options.signal);
+      continue;
+    }
+    idleSince = Date.now();
+    const failures = await shipBatch(todo.slice(0, settings.parallel * 4), settings.parallel, targets, spool, options, status);
+    if (failures > 0) {
+      await writeStatus(spool, status, todo);
+      // A repository is failing: wait before trying again, longer each time, so a dead link is not hammered.
+      await delay(retryMs, undefined, { signal: options.signal }).catch(() => undefined);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    } else {
+      retryMs = RETRY_MIN_MS;
+    }
+  }
+}
+
+async function shipBatch(batch: Array<{ name: string }>, parallel: number, targets: Array<{ name: string; store: Parameters<typeof archiveSegmentToAll>[0][number]['store'] }>,
+  spool: WalSpool, options: ArchiverOptions, status: ArchiverStatus): Promise<number> {
+  let failures = 0;
+  await mapLimit(batch, parallel, async ({ name }) => {
+    try {
+      await archiveSegmentToAll(targets, join(options.pgWal, name), options.signal);
+      await spool.markOk(name);
+      status.archived++;
+      status.lastArchived = name;
+      status.lastArchivedAt = new Date().toISOString();
+    } catch (err) {
+      failures++;
+      const message = err instanceof BulwarkError ? err.describe() : errorMessage(err);
+      status.lastError = message;
+      status.lastErrorAt = new Date().toISOString();
+      options.logger.warn({ file: name, err: message }, 'WAL file not archived');
+      await spool.markError(name, message);
+    }
+  });
+  return failures;
+}
+
+async function writeStatus(spool: WalSpool, status: ArchiverStatus, pending: Array<{ since: number }>): Promise<void> {
+  status.updatedAt = new Date().toISOString();
+  status.pending = pending.length;
+  status.oldestPendingSince = pending.length > 0 ? new Date(Math.min(...pending.map((p) => p.since))).toISOString() : null;
+  await spool.writeStatus(status);
+}
