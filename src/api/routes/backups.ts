@@ -3,7 +3,7 @@ import { BulwarkError } from '../../core/errors.js';
 import type { BackupScheduler } from '../../backup/scheduler/index.js';
 
 /** What the backup routes need from the running scheduler. */
-export type BackupAdmin = Pick<BackupScheduler, 'status' | 'history' | 'runNow'>;
+export type BackupAdmin = Pick<BackupScheduler, 'status' | 'history' | 'runNow' | 'walArchive'>;
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
@@ -14,7 +14,10 @@ const MAX_LIMIT = 1000;
  */
 export function backupRoutes(scheduler: BackupAdmin): Hono {
   const app = new Hono();
-  app.get('/backups', (c) => c.json({ policies: scheduler.status() }));
+  app.get('/backups', async (c) => {
+    const wal = new Map((await scheduler.walArchive()).map(({ lines: _lines, ...w }) => [w.policy, w]));
+    return c.json({ policies: scheduler.status().map((p) => ({ ...p, wal_archive: wal.get(p.policy) ?? null })) });
+  });
 
   app.get('/backups/:policy/runs', async (c) => {
     const policy = c.req.param('policy');

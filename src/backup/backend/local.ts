@@ -201,7 +201,11 @@ function isMissing(err: unknown): boolean {
 async function writeSynced(path: string, data: Buffer, signal?: AbortSignal): Promise<void> {
   const handle = await open(path, 'wx', FILE_MODE);
   try {
-    await handle.writeFile(data, { signal });
+    // One write call for the whole buffer: FileHandle.writeFile goes in 512 KiB steps, one event-loop turn each.
+    for (let offset = 0; offset < data.length;) {
+      signal?.throwIfAborted();
+      offset += (await handle.write(data, offset, data.length - offset)).bytesWritten;
+    }
     await handle.sync();
   } finally {
     await handle.close();

@@ -1,8 +1,12 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
 import { BulwarkError } from '../../core/errors.js';
 import type { PrunableWalStore } from '../postgres/index.js';
 import { open, seal } from '../repo/crypto.js';
 import type { Repository } from '../repo/repository.js';
+
+const compress = promisify(brotliCompress);
+const decompress = promisify(brotliDecompress);
 
 /**
  * Archived WAL inside the repository, one encrypted file per WAL file under
@@ -14,7 +18,8 @@ export class RepoWalStore implements PrunableWalStore {
 
   async put(name: string, data: Buffer, signal?: AbortSignal): Promise<void> {
     const header = Buffer.from(`${name}\n`);
-    const body = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+    // Off the event loop: the asynchronous archiver compresses several segments at once on libuv's threads.
+    const body = await compress(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_LGWIN]: 18, [constants.BROTLI_PARAM_SIZE_HINT]: data.length }, chunkSize: 1024 * 1024 });
     await this.repo.backend.write('wal', this.fileName(name), seal(this.repo.master.encryption, Buffer.concat([header, body])), signal);
   }
 
@@ -29,7 +34,7 @@ export class RepoWalStore implements PrunableWalStore {
     const plain = open(this.repo.master.encryption, sealed, `WAL file ${name}`);
     const newline = plain.indexOf(10);
     if (plain.subarray(0, newline).toString() !== name) throw new BulwarkError('REPO_CORRUPT', `the archived WAL file ${name} holds another file`, { hint: 'the wal/ folder of the repository was tampered with; restore it from a copy' });
-    return brotliDecompressSync(plain.subarray(newline + 1));
+    return decompress(plain.subarray(newline + 1));
   }
 
   async list(signal?: AbortSignal): Promise<string[]> {

@@ -3,7 +3,7 @@
  * restore_command run, the command strings themselves, and pruning.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { commandWord } from './quoting.js';
@@ -43,10 +43,11 @@ export async function archiveSegment(store: WalStore, walPath: string, signal?: 
  * fails fails the whole command (PostgreSQL retries it, and the archives that
  * already have the file answer "already archived").
  */
-export async function archiveSegmentToAll(stores: ReadonlyArray<{ name: string; store: WalStore }>, walPath: string, signal?: AbortSignal): Promise<ArchiveResult> {
+export async function archiveSegmentToAll(stores: ReadonlyArray<{ name: string; store: WalStore }>, walPath: string, signal?: AbortSignal,
+  scratch?: Buffer): Promise<ArchiveResult> {
   const name = basename(walPath);
   checkWalFileName(name);
-  const data = await readWalFile(walPath, signal);
+  const data = await readWalFile(walPath, signal, scratch);
   const results = await Promise.allSettled(stores.map(({ store }) => storeOnce(store, name, data, signal)));
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ archive: stores[i]!.name, error: r.reason as unknown }] : []));
   if (failed.length === 1 && stores.length === 1) throw failed[0]!.error;
@@ -61,9 +62,28 @@ export async function archiveSegmentToAll(stores: ReadonlyArray<{ name: string; 
   return results.every((r) => r.status === 'fulfilled' && r.value === 'already-archived') ? 'already-archived' : 'archived';
 }
 
-async function readWalFile(walPath: string, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * One read of the whole file into one buffer: fs.readFile reads in 512 KiB
+ * steps, and a fresh 16 MiB buffer costs more in page faults than reading
+ * into it, so a long-lived caller passes a `scratch` buffer to reuse.
+ */
+async function readWalFile(walPath: string, signal?: AbortSignal, scratch?: Buffer): Promise<Buffer> {
   try {
-    return await readFile(walPath, { signal });
+    signal?.throwIfAborted();
+    const handle = await open(walPath, 'r');
+    try {
+      const { size } = await handle.stat();
+      const data = scratch && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
+      let offset = 0;
+      while (offset < size) {
+        const { bytesRead } = await handle.read(data, offset, size - offset, offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+      }
+      return offset === size ? data : data.subarray(0, offset);
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
     throw new BulwarkError('NOT_FOUND', `WAL file ${walPath} does not exist`, {
@@ -120,15 +140,22 @@ function commandPrefix(cliPrefix: string[]): string {
 
 /**
  * `archive_command` value: `<prefix> wal archive <policy> %p`, quoted for
- * /bin/sh and PostgreSQL's % escapes. With a spool (asynchronous archiving),
- * a shell test answers first: when the archiver already stored the file (its
- * `.ok` is newer than the WAL file), no process is started at all.
+ * /bin/sh and PostgreSQL's % escapes.
+ *
+ * With a spool (asynchronous archiving) the shell answers first: while the
+ * policy's archiver runs and has reported no error for this file, it waits for
+ * the file's `.ok` to appear (newer than the WAL file, so never a stale one),
+ * polling every 20 ms for at most `waitSeconds`. A Node process starts only
+ * when no archiver runs (it starts one), on an error, or at that limit:
+ * starting Node for every segment cost more CPU than archiving it.
  */
-export function archiveCommand(cliPrefix: string[], policy: string, spool?: { root: string; suffix?: string }): string {
+export function archiveCommand(cliPrefix: string[], policy: string, spool?: { root: string; suffix?: string; waitSeconds?: number }): string {
   const command = `${commandPrefix(cliPrefix)} wal archive ${commandWord(policy)} %p${spool?.suffix ?? ''}`;
   if (!spool) return command;
-  const ok = `${commandWord(join(spool.root, policy))}/%f.ok`;
-  return `test ${ok} -nt %p || ${command}`;
+  const dir = commandWord(join(spool.root, policy));
+  const polls = Math.round((spool.waitSeconds ?? 60) / 0.02);
+  return `d=${dir}; i=0; while [ $i -lt ${polls} ] && [ ! -e "$d/%f.error" ] && kill -0 "$(cat "$d/archiver.pid" 2>/dev/null)" 2>/dev/null; `
+    + `do [ "$d/%f.ok" -nt %p ] && exit 0; sleep 0.02; i=$((i+1)); done; [ "$d/%f.ok" -nt %p ] || exec ${command}`;
 }
 
 /** `restore_command` value: `<prefix> wal restore <policy> %f %p`. */

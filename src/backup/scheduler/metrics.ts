@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BackupRunKind, BackupRunRecord } from '../../store/index.js';
+import type { WalArchiveStatus } from '../policy/wal-status.js';
 
 export type RunResult = 'ok' | 'partial' | 'failed';
 
@@ -28,8 +29,9 @@ export class BackupMetrics {
   private readonly copySeries = new Map<string, Set<string>>();
 
   /** `lastSuccesses` gives, at scrape time, when each policy's latest successful backup started. */
-  constructor(registry: Registry, lastSuccesses: () => Iterable<[policy: string, startedAt: number]>, now: () => number) {
+  constructor(registry: Registry, lastSuccesses: () => Iterable<[policy: string, startedAt: number]>, now: () => number, walStatuses: () => Promise<WalArchiveStatus[]> = async () => []) {
     const registers = [registry];
+    registerWalGauges(registers, walStatuses);
     this.lastSuccess = new Gauge({ name: 'bulwark_backup_last_success_timestamp_seconds', help: 'When the latest successful backup of the policy started (its data is at least this old)', labelNames: ['policy'], registers });
     this.lastDuration = new Gauge({ name: 'bulwark_backup_last_run_duration_seconds', help: 'Duration of the latest backup run of the policy', labelNames: ['policy'], registers });
     this.lastRunSuccess = new Gauge({ name: 'bulwark_backup_last_run_success', help: 'Whether the latest backup run of the policy succeeded: 1 yes (partial included), 0 no', labelNames: ['policy'], registers });
@@ -106,5 +108,30 @@ export class BackupMetrics {
 
   skippedRun(policy: string, kind: BackupRunKind): void {
     this.skipped.inc({ policy, kind });
+  }
+}
+
+/** The asynchronous WAL archivers' own report (their spool's status.json), read at scrape time. */
+function registerWalGauges(registers: Registry[], walStatuses: () => Promise<WalArchiveStatus[]>): void {
+  const specs = [
+    ['bulwark_wal_archive_pending_files', 'WAL files PostgreSQL marked ready that the asynchronous archiver has not stored in every repository yet', (s: WalArchiveStatus) => s.pending],
+    ['bulwark_wal_archive_lag_seconds', 'How long the oldest waiting WAL file has waited: the data a loss of the database host now would cost beyond the archive', (s: WalArchiveStatus) => s.lagSeconds],
+    ['bulwark_wal_archive_failing', 'Whether the last attempt to archive a WAL file failed and none succeeded since: 1 yes, 0 no', (s: WalArchiveStatus) => (s.failing ? 1 : 0)],
+    ['bulwark_wal_archive_last_success_timestamp_seconds', 'When the asynchronous archiver last stored a WAL file in every repository', (s: WalArchiveStatus) => (s.lastArchivedAt ? Date.parse(s.lastArchivedAt) / 1000 : null)],
+  ] as const;
+  let pending: Promise<WalArchiveStatus[]> | undefined;
+  // One read of the spools per scrape, shared by the four gauges.
+  const read = (): Promise<WalArchiveStatus[]> => (pending ??= walStatuses().finally(() => setImmediate(() => { pending = undefined; })));
+  for (const [name, help, value] of specs) {
+    const gauge: Gauge<'policy'> = new Gauge({
+      name, help, labelNames: ['policy'], registers,
+      collect: async () => {
+        gauge.reset();
+        for (const status of await read()) {
+          const v = status.mode === 'async' ? value(status) : null;
+          if (v !== null) gauge.set({ policy: status.policy }, v);
+        }
+      },
+    });
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { BulwarkConfig, Schedule } from '../../config/index.js';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { archiveStatus, type WalArchiveStatus } from '../policy/wal-status.js';
 import type { Logger } from '../../core/logger.js';
 import type { Subsystem } from '../../daemon/lifecycle.js';
 import type { BackupRunKind, BackupRunRecord, Store } from '../../store/index.js';
@@ -120,6 +121,12 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
     }));
   }
 
+  /** Each WAL-archiving policy's archiver, as its spool reports it (synchronous policies: mode `sync` only). */
+  async walArchive(): Promise<WalArchiveStatus[]> {
+    const policies = Object.entries(this.policies()).filter(([, p]) => p.wal_archiving);
+    return Promise.all(policies.map(([name, policy]) => archiveStatus(name, policy, this.now())));
+  }
+
   /** Recorded runs of a policy, newest first. */
   async history(policy: string, limit: number): Promise<RunView[]> {
     this.policy(policy);
@@ -198,7 +205,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
   private syncMetrics(): void {
     const policies = this.policies();
     if (Object.keys(policies).length === 0 && !this.metrics) return;
-    this.metrics ??= new BackupMetrics(this.options.registry, () => this.lastSuccesses(), this.now);
+    this.metrics ??= new BackupMetrics(this.options.registry, () => this.lastSuccesses(), this.now, () => this.walArchive());
     for (const name of [...this.states.keys()]) {
       if (policies[name]) continue;
       this.metrics.removePolicy(name);

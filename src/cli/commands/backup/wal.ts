@@ -75,7 +75,7 @@ export function registerWal(backup: Command): void {
       const { policy } = await walPolicy(options.config, policyName);
       const { walCommandPrefix } = await import('./restore-postgres.js');
       const suffix = ` -c ${resolve(options.config)}`;
-      const spool = policy.wal_async ? { root: policy.wal_async.spool, suffix } : undefined;
+      const spool = policy.wal_async ? { root: policy.wal_async.spool, suffix, waitSeconds: policy.wal_async.timeoutMs / 1000 } : undefined;
       print(`archive_mode = on`);
       print(`archive_command = '${archiveCommand(walCommandPrefix(), policyName, spool ?? undefined).replace(/'/g, "''")}${spool ? '' : suffix}'`);
       print(`restore_command = '${`${restoreCommand(walCommandPrefix(), policyName)}${suffix}`.replace(/'/g, "''")}'`);
