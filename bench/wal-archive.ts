@@ -137,7 +137,7 @@ async function stopCluster(c: Cluster): Promise<void> {
 }
 
 /** The archive_command of a contender; sets up its repository and configuration under `dir`. */
-function prepare(contender: Contender, dir: string, dataDir: string, socketDir: string, portHolder: { port: number }): { command: string; afterStart?: () => void } {
+function prepare(contender: Contender, dir: string, dataDir: string, socketDir: string, portHolder: { port: number }): { command: string; afterStart?: () => void; stopArchiver: () => Promise<void> } {
   if (contender.startsWith('bulwark')) {
     const config = join(dir, 'bulwark.yaml');
     const passFile = join(dir, 'backup.pass');
@@ -152,7 +152,7 @@ function prepare(contender: Contender, dir: string, dataDir: string, socketDir: 
     const suffix = ` -c ${config}`;
     const command = async ? archiveCommand(prefix, 'db', { root: join(dir, 'spool'), suffix }) : `${archiveCommand(prefix, 'db')}${suffix}`;
     execFileSync(prefix[0]!, [...prefix.slice(1), 'init', '-c', config, '--repository', 'local', '-q'], { stdio: 'ignore' });
-    return { command };
+    return { command, stopArchiver: () => stopProcesses(`wal archiver db --pg-wal ${join(dataDir, 'pg_wal')}`) };
   }
   const conf = join(dir, 'pgbackrest.conf');
   const compress = contender === 'pgbackrest-lz4' ? 'lz4' : 'gz';
@@ -169,7 +169,21 @@ function prepare(contender: Contender, dir: string, dataDir: string, socketDir: 
       write();
       execFileSync('pgbackrest', [`--config=${conf}`, '--stanza=bench', 'stanza-create'], { stdio: 'pipe', ...postgresUser() });
     },
+    stopArchiver: () => stopProcesses(`--config=${conf}`),
   };
+}
+
+/**
+ * Both asynchronous archivers read pg_wal/archive_status on their own and
+ * would ship a backlog while archive_command is off: stop them first.
+ */
+async function stopProcesses(pattern: string): Promise<void> {
+  try { execFileSync('pkill', ['-TERM', '-f', '--', pattern]); } catch { return; /* none running */ }
+  for (let i = 0; i < 100; i++) {
+    try { execFileSync('pgrep', ['-f', '--', pattern], { stdio: 'ignore' }); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try { execFileSync('pkill', ['-KILL', '-f', '--', pattern]); } catch { /* gone */ }
 }
 
 interface Sample { pending: number; lagSeconds: number }
@@ -249,7 +263,7 @@ async function runContender(contender: Contender, root: string, binDir: string, 
     }
     result.segmentsPerSecond = result.segments / result.totalSeconds;
     result.tailSeconds = result.totalSeconds - result.writeSeconds;
-    await drain(c, stats, setup.command, result);
+    await drain(c, stats, setup.command, setup.stopArchiver, result);
   } catch (err) {
     result.error = `${String(err)}\n${cluster.output().split('\n').filter((l) => /archive|FATAL|ERROR/.test(l)).slice(-6).join('\n')}`;
   } finally {
@@ -266,9 +280,11 @@ async function runContender(contender: Contender, root: string, binDir: string, 
  * it ready; once the command is back, the time to archive that backlog is the
  * archiver's own rate, with no writer competing for the CPU.
  */
-async function drain(c: pg.Client, stats: () => Promise<{ last: string | null; archived: string }>, command: string, result: Result): Promise<void> {
+async function drain(c: pg.Client, stats: () => Promise<{ last: string | null; archived: string }>, command: string, stopArchiver: () => Promise<void>, result: Result): Promise<void> {
   await c.query("ALTER SYSTEM SET archive_command = ''");
   await c.query('SELECT pg_reload_conf()');
+  await new Promise((r) => setTimeout(r, 500)); // an archive_command already running finishes
+  await stopArchiver();
   const before = Number((await stats()).archived);
   const last = await writeWal(c, BigInt(SEGMENTS * SEGMENT_BYTES));
   await c.query(`ALTER SYSTEM SET archive_command = ${pg.escapeLiteral(command)}`);

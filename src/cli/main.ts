@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   up: async () => [(await import('./commands/up.js')).registerUp],
   status: async () => [(await import('./commands/status.js')).registerStatus],
   token: async () => [(await import('./commands/token.js')).registerToken],
+  config: async () => [(await import('./commands/config.js')).registerConfig],
   agent: async () => [(await import('./commands/agent.js')).registerAgent],
   gateway: async () => [(await import('./commands/gateway.js')).registerGateway],
   demo: async () => [(await import('./commands/demo.js')).registerDemo],

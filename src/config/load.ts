@@ -13,6 +13,8 @@ import { ConfigSource } from './source.js';
 export interface LoadedConfig {
   file: string;
   checksum: string;
+  /** The file's text as read (secret references unresolved). */
+  text: string;
   /** Present when the file passed the schema (lint errors may still exist). */
   config?: BulwarkConfig;
   findings: Finding[];
@@ -47,7 +49,7 @@ export async function loadConfigFile(file: string, options: LoadOptions = {}): P
 
 export function parseConfigText(text: string, file: string, options: LoadOptions = {}): LoadedConfig {
   const checksum = createHash('sha256').update(text).digest('hex');
-  const base = { file, checksum, secrets: new Map<string, string>() };
+  const base = { file, checksum, text, secrets: new Map<string, string>() };
   const source = new ConfigSource(file, text);
   if (source.syntaxFindings.length > 0) return { ...base, findings: source.syntaxFindings, unusable: true };
 

@@ -1,3 +1,4 @@
+import { isScalar, parseDocument, visit } from 'yaml';
 import { REDACTED, secretRegistry } from '../core/secrets.js';
 import { formatKeyPath, type KeyPath } from './diagnostics.js';
 import type { SecretOrigins } from './interpolate.js';
@@ -31,4 +32,26 @@ export function redactConfig(value: unknown, secrets: SecretOrigins = new Map())
 
 export function redactUrl(url: string): string {
   return url.replace(URL_PASSWORD, `$1${REDACTED}$3`);
+}
+
+/**
+ * The configuration file's text, fit to keep or show: inline values of
+ * sensitive keys become [REDACTED] and passwords in URLs are masked; secret
+ * references (`${env:...}`, `${file:...}`) stay as written, never resolved.
+ * Comments and layout are kept (the YAML is edited, not re-serialized from data).
+ */
+export function redactConfigText(text: string): string {
+  const doc = parseDocument(text, { keepSourceTokens: false });
+  if (doc.errors.length > 0) return text.replace(URL_PASSWORD, `$1${REDACTED}$3`);
+  visit(doc, {
+    Pair(_, pair) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (!isScalar(pair.value) || typeof pair.value.value !== 'string') return;
+      const value = pair.value.value;
+      if (key !== undefined && SENSITIVE_KEY.test(key) && !value.includes('${')) pair.value.value = REDACTED;
+      else if (URL_PASSWORD.test(value)) pair.value.value = value.replace(URL_PASSWORD, `$1${REDACTED}$3`);
+      URL_PASSWORD.lastIndex = 0;
+    },
+  });
+  return doc.toString();
 }

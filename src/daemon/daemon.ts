@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { errorMessage, isBulwarkError } from '../core/errors.js';
-import { formatFinding, loadValidConfig, redactConfig, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
+import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
 import { ApiServer, backupRoutes, databaseRoutes, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
@@ -137,8 +137,10 @@ export class Daemon {
     }
   }
 
+  /** Every configuration applied is kept (inline secrets redacted); a restart on the same file adds nothing. */
   private async recordRevision(): Promise<void> {
-    await this.store.recordConfigRevision({ checksum: this.loaded.checksum, source: this.loaded.file });
+    if ((await this.store.latestConfigRevision())?.checksum === this.loaded.checksum) return;
+    await this.store.recordConfigRevision({ checksum: this.loaded.checksum, source: this.loaded.file, text: redactConfigText(this.loaded.text) });
   }
 
   private apiDependencies() {

@@ -141,6 +141,8 @@ export const MIGRATIONS: readonly Migration[] = [
   both(3, 'config_revisions', configRevisions),
   both(4, 'probe_history', probeHistory),
   both(5, 'backup_runs', backupRuns),
+  // The applied file's text (inline secrets redacted, references as written), for `bulwark config history|diff`.
+  both(6, 'config_revision_text', () => 'ALTER TABLE config_revisions ADD COLUMN text TEXT;'),
 ];
 
 export const LATEST_SCHEMA_VERSION: number = Math.max(...MIGRATIONS.map((m) => m.version));

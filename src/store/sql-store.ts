@@ -13,7 +13,7 @@ import type {
 
 const TOKEN_COLUMNS = 'id, name, prefix, created_at, last_used_at, revoked_at';
 const EVENT_COLUMNS = 'id, at, subsystem, kind, subject, data';
-const REVISION_COLUMNS = 'id, checksum, source, recorded_at';
+const REVISION_COLUMNS = 'id, checksum, source, recorded_at, text';
 const MAX_EVENTS = 1000;
 
 function tokenFromRow(r: Row): TokenRecord {
@@ -39,7 +39,7 @@ function eventFromRow(r: Row): EventRecord {
 }
 
 function revisionFromRow(r: Row): ConfigRevision {
-  return { id: Number(r.id), checksum: String(r.checksum), source: String(r.source), recordedAt: toIso(r.recorded_at) };
+  return { id: Number(r.id), checksum: String(r.checksum), source: String(r.source), recordedAt: toIso(r.recorded_at), text: r.text === null || r.text === undefined ? null : String(r.text) };
 }
 
 function first<T>(rows: T[], what: string): T {
@@ -146,14 +146,24 @@ export class SqlStore implements Store {
 
   async recordConfigRevision(revision: NewConfigRevision): Promise<ConfigRevision> {
     const rows = await this.driver.all(
-      `INSERT INTO config_revisions (checksum, source, recorded_at) VALUES (?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
-      [revision.checksum, revision.source, new Date().toISOString()],
+      `INSERT INTO config_revisions (checksum, source, recorded_at, text) VALUES (?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
+      [revision.checksum, revision.source, new Date().toISOString(), revision.text ?? null],
     );
     return revisionFromRow(first(rows, 'recordConfigRevision'));
   }
 
   async latestConfigRevision(): Promise<ConfigRevision | null> {
     const rows = await this.driver.all(`SELECT ${REVISION_COLUMNS} FROM config_revisions ORDER BY id DESC LIMIT 1`);
+    return rows[0] ? revisionFromRow(rows[0]) : null;
+  }
+
+  async listConfigRevisions(limit: number): Promise<ConfigRevision[]> {
+    const rows = await this.driver.all(`SELECT ${REVISION_COLUMNS} FROM config_revisions ORDER BY id DESC LIMIT ?`, [limit]);
+    return rows.map(revisionFromRow);
+  }
+
+  async configRevision(id: number): Promise<ConfigRevision | null> {
+    const rows = await this.driver.all(`SELECT ${REVISION_COLUMNS} FROM config_revisions WHERE id = ?`, [id]);
     return rows[0] ? revisionFromRow(rows[0]) : null;
   }
 

@@ -155,7 +155,11 @@ function storeSuite(name: 'sqlite' | 'postgres', backend: () => Backend): void {
         await store.recordConfigRevision({ checksum: 'sha256:aa', source: 'bulwark.yaml' });
         const second = await store.recordConfigRevision({ checksum: 'sha256:bb', source: 'api' });
         expect(await store.latestConfigRevision()).toEqual(second);
-        expect(second).toMatchObject({ checksum: 'sha256:bb', source: 'api' });
+        expect(second).toMatchObject({ checksum: 'sha256:bb', source: 'api', text: null });
+        const third = await store.recordConfigRevision({ checksum: 'sha256:cc', source: 'bulwark.yaml', text: 'name: three\n' });
+        expect((await store.listConfigRevisions(2)).map((r) => r.checksum)).toEqual(['sha256:cc', 'sha256:bb']);
+        expect(await store.configRevision(third.id)).toMatchObject({ text: 'name: three\n' });
+        expect(await store.configRevision(9_999)).toBeNull();
       });
 
       probeHistorySuite(() => store);

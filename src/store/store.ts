@@ -49,11 +49,14 @@ export interface ConfigRevision {
   checksum: string;
   source: string;
   recordedAt: string;
+  /** The file as applied, inline secrets redacted; null for revisions recorded before Bulwark kept it. */
+  text: string | null;
 }
 
 export interface NewConfigRevision {
   checksum: string;
   source: string;
+  text?: string;
 }
 
 /** One check's outcome; `at` is epoch milliseconds. */
@@ -243,6 +246,9 @@ export interface Store {
 
   recordConfigRevision(revision: NewConfigRevision): Promise<ConfigRevision>;
   latestConfigRevision(): Promise<ConfigRevision | null>;
+  /** Newest first. */
+  listConfigRevisions(limit: number): Promise<ConfigRevision[]>;
+  configRevision(id: number): Promise<ConfigRevision | null>;
 
   /**
    * Stores raw results and folds them into the minute, hour and day rollups,

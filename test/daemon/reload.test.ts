@@ -47,6 +47,22 @@ describe('bulwark up: configuration reload', () => {
     expect(metricValue(after, APPLIED)).toBeGreaterThan(appliedBefore);
     expect(logLines(d.proc.stderr()).some((line) => line.msg === 'configuration reloaded')).toBe(true);
     expect(d.proc.stderr()).not.toContain(SECRET);
+
+    // Every applied revision is kept (the rejected one is not), secret references as written.
+    const history = await h.run(['config', 'history', '--data-dir', d.dataDir, '--json']);
+    expect(history.code, history.stderr).toBe(0);
+    const revisions = JSON.parse(history.stdout) as Array<{ id: number; source: string }>;
+    expect(revisions).toHaveLength(2);
+    const diff = await h.run(['config', 'diff', String(revisions[1]!.id), 'latest', '--data-dir', d.dataDir]);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(/^-name: test-one$/m);
+    expect(diff.stdout).toMatch(/^\+name: test-two$/m);
+    const shown = await h.run(['config', 'show', 'latest', '--data-dir', d.dataDir]);
+    expect(shown.stdout).toContain('password: "${env:TEST_SECRET}"');
+    expect(shown.stdout).not.toContain(SECRET);
+    const unknown = await h.run(['config', 'diff', '999', '--data-dir', d.dataDir]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no revision 999[\s\S]*bulwark config history/);
   });
 
   it('with --no-watch a file change is ignored until SIGHUP', async () => {

@@ -7,13 +7,11 @@
  * repositories (and derives their keys) once, not once per file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
-import { mapLimit } from '../repo/repository.js';
 import { archiveSegmentToAll } from '../postgres/wal-archive.js';
 import { checkWalFileName } from '../postgres/wal-store.js';
 import { listReady, WalSpool, type ArchiverStatus } from '../postgres/wal-spool.js';
@@ -204,59 +202,111 @@ export async function runArchiver(options: ArchiverOptions): Promise<void> {
   }
 }
 
+/**
+ * A continuous pipeline: up to `parallel` files in flight, oldest first, a
+ * new one started as soon as one finishes or PostgreSQL marks another ready
+ * (no batch boundaries, so the oldest waiting file never waits on a batch).
+ */
 async function archiveLoop(options: ArchiverOptions, settings: AsyncSettings, spool: WalSpool, stores: Awaited<ReturnType<typeof openPolicyWalStores>>, status: ArchiverStatus): Promise<void> {
   const idleMs = options.idleMs ?? 30_000;
   const targets = stores.map((s) => ({ name: `repository ${s.repository}`, store: s.store }));
+  const inFlight = new Map<string, Promise<void>>();
+  const waker = new Waker(join(options.pgWal, 'archive_status'));
   let idleSince = Date.now();
   let retryMs = RETRY_MIN_MS;
-  const statusDir = join(options.pgWal, 'archive_status');
-  while (!options.signal?.aborted) {
-    const ready = await listReady(options.pgWal);
-    await spool.forgetAllBut(new Set(ready.map((r) => r.name)));
-    const todo: typeof ready = [];
-    for (const r of ready) if ((await spool.outcome(r.name, join(options.pgWal, r.name)))?.kind !== 'ok') todo.push(r);
-    await writeStatus(spool, status, todo);
-    if (todo.length === 0) {
-      if (Date.now() - idleSince >= idleMs) return;
-      await waitForChange(statusDir, 500, options.signal);
-      continue;
+  let retryAt = 0;
+  const start = (name: string): void => {
+    inFlight.set(name, shipOne(name, targets, spool, options, status).then((ok) => {
+      inFlight.delete(name);
+      // A repository is failing: pause before trying again, longer each time, so a dead link is not hammered.
+      if (ok) retryMs = RETRY_MIN_MS;
+      else [retryAt, retryMs] = [Date.now() + retryMs, Math.min(retryMs * 2, RETRY_MAX_MS)];
+      waker.wake();
+    }));
+  };
+  try {
+    while (!options.signal?.aborted) {
+      const ready = await listReady(options.pgWal);
+      await spool.forgetAllBut(new Set([...ready.map((r) => r.name), ...inFlight.keys()]));
+      const todo: typeof ready = [];
+      for (const r of ready) if (!inFlight.has(r.name) && (await spool.outcome(r.name, join(options.pgWal, r.name)))?.kind !== 'ok') todo.push(r);
+      await writeStatus(spool, status, ready.filter((r) => inFlight.has(r.name) || todo.includes(r)));
+      if (todo.length === 0 && inFlight.size === 0) {
+        if (Date.now() - idleSince >= idleMs) return;
+        await waker.wait(500, options.signal);
+        continue;
+      }
+      idleSince = Date.now();
+      if (Date.now() >= retryAt) for (const r of todo.slice(0, settings.parallel - inFlight.size)) start(r.name);
+      await waker.wait(Math.max(50, Math.min(500, retryAt - Date.now())), options.signal);
     }
-    idleSince = Date.now();
-    const failures = await shipBatch(todo.slice(0, settings.parallel * 4), settings.parallel, targets, spool, options, status);
-    if (failures > 0) {
-      await writeStatus(spool, status, todo);
-      // A repository is failing: wait before trying again, longer each time, so a dead link is not hammered.
-      await delay(retryMs, undefined, { signal: options.signal }).catch(() => undefined);
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-    } else {
-      retryMs = RETRY_MIN_MS;
-    }
+  } finally {
+    await Promise.allSettled(inFlight.values());
+    waker.close();
   }
 }
 
-async function shipBatch(batch: Array<{ name: string }>, parallel: number, targets: Array<{ name: string; store: Parameters<typeof archiveSegmentToAll>[0][number]['store'] }>,
-  spool: WalSpool, options: ArchiverOptions, status: ArchiverStatus): Promise<number> {
-  let failures = 0;
-  await mapLimit(batch, parallel, async ({ name }) => {
-    const scratch = scratchBuffers.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-    try {
-      await archiveSegmentToAll(targets, join(options.pgWal, name), options.signal, scratch);
-      await spool.markOk(name);
-      status.archived++;
-      status.lastArchived = name;
-      status.lastArchivedAt = new Date().toISOString();
-    } catch (err) {
-      failures++;
-      const message = err instanceof BulwarkError ? err.describe() : errorMessage(err);
-      status.lastError = message;
-      status.lastErrorAt = new Date().toISOString();
-      options.logger.warn({ file: name, err: message }, 'WAL file not archived');
-      await spool.markError(name, message);
-    } finally {
-      scratchBuffers.push(scratch);
+/** Wakes the archiver loop when PostgreSQL marks a file ready, when a file is done, or after a timeout. */
+class Waker {
+  private readonly watcher: FSWatcher;
+  private pending: (() => void) | undefined;
+  private woken = false;
+
+  constructor(dir: string) {
+    this.watcher = watch(dir, () => this.wake());
+    this.watcher.on('error', () => undefined);
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.pending?.();
+  }
+
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
     }
-  });
-  return failures;
+    await new Promise<void>((resolveWait) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.pending = undefined;
+        this.woken = false;
+        resolveWait();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.pending = done;
+    });
+  }
+
+  close(): void {
+    this.watcher.close();
+  }
+}
+
+/** Ships one file to every repository and records the outcome; true when it is archived. */
+async function shipOne(name: string, targets: Array<{ name: string; store: Parameters<typeof archiveSegmentToAll>[0][number]['store'] }>,
+  spool: WalSpool, options: ArchiverOptions, status: ArchiverStatus): Promise<boolean> {
+  const scratch = scratchBuffers.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  try {
+    await archiveSegmentToAll(targets, join(options.pgWal, name), options.signal, scratch);
+    await spool.markOk(name);
+    status.archived++;
+    status.lastArchived = name;
+    status.lastArchivedAt = new Date().toISOString();
+    return true;
+  } catch (err) {
+    const message = err instanceof BulwarkError ? err.describe() : errorMessage(err);
+    status.lastError = message;
+    status.lastErrorAt = new Date().toISOString();
+    options.logger.warn({ file: name, err: message }, 'WAL file not archived');
+    await spool.markError(name, message).catch(() => undefined);
+    return false;
+  } finally {
+    scratchBuffers.push(scratch);
+  }
 }
 
 /** Read buffers kept for the archiver's life: a fresh 16 MiB buffer per segment cost ~45 ms of page faults here. */
