@@ -57,6 +57,9 @@ describe('bulwark backup and restore commands', () => {
   it('backs up, lists from the bare repository, restores to a directory and to stdout, and test-restores', async () => {
     const run = await h.run(['backup', 'run', '-r', repo, data, '--json', '--tag', 'nightly'], env);
     expect(run.code, run.stderr).toBe(0);
+    const quiet = await h.run(['backup', 'run', '-r', repo, data, '-q'], env);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe(''); // -q: silent, as restic's is
     const { id } = JSON.parse(run.stdout) as { id: string };
     const ls = await h.run(['backup', 'ls', '-r', repo, '--json'], env);
     expect((JSON.parse(ls.stdout) as Array<{ id: string; tags: string[] }>).find((s) => s.id === id)?.tags).toEqual(['nightly']);

@@ -37,7 +37,7 @@ export function registerRestore(program: Command): void {
       progress.done();
       if (options.json) printJSON({ snapshot: ref.id, target: options.target, ...summary });
       else {
-        print(`restored snapshot ${ref.id.slice(0, 8)} to ${options.target}: ${summary.files} files, ${summary.dirs} directories, ${formatBytes(summary.bytes)} in ${(summary.durationMs / 1000).toFixed(1)}s`);
+        if (!options.quiet) print(`restored snapshot ${ref.id.slice(0, 8)} to ${options.target}: ${summary.files} files, ${summary.dirs} directories, ${formatBytes(summary.bytes)} in ${(summary.durationMs / 1000).toFixed(1)}s`);
         for (const e of summary.errors) printError(`  could not restore ${e.path}: ${e.reason}`);
       }
       process.exitCode = summary.errors.length ? EXIT.partial : EXIT.ok;

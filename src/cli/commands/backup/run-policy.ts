@@ -16,8 +16,11 @@ export async function runPolicyCommand(name: string, options: RepoOptions): Prom
   if (options.json) printJSON(result);
   else {
     if (result.snapshot) report(result.snapshot, options);
-    for (const copy of result.copies) print(copy.ok ? `  copied to ${copy.repository} as ${copy.snapshot?.slice(0, 8) ?? '(already there)'}` : `  copy to ${copy.repository} FAILED: ${copy.error}`);
-    if (result.forgotten) print(`  retention removed ${result.forgotten} snapshot(s)`);
+    for (const copy of result.copies) {
+      if (!copy.ok) printError(`  copy to ${copy.repository} FAILED: ${copy.error}`);
+      else if (!options.quiet) print(`  copied to ${copy.repository} as ${copy.snapshot?.slice(0, 8) ?? '(already there)'}${copy.forgotten ? `; its retention removed ${copy.forgotten} snapshot(s)` : ''}`);
+    }
+    if (result.forgotten && !options.quiet) print(`  retention removed ${result.forgotten} snapshot(s) of policy ${name}`);
     if (result.error) printError(`error: ${result.error}`);
   }
   process.exitCode = !result.ok || result.copies.some((c) => !c.ok) ? EXIT.findings : result.partial ? EXIT.partial : EXIT.ok;

@@ -57,16 +57,22 @@ export function registerRun(backup: Command): void {
     });
 }
 
-export function report(result: BackupResult, options: { json?: boolean }): void {
+/** The run's summary; `-q` leaves only warnings (on standard error), as restic's does. */
+export function report(result: BackupResult, options: { json?: boolean; quiet?: boolean }): void {
   const s = result.snapshot.summary;
   if (options.json) return printJSON({ id: result.id, time: result.snapshot.time, paths: result.snapshot.paths, summary: s, partial: result.partial });
-  print(`snapshot ${result.id.slice(0, 8)} saved`);
-  print(`  ${s.files} files (${s.unchangedFiles} unchanged), ${s.dirs} directories, ${formatBytes(s.bytes)} processed in ${(s.durationMs / 1000).toFixed(1)}s (${formatBytes(s.bytes / Math.max(0.001, s.durationMs / 1000))}/s)`);
-  print(`  added ${formatBytes(s.addedBytes)} of new data, stored as ${formatBytes(s.storedBytes)}`);
+  if (!options.quiet) printSummary(result);
   if (s.skipped.length > 0) {
     printError(`warning: ${s.skipped.length} item(s) could not be read and are not in the snapshot:`);
     for (const skip of s.skipped) printError(`  ${skip.path}: ${skip.reason}`);
   }
+}
+
+function printSummary(result: BackupResult): void {
+  const s = result.snapshot.summary;
+  print(`snapshot ${result.id.slice(0, 8)} saved`);
+  print(`  ${s.files} files (${s.unchangedFiles} unchanged), ${s.dirs} directories, ${formatBytes(s.bytes)} processed in ${(s.durationMs / 1000).toFixed(1)}s (${formatBytes(s.bytes / Math.max(0.001, s.durationMs / 1000))}/s)`);
+  print(`  added ${formatBytes(s.addedBytes)} of new data, stored as ${formatBytes(s.storedBytes)}`);
 }
 
 export function collect(value: string, previous: string[]): string[] {
