@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
-import { parseSchedule } from './schedule.js';
+import { parsePolicySchedule, parseSchedule } from './schedule.js';
 
 /** A value parsed by one of our own parsers; a failure becomes one schema issue naming what was expected. */
 function parsedBy<T>(parse: (input: unknown) => Parsed<T>) {
@@ -24,6 +24,7 @@ export const percent = () => parsedBy((v) => parsePercent(v));
 export const percentOrZero = () => parsedBy((v) => parsePercent(v, { allowZero: true }));
 export const size = () => parsedBy(parseSize);
 export const schedule = () => parsedBy(parseSchedule);
+export const policySchedule = () => parsedBy(parsePolicySchedule);
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const name = () =>

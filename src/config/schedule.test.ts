@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { longestGapMs, parseSchedule, type Schedule } from './schedule.js';
+import { parseConfigText } from './load.js';
+import { longestGapMs, parsePolicySchedule, parseSchedule, type Schedule } from './schedule.js';
 
 const M = 60_000;
 const H = 60 * M;
@@ -104,5 +105,31 @@ describe('longestGapMs', () => {
 
   it('a schedule that fires at most once is an infinite gap', () => {
     expect(longestGapMs(parsed('0 0 29 2 *'), new Date(Date.UTC(2026, 0, 1)))).toBeGreaterThan(365 * D);
+  });
+});
+
+describe('backup policy schedules', () => {
+  it('accepts "on change" for a policy, with a daily catch-up run, and nowhere else', () => {
+    for (const text of ['on change', 'On Every Change', 'on changes']) {
+      expect(parsePolicySchedule(text)).toMatchObject({ ok: true, value: { text, onChange: true, cron: '0 3 * * *' } });
+    }
+    expect(parsePolicySchedule('daily at 02:00')).toMatchObject({ ok: true, value: { cron: '0 2 * * *' } });
+    expect(parsePolicySchedule('on tuesdays')).toMatchObject({ ok: false, expected: expect.stringMatching(/^"on change" or a cron expression/) });
+    expect(parseSchedule('on change').ok).toBe(false);
+  });
+
+  it('check refuses "on change" for a database source: it has no files to watch', () => {
+    const loaded = parseConfigText(`
+databases:
+  db: { postgres: { members: [{ name: a, port: 5432 }] } }
+backups:
+  repositories: { local: { path: /var/backups/bulwark, password: x } }
+  policies:
+    db: { source: { postgres: db }, schedule: on change, copies: [local] }
+    etc: { source: { paths: [/etc/bulwark] }, schedule: on change, watch: { debounce: 10s, min_interval: 5m }, retention: { keep_within: 90d }, copies: [local] }
+`, 'bulwark.yaml');
+    const rules = loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.rule} ${f.path.join('.')}`);
+    expect(rules).toEqual(['lint.on_change_needs_paths backups.policies.db.schedule']);
+    expect(loaded.config?.backups?.policies.etc?.watch).toEqual({ debounce: 10_000, min_interval: 300_000 });
   });
 });

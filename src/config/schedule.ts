@@ -6,6 +6,23 @@ export interface Schedule {
   text: string;
   cron: string;
   timezone: string;
+  /**
+   * `on change` (backup policies of files only): a run after the files change;
+   * `cron` is then the daily run that catches what a file watch can miss.
+   */
+  onChange?: true;
+}
+
+/** The catch-up run of an `on change` schedule: once a day. */
+export const ON_CHANGE_CATCH_UP = '0 3 * * *';
+
+/** A backup policy's schedule: any schedule, or `on change` (`on every change`). */
+export function parsePolicySchedule(input: unknown): Parsed<Schedule> {
+  if (typeof input === 'string' && /^on (every )?changes?$/i.test(input.trim())) {
+    return { ok: true, value: { text: input.trim(), cron: ON_CHANGE_CATCH_UP, timezone: 'UTC', onChange: true } };
+  }
+  const parsed = parseSchedule(input);
+  return parsed.ok ? parsed : { ok: false, expected: `"on change" or ${parsed.expected}` };
 }
 
 export const SCHEDULE_EXPECTED =

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, exactlyOne, httpUrl, name, port, positiveInt, schedule } from './fields.js';
+import { duration, exactlyOne, httpUrl, name, policySchedule, port, positiveInt, schedule } from './fields.js';
 
 const s3 = z.strictObject({
   endpoint: httpUrl().optional(),
@@ -67,7 +67,9 @@ const copy = z.union([name(), z.strictObject({ repository: name(), retention: re
 const policy = z
   .strictObject({
     source,
-    schedule: schedule(),
+    schedule: policySchedule(),
+    /** With `schedule: on change`: quiet time after a change before the run, and the least time between runs. */
+    watch: z.strictObject({ debounce: duration().default(5_000), min_interval: duration().default(60_000) }).default({ debounce: 5_000, min_interval: 60_000 }),
     wal_archiving: walArchiving.default(false),
     retention: retention.optional(),
     copies: z.array(copy).min(1, { message: 'expected at least one repository in copies' }),

@@ -14,6 +14,7 @@ import { needsCatchUp, sameSchedule } from './plan.js';
 import { RunQueue } from './queue.js';
 import { applyRun, emptyPolicyState, policyRpoMs, policyStatus, runView, type ActiveRunView, type PolicyState, type PolicyStatus, type RunTrigger, type RunView } from './status.js';
 import { ScheduleTimer } from './timer.js';
+import { ChangeTrigger, watchPaths } from './change-trigger.js';
 
 /** Backups are I/O heavy: one at a time across every policy; the others wait their turn. */
 export const MAX_CONCURRENT_RUNS = 1;
@@ -31,6 +32,9 @@ export interface BackupSchedulerOptions {
 }
 
 interface Job { policy: string; kind: BackupRunKind; timer: ScheduleTimer }
+
+/** A policy on `schedule: on change`: its trigger and file watch, rebuilt when its paths or settings change. */
+interface ChangeJob { settings: string; trigger: ChangeTrigger; unwatch: Promise<() => void> }
 
 interface ActiveRun {
   id: string;
@@ -56,6 +60,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
   readonly name = 'backup';
   private config: BulwarkConfig;
   private readonly jobs = new Map<string, Job>();
+  private readonly changeJobs = new Map<string, ChangeJob>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly states = new Map<string, PolicyState>();
   private readonly queue = new RunQueue(MAX_CONCURRENT_RUNS);
@@ -81,6 +86,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
     this.stopping = true;
     for (const job of this.jobs.values()) job.timer.stop();
     this.jobs.clear();
+    for (const name of [...this.changeJobs.keys()]) this.dropChangeJob(name);
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort(new BulwarkError('INTERNAL', 'the daemon is stopping'));
     if (runs.length > 0) this.options.log.info({ runs: runs.map((r) => `${r.policy}/${r.kind}`) }, 'aborting backup runs in flight');
@@ -185,12 +191,41 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
       const last = this.states.get(want.policy)?.last[want.kind]?.startedAt ?? null;
       if (atStart && needsCatchUp(want.schedule, last, this.now())) catchUp.push(want);
     }
+    this.syncChangeJobs();
     // Backups before verifications: the queue is first come, first served.
     catchUp.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'backup' ? -1 : 1));
     for (const run of catchUp) {
       this.options.log.info({ policy: run.policy, kind: run.kind }, 'a scheduled run was missed while the daemon was down; running it once now');
       this.launch(run.policy, run.kind, 'catch-up');
     }
+  }
+
+  /** File watches for the policies on `schedule: on change`. */
+  private syncChangeJobs(): void {
+    const wanted = new Map<string, PolicyConfig>(Object.entries(this.policies()).filter(([, p]) => p.schedule.onChange && p.source.paths !== undefined));
+    for (const [name, job] of this.changeJobs) if (job.settings !== changeSettings(wanted.get(name))) this.dropChangeJob(name);
+    for (const [name, policy] of wanted) {
+      if (this.changeJobs.has(name)) continue;
+      const trigger = new ChangeTrigger({
+        debounceMs: policy.watch.debounce, minIntervalMs: policy.watch.min_interval, now: this.now,
+        lastStart: () => this.states.get(name)?.last.backup?.startedAt ?? null,
+        busy: () => this.active.has(key(name, 'backup')),
+        fire: () => this.launch(name, 'backup', 'change'),
+      });
+      const unwatch = watchPaths(policy.source.paths!, () => trigger.changed(), (path, err) => {
+        this.options.log.warn({ policy: name, path, err: err.message }, 'cannot watch a path of an "on change" policy; its daily run still catches changes');
+      });
+      this.changeJobs.set(name, { settings: changeSettings(policy), trigger, unwatch });
+      this.options.log.info({ policy: name, paths: policy.source.paths, debounceMs: policy.watch.debounce, minIntervalMs: policy.watch.min_interval }, 'backup on change: watching');
+    }
+  }
+
+  private dropChangeJob(name: string): void {
+    const job = this.changeJobs.get(name);
+    if (!job) return;
+    this.changeJobs.delete(name);
+    job.trigger.stop();
+    void job.unwatch.then((stop) => stop());
   }
 
   private wantedJobs(): Map<string, { policy: string; kind: BackupRunKind; schedule: Schedule }> {
@@ -245,6 +280,7 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
     this.active.set(k, run);
     run.done = this.execute(run).finally(() => {
       if (this.active.get(k) === run) this.active.delete(k);
+      if (kind === 'backup') this.changeJobs.get(policy)?.trigger.runFinished();
     });
     return run;
   }
@@ -284,6 +320,10 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
       this.options.log.error({ policy: record.policy, run: record.id, err: errorMessage(err) }, 'could not record the backup run in the store');
     }
   }
+}
+
+function changeSettings(policy: PolicyConfig | undefined): string {
+  return policy ? JSON.stringify([policy.source.paths, policy.watch]) : '';
 }
 
 function key(policy: string, kind: BackupRunKind): string {

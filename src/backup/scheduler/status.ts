@@ -2,7 +2,7 @@ import type { BulwarkConfig, Schedule } from '../../config/index.js';
 import type { BackupRunKind, BackupRunRecord } from '../../store/index.js';
 import type { PolicyConfig } from '../policy/repos.js';
 
-export type RunTrigger = 'schedule' | 'catch-up' | 'api';
+export type RunTrigger = 'schedule' | 'catch-up' | 'api' | 'change';
 
 /** What the scheduler remembers of one policy between runs (loaded from the store at start). */
 export interface PolicyState {

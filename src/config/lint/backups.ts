@@ -27,3 +27,19 @@ export function lintBackupCopies(config: BulwarkConfig): Finding[] {
   }
   return out;
 }
+
+/** `schedule: on change` watches files: a database or standard input has none to watch. */
+export function lintOnChange(config: BulwarkConfig): Finding[] {
+  const out: Finding[] = [];
+  for (const [name, policy] of Object.entries(config.backups?.policies ?? {})) {
+    if (!policy.schedule.onChange || policy.source.paths !== undefined) continue;
+    const kind = policy.source.postgres !== undefined ? 'a PostgreSQL database' : policy.source.redis !== undefined ? 'a Redis database' : 'standard input';
+    out.push({
+      severity: 'error', rule: 'lint.on_change_needs_paths', path: ['backups', 'policies', name, 'schedule'],
+      message: `policy ${name} backs up ${kind}, but "on change" watches files: it would only ever run its daily catch-up`,
+      found: policy.schedule.text, expected: 'a time schedule such as "every 6 hours" or "daily at 02:00"',
+      hint: 'use "on change" for paths sources (configuration files); databases need a schedule (and wal_archiving for PostgreSQL)',
+    });
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
-import { lintBackupCopies } from './backups.js';
+import { lintBackupCopies, lintOnChange } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintRule } from './context.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
@@ -22,6 +22,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintTimings,
   lintPostgresHa,
   lintBackupCopies,
+  lintOnChange,
   lintEmpty,
 ];
 
