@@ -21,7 +21,11 @@ const sftp = z.strictObject({
 });
 
 const repository = z
-  .strictObject({ path: z.string().min(1).optional(), s3: s3.optional(), sftp: sftp.optional(), password: z.string().optional() })
+  .strictObject({
+    path: z.string().min(1).optional(), s3: s3.optional(), sftp: sftp.optional(), password: z.string().optional(),
+    /** Where the repository lives; `check` uses it to find backups that one region's loss would take with it. */
+    region: name().optional(),
+  })
   .superRefine(exactlyOne(['path', 's3', 'sftp'], 'a backup repository'));
 
 const source = z

@@ -1,35 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { BASE, byRule, lintYaml } from './testing.js';
+import { parseConfigText } from '../load.js';
 
-const yaml = (copies: string, tier = 'tier: gold'): string => BASE + `
+function errors(repositories: string, copies: string): string[] {
+  const loaded = parseConfigText(`
+sla_tiers:
+  gold: { availability: 99.9%, rto: 1h, rpo: 5m }
+zones:
+  us-east-1a: { region: us-east-1 }
+  us-west-2a: { region: us-west-2 }
 databases:
   db:
-    ${tier}
-    postgres: { members: [{ name: a, port: 5432, zone: z1 }, { name: b, port: 5433, zone: z2 }] }
+    tier: gold
+    postgres: { members: [{ name: a, port: 5432, zone: us-east-1a }, { name: b, port: 5433, zone: us-west-2a }] }
 backups:
   repositories:
-    local: { path: ./backups }
-    disk2: { path: /mnt/other }
-    offsite: { sftp: { host: backup.example.com, user: b, path: /srv } }
+${repositories}
   policies:
-    db: { source: { postgres: db }, schedule: hourly, copies: ${copies} }
-`;
+    db: { source: { postgres: db }, schedule: daily at 02:00, wal_archiving: true, copies: ${copies} }
+`, 'bulwark.yaml');
+  return loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.rule}: ${f.message}`);
+}
 
-describe('lint.no_offsite_copy', () => {
-  it('warns when every copy of a tiered database is a local directory', () => {
-    const [f] = byRule(lintYaml(yaml('[local, disk2]')), 'lint.no_offsite_copy');
-    expect(f).toMatchObject({ severity: 'warning', path: ['backups', 'policies', 'db', 'copies'] });
-    expect(f?.message).toContain('RPO of 1h');
-    expect(f?.hint).toContain('3-2-1');
+describe('lint: backups that one region\'s loss would take', () => {
+  it('flags a database whose every copy is in the region of its primary repository', () => {
+    const found = errors(`    local: { path: /var/backups/bulwark, password: x }
+    east: { s3: { bucket: acme-east }, region: us-east-1, password: x }`, '[local, east]');
+    expect(found).toEqual([expect.stringMatching(/^lint\.backups_in_one_region: every copy of db's backups \(local, east\) is in region us-east-1/)]);
   });
 
-  it('is quiet with an off-site copy, or without an RPO to keep', () => {
-    expect(byRule(lintYaml(yaml('[local, offsite]')), 'lint.no_offsite_copy')).toEqual([]);
-    expect(byRule(lintYaml(yaml('[local]', '')), 'lint.no_offsite_copy')).toEqual([]);
-  });
-
-  it('accepts a relative local path without complaint', () => {
-    const findings = lintYaml(yaml('[local, offsite]'));
-    expect(findings.filter((f) => f.path[0] === 'backups')).toEqual([]);
+  it('is satisfied by one copy in another region, and says nothing when no repository declares a region', () => {
+    expect(errors(`    local: { path: /var/backups/bulwark, password: x }
+    west: { s3: { bucket: acme-west }, region: us-west-2, password: x }`, '[local, { repository: west, retention: { monthly: 12 } }]')).toEqual([]);
+    expect(errors(`    local: { path: /var/backups/bulwark, password: x }
+    offsite: { s3: { bucket: acme }, password: x }`, '[local, offsite]')).toEqual([]);
   });
 });

@@ -43,3 +43,42 @@ export function lintOnChange(config: BulwarkConfig): Finding[] {
   }
   return out;
 }
+
+/**
+ * The disaster 3-2-1 is for: losing the region of a database's primary
+ * repository. With regions declared on repositories (a local directory is
+ * where the database is), a database whose every copy is in that region has no
+ * backup left after it, whatever its schedule and WAL archiving.
+ */
+export function lintRegionLoss(config: BulwarkConfig): Finding[] {
+  const repositories = config.backups?.repositories ?? {};
+  const out: Finding[] = [];
+  for (const db of Object.keys(config.databases)) {
+    const tier = databaseTier(config, db, 'rpo');
+    const policies = Object.entries(config.backups?.policies ?? {}).filter(([, p]) => p.source.postgres === db || p.source.redis === db);
+    const home = databaseRegion(config, db);
+    if (!tier || policies.length === 0) continue;
+    if (!policies.some(([, p]) => p.copies.some((c) => repositories[c]?.region !== undefined))) continue;
+    const regionOf = (repo: string): string | undefined => repositories[repo]?.region ?? (repositories[repo]?.path !== undefined ? home : undefined);
+    const primary = regionOf(policies[0]![1].copies[0]!);
+    if (primary === undefined) continue;
+    if (policies.some(([, p]) => p.copies.some((c) => regionOf(c) !== primary))) continue;
+    const [name, policy] = policies[0]!;
+    out.push({
+      severity: 'error', rule: 'lint.backups_in_one_region', path: ['backups', 'policies', name, 'copies'],
+      message: `every copy of ${db}'s backups (${policy.copies.join(', ')}) is in region ${primary}: losing that region loses the database and all its backups, ` +
+        `so nothing is left to restore and the RPO of ${formatDurationShort(tier.tier.rpo)} promised by ${describeTier(tier)} cannot be kept`,
+      found: `all copies in ${primary}`, expected: 'at least one copy in another region',
+      hint: 'add a repository in another region (s3 or sftp, with region: ...) to copies; with wal_archiving it receives every WAL file too',
+    });
+  }
+  return out;
+}
+
+/** The region of the database's first member with a zone, if the zones say. */
+function databaseRegion(config: BulwarkConfig, db: string): string | undefined {
+  const d = config.databases[db];
+  const members = d?.postgres?.members ?? d?.redis?.members ?? [];
+  for (const m of members) if (m.zone !== undefined && config.zones[m.zone]) return config.zones[m.zone]!.region;
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
-import { lintBackupCopies, lintOnChange } from './backups.js';
+import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintRule } from './context.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
@@ -23,6 +23,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintPostgresHa,
   lintBackupCopies,
   lintOnChange,
+  lintRegionLoss,
   lintEmpty,
 ];
 
