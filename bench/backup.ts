@@ -7,7 +7,10 @@
  * `check --read-data`. Prints wall time, MiB/s, peak RSS and repository size
  * for both, the ratios and whether each goal is met.
  *
- *   npx tsx bench/backup.ts [--size 1GiB] [--dir DIR] [--data DIR] [--seed S] [--rounds 1]
+ * A second data set of many small files (--small-files N, default 50,000 files of
+ * 200 B-8 KiB; 0 skips it) runs through the same steps in the same invocation.
+ *
+ *   npx tsx bench/backup.ts [--size 1GiB] [--small-files 50000] [--dir DIR] [--data DIR] [--seed S] [--rounds 1]
  *       [--bulwark "node dist/cli/main.js"] [--restic restic] [--tools restic,bulwark] [--build] [--keep] [--json]
  *
  * --dir: work dir for repos and restores (default: a temp dir, removed at the end);
@@ -20,7 +23,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeDataset, ensureDataset, parseSize, type Dataset } from './backup/dataset.js';
+import { describeDataset, ensureDataset, parseSize, type Dataset, type Shape } from './backup/dataset.js';
 import { mutateDataset } from './backup/mutate.js';
 import { evaluateGoals, printReport, type BenchResult, type Outcome, type StepName } from './backup/report.js';
 import { dirBytes, dropCaches, ensurePackages, lastLines, runMeasured, type Measured } from './backup/run.js';
@@ -29,7 +32,7 @@ import { describeMismatch, digestTree, treeBytes, verifyRestore, type TreeDigest
 
 const { values } = parseArgs({
   options: {
-    size: { type: 'string', default: '1GiB' }, dir: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string', default: 'bulwark-bench-1' },
+    size: { type: 'string', default: '1GiB' }, 'small-files': { type: 'string', default: '50000' }, dir: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string', default: 'bulwark-bench-1' },
     rounds: { type: 'string', default: '1' }, bulwark: { type: 'string', default: 'node dist/cli/main.js' }, restic: { type: 'string', default: 'restic' },
     tools: { type: 'string', default: 'restic,bulwark' }, build: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
   },
@@ -182,23 +185,33 @@ async function main(): Promise<void> {
   const tempWork = !values.dir;
   const work = values.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-bench-backup-'));
   const dataDir = values.data ?? join(work, 'dataset');
+  const smallFiles = Number(values['small-files']);
+  const sets: Array<{ dir: string; size: number; shape: Shape }> = [{ dir: dataDir, size: parseSize(values.size), shape: 'mixed' }];
+  if (smallFiles > 0) sets.push({ dir: `${dataDir}-small`, size: smallFiles, shape: 'small' });
   try {
-    log(`data set in ${dataDir}...`);
-    const gen = await ensureDataset(dataDir, values.seed, parseSize(values.size));
-    const ds: Dataset = gen;
-    log(`${gen.reused ? 'reused' : 'generated'} ${describeDataset(ds)} in ${gen.seconds.toFixed(2)}s`);
-    const res = newResult(ds, gen);
-    if (missing.includes('time')) res.rssSource = 'VmHWM of the child polled every 50 ms (GNU time missing)';
-    await bench(work, ds, res);
-    res.cachesDropped = cachesDropped;
-    res.loadAverage.push(Number(loadavg()[0]?.toFixed(2)));
-    res.goals = evaluateGoals(res);
-    if (values.json) console.log(JSON.stringify(res, null, 1));
-    else printReport(res);
+    const results: BenchResult[] = [];
+    for (const set of sets) {
+      log(`data set in ${set.dir}...`);
+      const gen = await ensureDataset(set.dir, values.seed, set.size, set.shape);
+      const ds: Dataset = gen;
+      log(`${gen.reused ? 'reused' : 'generated'} ${describeDataset(ds)} in ${gen.seconds.toFixed(2)}s`);
+      const res = newResult(ds, gen);
+      if (missing.includes('time')) res.rssSource = 'VmHWM of the child polled every 50 ms (GNU time missing)';
+      await bench(join(work, set.shape), ds, res);
+      res.cachesDropped = cachesDropped;
+      res.loadAverage.push(Number(loadavg()[0]?.toFixed(2)));
+      res.goals = evaluateGoals(res);
+      results.push(res);
+      if (!values.json) printReport(res);
+    }
+    if (values.json) console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 1));
   } finally {
     if (!values.keep) {
-      for (const d of ['repos', 'restic-cache', 'scratch']) rmSync(join(work, d), { recursive: true, force: true });
-      for (let r = 0; r < ROUNDS; r++) for (const n of ['restic', 'bulwark']) rmSync(join(work, `restore-${n}-${r}`), { recursive: true, force: true });
+      for (const set of sets) {
+        const w = join(work, set.shape);
+        for (const d of ['repos', 'restic-cache', 'scratch']) rmSync(join(w, d), { recursive: true, force: true });
+        for (let r = 0; r < ROUNDS; r++) for (const n of ['restic', 'bulwark']) rmSync(join(w, `restore-${n}-${r}`), { recursive: true, force: true });
+      }
       if (tempWork) rmSync(work, { recursive: true, force: true });
     }
   }

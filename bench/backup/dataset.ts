@@ -1,7 +1,8 @@
 /**
- * Deterministic mixed data set for the backup benchmark: files with
+ * Deterministic data sets for the backup benchmark. `mixed`: files with
  * log-uniform sizes between 4 KiB and 64 MiB in a few nested directories,
  * ~70% of the bytes incompressible (AES-CTR keystream), ~30% pseudo-prose.
+ * `small`: tens of thousands of files of 200 B-8 KiB in 500 directories.
  * A manifest next to the tree records seed and size; a matching data set is
  * reused, and one left mutated by a previous run is repaired file by file.
  *
@@ -23,10 +24,17 @@ const MANIFEST_VERSION = 1;
 
 export interface FileSpec { path: string; size: number; kind: Kind; label: string }
 
+/** `mixed`: log-uniform 4 KiB-64 MiB files; `small`: `size` files of 200 B-8 KiB in 500 directories. */
+export type Shape = 'mixed' | 'small';
+
 export interface Manifest {
   version: number;
   seed: string;
+  /** Bytes in the data set. */
   size: number;
+  shape?: Shape;
+  /** For `small`: the number of files asked for. */
+  count?: number;
   files: FileSpec[];
   /** Files changed or deleted by a mutation (regenerated to repair) and files it added (deleted to repair). */
   touched: string[];
@@ -66,6 +74,17 @@ export function planFiles(seed: string, total: number): FileSpec[] {
     const dir = DIRS[rng.u32() % DIRS.length] as string;
     const name = `f${String(i).padStart(4, '0')}.${kind === 'text' ? 'log' : 'bin'}`;
     return { path: dir ? `${dir}/${name}` : name, size, kind, label: `${seed}:${i}` };
+  });
+}
+
+/** Many small files, the shape of configuration, mail and application data: 200 B-8 KiB, ~30% text, in 500 directories. */
+export function planSmallFiles(seed: string, count: number): FileSpec[] {
+  const rng = new Rng(`small:${seed}`);
+  return Array.from({ length: count }, (_, i) => {
+    const size = 200 + (rng.u32() % (8 * 1024 - 200 + 1));
+    const kind: Kind = rng.next() < TEXT_SHARE ? 'text' : 'binary';
+    const dir = `d${String(i % 50).padStart(2, '0')}/s${String(Math.floor(i / 50) % 10)}`;
+    return { path: `${dir}/f${String(i).padStart(6, '0')}.${kind === 'text' ? 'conf' : 'dat'}`, size, kind, label: `${seed}:s${i}` };
   });
 }
 
@@ -134,11 +153,11 @@ async function repair(dir: string, root: string, manifest: Manifest): Promise<vo
  * Returns the pristine data set in `dir` (tree under `dir/tree`), generating
  * or repairing it as needed. `seconds` is the generation time, 0 if reused.
  */
-export async function ensureDataset(dir: string, seed: string, size: number): Promise<Dataset & { seconds: number; reused: boolean }> {
+export async function ensureDataset(dir: string, seed: string, size: number, shape: Shape = 'mixed'): Promise<Dataset & { seconds: number; reused: boolean }> {
   const root = join(dir, 'tree');
   const started = performance.now();
   const old = loadManifest(dir);
-  if (old && old.version === MANIFEST_VERSION && old.seed === seed && old.size === size) {
+  if (old && old.version === MANIFEST_VERSION && old.seed === seed && (old.shape ?? 'mixed') === shape && (shape === 'small' ? old.count === size : old.size === size)) {
     await repair(dir, root, old);
     const manifest = { ...old, touched: [], added: [] };
     const stale = manifest.files.filter((f) => !sizeMatches(root, f));
@@ -146,7 +165,8 @@ export async function ensureDataset(dir: string, seed: string, size: number): Pr
     return { dir, root, manifest, seconds: (performance.now() - started) / 1000, reused: true };
   }
   rmSync(root, { recursive: true, force: true });
-  const manifest: Manifest = { version: MANIFEST_VERSION, seed, size, files: planFiles(seed, size), touched: [], added: [] };
+  const files = shape === 'small' ? planSmallFiles(seed, size) : planFiles(seed, size);
+  const manifest: Manifest = { version: MANIFEST_VERSION, seed, size: shape === 'small' ? files.reduce((a, f) => a + f.size, 0) : size, shape, ...(shape === 'small' ? { count: size } : {}), files, touched: [], added: [] };
   for (const f of manifest.files) await generateFile(root, f);
   saveManifest(dir, manifest);
   return { dir, root, manifest, seconds: (performance.now() - started) / 1000, reused: false };
