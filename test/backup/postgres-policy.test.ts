@@ -83,9 +83,12 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
     await sleep(1_500);
     const client = new pg.Client({ connectionString: primary.url });
     await client.connect();
+    // The segment holding the target, and the one after it (so recovery sees a commit past the target), must be archived.
+    const holding = (await client.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]!.f;
     await client.query('SELECT pg_switch_wal()');
+    await expect.poll(async () => (await client.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver')).rows[0]!.last ?? '',
+      { timeout: 240_000, interval: 250 }).toSatisfy((last: string) => last.length === 24 && last > holding);
     await client.end();
-    await sleep(3_000); // archive_timeout is 1 s: the segment holding the target is archived by now
     total = await writer.stop();
     expect(total).toBeGreaterThan(mark.lastSeq);
 
@@ -141,7 +144,8 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
   async function startRestored(dataDir: string): Promise<{ client: pg.Client; stopMessage: string | undefined; stop(): Promise<void> }> {
     const { startAndAwaitRecovery } = await import('../../src/backup/postgres/index.js');
     const { freePort } = await import('../../src/core/net.js');
-    const server = await startAndAwaitRecovery({ dataDir, port: await freePort(), timeoutMs: 60_000, user: primary.connection.user });
+    // Each WAL file is one restore_command process (a Node start and a key derivation): seconds apiece on a loaded CI machine.
+    const server = await startAndAwaitRecovery({ dataDir, port: await freePort(), timeoutMs: 240_000, user: primary.connection.user });
     const client = new pg.Client({ host: server.socketDir, port: server.port, user: server.user, database: server.database });
     await client.connect();
     return { client, stopMessage: server.result.stopMessage, stop: async () => { await client.end(); await server.stop(); } };

@@ -7,6 +7,7 @@ import type { Repository } from '../repo/repository.js';
 import { openConfiguredRepo, type PolicyConfig } from './repos.js';
 import { RepoWalStore } from './repo-wal-store.js';
 import { applyPolicyRetention } from './retention-run.js';
+import { policyOf } from '../maintenance/groups.js';
 import { prepareSource } from './sources.js';
 import { syncWal } from './wal-copies.js';
 
@@ -70,16 +71,30 @@ export function findPolicy(config: BulwarkConfig, name: string): PolicyConfig {
   return policy;
 }
 
+/**
+ * The new snapshot, and every snapshot of the policy newer than the newest the
+ * copy holds: a copy that failed or was killed last time is caught up, while
+ * snapshots the copy's own retention already removed are not brought back.
+ * A new, empty copy is seeded with the policy's whole history.
+ */
+async function snapshotsToCopy(primary: Repository, dest: Repository, policy: string, snapshot: string, signal?: AbortSignal): Promise<string[]> {
+  const held = (await dest.listSnapshots(signal)).filter((s) => policyOf(s.snapshot) === policy).map((s) => s.snapshot.time).sort();
+  const newest = held.at(-1) ?? '';
+  const missed = (await primary.listSnapshots(signal)).filter((s) => policyOf(s.snapshot) === policy && s.snapshot.time > newest).map((s) => s.id);
+  return [...new Set([...missed, snapshot])];
+}
+
 async function copyTo(config: BulwarkConfig, policyName: string, name: string, primary: Repository, snapshot: string, signal?: AbortSignal): Promise<CopyOutcome> {
   const started = Date.now();
   const policy = findPolicy(config, policyName);
   let dest: Repository | undefined;
   try {
     dest = await openConfiguredRepo(config.backups!, name, { copyFrom: primary, signal });
-    const report = await copySnapshots(primary, dest, { snapshots: [snapshot], signal });
+    const report = await copySnapshots(primary, dest, { snapshots: await snapshotsToCopy(primary, dest, policyName, snapshot, signal), signal });
     const { forgotten } = await applyPolicyRetention(dest, policyName, policy, name, signal);
     const walCopied = policy.wal_archiving ? await syncWal(primary, dest, policyName, signal) : 0;
-    return { repository: name, ok: true, snapshot: report.copied[0]?.copy, durationMs: Date.now() - started, forgotten, walCopied };
+    const copy = report.copied.find((c) => c.source === snapshot)?.copy;
+    return { repository: name, ok: true, snapshot: copy, durationMs: Date.now() - started, forgotten, walCopied };
   } catch (err) {
     return { repository: name, ok: false, error: err instanceof BulwarkError ? err.describe() : errorMessage(err), durationMs: Date.now() - started };
   } finally {
