@@ -8,7 +8,8 @@
  * for both, the ratios and whether each goal is met.
  *
  * A second data set of many small files (--small-files N, default 50,000 files of
- * 200 B-8 KiB; 0 skips it) runs through the same steps in the same invocation.
+ * 200 B-8 KiB; 0 skips it) runs through the same steps in the same invocation
+ * (--size 0 runs only that one).
  *
  *   npx tsx bench/backup.ts [--size 1GiB] [--small-files 50000] [--dir DIR] [--data DIR] [--seed S] [--rounds 1]
  *       [--bulwark "node dist/cli/main.js"] [--restic restic] [--tools restic,bulwark] [--build] [--keep] [--json]
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
   const work = values.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-bench-backup-'));
   const dataDir = values.data ?? join(work, 'dataset');
   const smallFiles = Number(values['small-files']);
-  const sets: Array<{ dir: string; size: number; shape: Shape }> = [{ dir: dataDir, size: parseSize(values.size), shape: 'mixed' }];
+  const sets: Array<{ dir: string; size: number; shape: Shape }> = parseSize(values.size) > 0 ? [{ dir: dataDir, size: parseSize(values.size), shape: 'mixed' }] : [];
   if (smallFiles > 0) sets.push({ dir: `${dataDir}-small`, size: smallFiles, shape: 'small' });
   try {
     const results: BenchResult[] = [];

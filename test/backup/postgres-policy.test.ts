@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +41,12 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
     config = join(dir, 'bulwark.yaml');
     const own = async (path: string) => { if (runAs) await promisify(execFile)('chown', ['-R', `${runAs.uid}:${runAs.gid}`, path]); };
     await own(passFile);
-    const command = `${archiveCommand(walCommandPrefix(), 'db')} -c ${config}`;
+    // Asynchronous archiving: with archive_timeout 1 s and a steady writer, a process per segment (about 2 s apiece
+    // with two repositories) would fall ever further behind, as it would on a busy server.
+    const spool = join(dir, 'spool');
+    await mkdir(spool);
+    await own(spool);
+    const command = archiveCommand(walCommandPrefix(), 'db', { root: spool, suffix: ` -c ${config}` });
     primary = await startArchivingPrimary(dir, command, runAs);
     await writeFile(config, [
       'version: 1', 'name: pg-policy-test',
@@ -51,7 +56,7 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
       `      superuser: ${primary.connection.user}`, `      superuser_password: "${primary.connection.password}"`,
       'backups:', '  repositories:', `    local: { path: ${repo}, password: "\${file:${passFile}}" }`,
       `    offsite: { path: ${offsite}, password: "\${file:${passFile}}" }`,
-      '  policies:', '    db: { source: { postgres: db }, schedule: daily at 02:00, wal_archiving: true, copies: [local, offsite] }', '',
+      '  policies:', `    db: { source: { postgres: db }, schedule: daily at 02:00, wal_archiving: { spool: ${spool}, parallel: 2 }, copies: [local, offsite] }`, '',
     ].join('\n'));
     // The repository is created by the first archived WAL file or by the first run, whichever is first; both run as different users.
     const init = await h.run(['backup', 'init', '-c', config, '--repository', 'local']);
@@ -66,6 +71,8 @@ describe('PostgreSQL policy: base backup, WAL archiving, point-in-time restore',
   afterAll(async () => {
     await writer?.stop().catch(() => undefined);
     await primary?.stop();
+    const pid = Number((await readFile(join(dir, 'spool', 'db', 'archiver.pid'), 'utf8').catch(() => '')).trim());
+    if (pid > 0) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     await h.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
