@@ -133,7 +133,7 @@ function newResult(ds: Dataset, gen: { seconds: number; reused: boolean }): Benc
   const files = ds.manifest.files;
   const text = files.filter((f) => f.kind === 'text').reduce((a, f) => a + f.size, 0);
   return {
-    dataset: { root: ds.root, seed: ds.manifest.seed, bytes: ds.manifest.size, files: files.length, textShare: text / ds.manifest.size, generatedSeconds: gen.seconds, reused: gen.reused },
+    dataset: { root: ds.root, seed: ds.manifest.seed, bytes: ds.manifest.size, shape: ds.manifest.shape ?? 'mixed', files: files.length, textShare: text / ds.manifest.size, generatedSeconds: gen.seconds, reused: gen.reused },
     cachesDropped: false, loadAverage: [Number(loadavg()[0]?.toFixed(2))], rssSource: 'GNU time %M (max RSS of the child)', rounds: ROUNDS,
     restic: { version: '-', repoVersion: null }, bulwark: { command: values.bulwark }, initFailures: {}, steps: {}, goals: [],
   };

@@ -32,7 +32,7 @@ export interface Outcome {
 export interface Goal { name: string; target: string; value: string; met: boolean | null }
 
 export interface BenchResult {
-  dataset: { root: string; seed: string; bytes: number; files: number; textShare: number; generatedSeconds: number; reused: boolean };
+  dataset: { root: string; seed: string; bytes: number; files: number; textShare: number; generatedSeconds: number; reused: boolean; shape?: 'mixed' | 'small' };
   mutation?: Mutation & { bytesAfter: number };
   cachesDropped: boolean;
   /** 1-minute load average before and after: other load on the machine skews the numbers. */
@@ -103,7 +103,7 @@ function header(res: BenchResult): string[] {
   const d = res.dataset;
   const m = res.mutation;
   const lines = [
-    `\nBackup benchmark: ${fmt(d.bytes / MIB, 0)} MiB data set, ${d.files} files of 4 KiB-64 MiB (log-uniform), ${fmt(d.textShare * 100)}% text / rest incompressible, seed ${d.seed}` +
+    `\nBackup benchmark: ${fmt(d.bytes / MIB, 0)} MiB data set, ${d.files} files of ${d.shape === 'small' ? '200 B-8 KiB' : '4 KiB-64 MiB (log-uniform)'}, ${fmt(d.textShare * 100)}% text / rest incompressible, seed ${d.seed}` +
       ` (${d.reused ? 'reused' : `generated in ${fmt(d.generatedSeconds, 2)}s`})`,
     `${res.restic.version}, repository format v${res.restic.repoVersion ?? '?'} (its default), compression auto  vs  bulwark: ${res.bulwark.command}`,
     res.cachesDropped
