@@ -46,7 +46,7 @@ const rows: Row[] = [
   { name: 'bare number as a percentage', yaml: 'sla_tiers:\n  gold: { availability: 99.9, rto: 1h, rpo: 5m }\n', at: '2:25', path: 'sla_tiers.gold.availability', message: 'expected a percentage' },
   { name: 'unknown size unit', yaml: `services:\n  api:\n${EP}    limits: { max_request_body_size: 10XB }\n`, at: '4:38', path: 'services.api.limits.max_request_body_size', message: 'expected a size' },
   { name: 'negative size', yaml: `services:\n  api:\n${EP}    limits: { max_request_header_size: -1 }\n`, at: '4:40', path: 'services.api.limits.max_request_header_size', message: 'expected a size' },
-  { name: 'interval that does not divide the hour', yaml: 'backups:\n  policies:\n    p:\n      source: { paths: [/x] }\n      schedule: every 7 minutes\n      copies: [r]\n', at: '5:17', path: 'backups.policies.p.schedule', message: 'expected a cron expression' },
+  { name: 'interval that does not divide the hour', yaml: 'backups:\n  policies:\n    p:\n      source: { paths: [/x] }\n      schedule: every 7 minutes\n      copies: [r]\n', at: '5:17', path: 'backups.policies.p.schedule', message: 'expected "on change" or a cron expression' },
   { name: 'cron minute out of range', yaml: 'dr_testing:\n  d: { schedule: 61 * * * * }\n', at: '2:18', path: 'dr_testing.d.schedule', message: 'expected a cron expression' },
   // enums
   { name: 'bad enum with suggestion', yaml: `services:\n  api:\n${EP}    load_balancing: { algorithm: round_robbin }\n`, at: '4:34', path: 'services.api.load_balancing.algorithm', message: 'did you mean "round_robin"?' },
