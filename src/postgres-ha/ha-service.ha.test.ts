@@ -159,7 +159,8 @@ describe('DatabaseHaService on etcd and PostgreSQL', () => {
     });
     try {
       await service.start();
-      const health = await until('one primary and two replicas on the health endpoints', 45_000, async () => {
+      // Generous: three servers, etcd and the managers share two cores with the rest of the suite.
+      const health = await until('one primary and two replicas on the health endpoints', 90_000, async () => {
         const m = await healthMatrix(s);
         return m.primary.length === 1 && m.replica.length === 2 ? m : undefined;
       });
@@ -194,5 +195,5 @@ describe('DatabaseHaService on etcd and PostgreSQL', () => {
       expect(await status(s.healthPorts[i] ?? 0, '/health')).toBe(0);
     }
     expect((await s.client.get(databaseKeys('main').leader)).kv).toBeUndefined();
-  }, 60_000);
+  }, 150_000);
 });

@@ -212,7 +212,9 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     if (this.current.kind === 'stopping' || this.current.kind === 'stopped') return;
     this.current = { kind: 'stopping' };
     this.abort.abort();
-    await this.loop;
+    // An iteration busy in a step that does not listen to the abort (a PostgreSQL start or restart) must not hold
+    // the daemon's stop past its deadline: the service stops PostgreSQL right after, which ends that step too.
+    if (!(await settlesBefore(this.loop ?? Promise.resolve(), deadline))) this.log.warn({}, 'the HA loop did not finish before the stop deadline; stopping PostgreSQL under it');
     if (this.lease.isLeader) await this.pg.stop();
     await this.lease.stop();
     if (this.memberLease) await this.etcd.revokeLease(this.memberLease, { timeoutMs: this.requestTimeoutMs, signal: deadline }).catch(() => undefined);
@@ -664,3 +666,22 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export type { Lsn };
+
+/** True when `work` settles before `deadline` aborts (always, without a deadline). */
+async function settlesBefore(work: Promise<unknown>, deadline?: AbortSignal): Promise<boolean> {
+  if (!deadline) {
+    await work.catch(() => undefined);
+    return true;
+  }
+  if (deadline.aborted) return false;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    deadline.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), aborted]);
+  } finally {
+    if (onAbort) deadline.removeEventListener('abort', onAbort);
+  }
+}
