@@ -60,7 +60,7 @@ export async function pushAsync(name: string, settings: AsyncSettings, walPath: 
     }
     await waitForChange(spool.dir, 250, options.signal);
     // The one we started may still be starting up (it takes the pid file once its configuration is loaded).
-    if (running(started) || (await archiverAlive(spool))) continue;
+    if (running(started) || (await spool.archiverAlive())) continue;
     if (++restarts > MAX_RESTARTS) {
       throw new BulwarkError('BACKEND_UNAVAILABLE', `the WAL archiver keeps exiting without storing ${file}: ${await logTail(spool)}`, { hint: `PostgreSQL retries it; the archiver's log is ${spool.logPath}` });
     }
@@ -92,35 +92,12 @@ function waitForChange(dir: string, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-async function readPid(spool: WalSpool): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(spool.pidPath, 'utf8')).trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}
-
-async function archiverAlive(spool: WalSpool): Promise<boolean> {
-  const pid = await readPid(spool);
-  return pid !== undefined && isAlive(pid);
-}
-
 /**
  * Starts a detached archiver unless one is alive, and returns the one it
  * started. The archiver itself takes the pid file, so two racing starts leave one.
  */
 async function ensureArchiver(spool: WalSpool, argv: string[]): Promise<ChildProcess | undefined> {
-  if (await archiverAlive(spool)) return undefined;
+  if (await spool.archiverAlive()) return undefined;
   const log = await open(spool.logPath, 'a', 0o600);
   try {
     const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log.fd, log.fd] });
@@ -150,8 +127,7 @@ export async function claimArchiver(spool: WalSpool): Promise<boolean> {
       return true;
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      const pid = await readPid(spool);
-      if (pid !== undefined && isAlive(pid)) return false;
+      if (await spool.archiverAlive()) return false;
       await rm(spool.pidPath, { force: true });
     }
   }

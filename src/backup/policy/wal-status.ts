@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { WalSpool, type ArchiverStatus } from '../postgres/wal-spool.js';
 import type { PolicyConfig } from './repos.js';
 
@@ -29,7 +28,7 @@ export async function archiveStatus(name: string, policy: PolicyConfig, now = Da
   }
   const spool = new WalSpool(policy.wal_async.spool, name);
   const status = await spool.readStatus();
-  const running = status !== undefined && (await pidAlive(spool));
+  const running = status !== undefined && (await spool.archiverAlive());
   const failing = status?.lastErrorAt != null && (status.lastArchivedAt === null || status.lastErrorAt > status.lastArchivedAt);
   const lagSeconds = status?.oldestPendingSince ? Math.max(0, (now - Date.parse(status.oldestPendingSince)) / 1000) : status ? 0 : null;
   const out: WalArchiveStatus = {
@@ -49,14 +48,4 @@ function describe(s: WalArchiveStatus, status: ArchiverStatus | undefined): stri
     `last archived: ${s.lastArchived ?? 'none'}${s.lastArchivedAt ? ` at ${s.lastArchivedAt}` : ''}`,
     ...(s.lastError ? [`${s.failing ? 'FAILING' : 'last error'}: ${s.lastError} (${s.lastErrorAt})`] : []),
   ];
-}
-
-async function pidAlive(spool: WalSpool): Promise<boolean> {
-  try {
-    const pid = Number((await readFile(spool.pidPath, 'utf8')).trim());
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
 }

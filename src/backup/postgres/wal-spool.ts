@@ -54,6 +54,22 @@ export class WalSpool {
     return join(this.dir, 'archiver.pid');
   }
 
+  /** The pid in the archiver's pid file, if any. */
+  async archiverPid(): Promise<number | undefined> {
+    try {
+      const pid = Number((await readFile(this.pidPath, 'utf8')).trim());
+      return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether the process named in the pid file is alive (EPERM: alive, but another user's). */
+  async archiverAlive(): Promise<boolean> {
+    const pid = await this.archiverPid();
+    return pid !== undefined && isAlive(pid);
+  }
+
   get logPath(): string {
     return join(this.dir, 'archiver.log');
   }
@@ -146,6 +162,15 @@ export class WalSpool {
     } finally {
       await dir.close();
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
   }
 }
 
