@@ -7,3 +7,4 @@ export { parseDuration, parsePercent, parseSize, formatDurationShort } from './u
 export { parseSchedule, longestGapMs, type Schedule } from './schedule.js';
 export { suggest, didYouMean } from './suggest.js';
 export { endpointName } from './endpoints.js';
+export { processLintFacts, type LintFacts } from './lint/index.js';

@@ -6,7 +6,7 @@ import { formatFinding } from './format.js';
 import { hasErrors, type Finding } from './diagnostics.js';
 import { interpolateSecrets, type SecretOrigins } from './interpolate.js';
 import { issuesToFindings } from './issues.js';
-import { lintConfig } from './lint/index.js';
+import { lintConfig, type LintFacts } from './lint/index.js';
 import { configSchema, type BulwarkConfig } from './schema.js';
 import { ConfigSource } from './source.js';
 
@@ -30,6 +30,8 @@ export interface LoadOptions {
   unresolvedSecrets?: 'error' | 'warning';
   /** false: leave secret references unresolved (placeholders, no findings); see interpolate.ts. */
   resolveSecrets?: boolean;
+  /** Facts about the process for the lint rules that need them (`bulwark check` passes processLintFacts()); none by default. */
+  lintFacts?: LintFacts;
 }
 
 /** Read and check a configuration file. Never throws for bad content: every problem is a finding. */
@@ -81,7 +83,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     const schemaFindings = issuesToFindings(parsed.error.issues, { source, schema: configSchema, secrets });
     return { ...base, secrets, findings: sortFindings([...secretFindings, ...schemaFindings]), unusable: false };
   }
-  const lintFindings = options.lint === false ? [] : lintConfig(parsed.data).map((f) => ({ ...f, location: f.location ?? source.locate(f.path) }));
+  const lintFindings = options.lint === false ? [] : lintConfig(parsed.data, options.lintFacts).map((f) => ({ ...f, location: f.location ?? source.locate(f.path) }));
   const findings = sortFindings([...secretFindings, ...lintFindings]);
   return { ...base, secrets, config: parsed.data, findings, unusable: false };
 }

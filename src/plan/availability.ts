@@ -2,7 +2,7 @@ import { parallel, series } from './compose.js';
 import type { ResolvedMember, ResolvedTopology } from './domains.js';
 import type { ModelledAvailability } from './report.js';
 
-/** Up to this many uncertain zones + regions, availability is computed exactly (2^n states). */
+/** Up to this many uncertain zones + regions + shared hosts, availability is computed exactly (2^n states). */
 export const MAX_EXACT_DOMAINS = 16;
 
 interface MaskedMember {
@@ -12,7 +12,7 @@ interface MaskedMember {
 
 /**
  * Availability of `closure[0]` alone and together with the rest of `closure`
- * (its transitive dependencies). Members that share a zone or region fail
+ * (its transitive dependencies). Members that share a zone, region or host fail
  * together, so the naive product is wrong: we enumerate every up/down state of
  * the shared domains; given a state, members are independent, and so are the
  * components (they have disjoint members), which makes the series product

@@ -1,4 +1,5 @@
 import { endpointName, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
+import { hostOfUrl } from './hosts.js';
 import type { Component, Member, Topology } from './model.js';
 
 /** Health-check defaults when a service names none: the schema's own defaults. */
@@ -38,6 +39,7 @@ function serviceComponent(service: ServiceConfig, endpointDefault: number): Comp
   const members: Member[] = service.endpoints.map((endpoint, index) => ({
     name: endpointName(endpoint, index),
     zone: endpoint.zone,
+    host: hostOfUrl(endpoint.url),
     availability: endpoint.availability ?? endpointDefault,
     backup: endpoint.backup,
   }));
@@ -56,6 +58,7 @@ function databaseComponent(database: DatabaseConfig, endpointDefault: number): C
   const members: Member[] = (cluster?.members ?? []).map((member) => ({
     name: member.name,
     zone: member.zone,
+    host: member.host,
     availability: member.availability ?? endpointDefault,
     backup: false,
   }));

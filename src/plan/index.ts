@@ -12,6 +12,7 @@ export {
   RTO_THRESHOLDS_MS, RPO_THRESHOLDS_MS, type DrStrategy, type StrategyAdvice,
 } from './strategy.js';
 export { findSpofs } from './spof.js';
+export { hostKey, hostOfUrl, isLoopback, hostDomainId } from './hosts.js';
 export { findCycles } from './graph.js';
 export { renderPlanTable, type RenderOptions } from './render.js';
 export { formatPercent, formatDuration, percentDigits } from './format.js';

@@ -22,6 +22,11 @@ export interface Component {
 export interface Member {
   name: string;
   zone?: string;
+  /**
+   * The host the member runs on (a database member's host, an endpoint URL's
+   * host); members on one host in one zone share it as a failure domain.
+   */
+  host?: string;
   availability: number;
   backup: boolean;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planTopology } from './plan.js';
 import type { PlanReport } from './report.js';
-import { component, member, topology } from './testing/fixtures.js';
+import { component, member, onHost, topology } from './testing/fixtures.js';
 
 function plan(report: PlanReport, name: string) {
   const found = report.components.find((c) => c.name === name);
@@ -115,6 +115,72 @@ describe('availability with shared failure domains', () => {
     expect(plan(report, 'db').availability.approximate).toBe(false);
     expect(plan(report, 'api').availability.endToEnd).toBeCloseTo(0.99 * 0.999 * 0.99 * 0.995, 14);
     expect(report.findings.map((f) => f.code)).toContain('APPROXIMATE');
+  });
+});
+
+describe('hosts as failure domains', () => {
+  const db = (...hosts: string[]) => component(hosts.map((h, i) => onHost(member(`pg${i + 1}`, 0.995), h)), { kind: 'database' });
+
+  it('three members on one host are no more available than the host (the best member: 0.995), not 1 − 0.005³', () => {
+    const oneHost = planTopology(topology({ components: { main: db('127.0.0.1', '127.0.0.1', '127.0.0.1') } }));
+    expect(plan(oneHost, 'main').availability).toEqual({ own: 0.995, endToEnd: 0.995, approximate: false, domains: 1 });
+    expect(oneHost.spofs).toEqual([expect.objectContaining({ component: 'main', scope: 'host', domain: '127.0.0.1' })]);
+    const threeHosts = planTopology(topology({ components: { main: db('10.0.0.1', '10.0.0.2', '10.0.0.3') } }));
+    expect(plan(threeHosts, 'main').availability.own).toBeCloseTo(1 - 0.005 ** 3, 14);
+    expect(plan(threeHosts, 'main').availability.domains).toBe(0);
+    expect(threeHosts.spofs).toEqual([]);
+  });
+
+  it('every loopback name is one host', () => {
+    const report = planTopology(topology({ components: { main: db('127.0.0.1', 'localhost', '::1') } }));
+    expect(plan(report, 'main').availability.own).toBeCloseTo(0.995, 14);
+  });
+
+  it('a host is as available as its best member; each member keeps its own figure', () => {
+    const report = planTopology(topology({
+      components: { main: component([onHost(member('pg1', 0.99), 'h'), onHost(member('pg2', 0.999), 'h')], { kind: 'database' }) },
+    }));
+    // host 0.999; pg2 adds nothing on it, pg1 is 0.99 / 0.999 given the host: the set is the host's 0.999.
+    expect(plan(report, 'main').availability.own).toBeCloseTo(0.999, 14);
+  });
+
+  it('a service and its database on one host fail together', () => {
+    const report = planTopology(topology({
+      components: {
+        api: component([onHost(member('e1', 0.99), 'h')], { dependsOn: ['db'] }),
+        db: component([onHost(member('pg1', 0.995), 'h')], { kind: 'database' }),
+      },
+    }));
+    // host 0.995 × e1 given the host (0.99 / 0.995) × pg1 given the host (1) = 0.99, not 0.99 × 0.995.
+    expect(plan(report, 'api').availability.endToEnd).toBeCloseTo(0.99, 14);
+    expect(plan(report, 'db').availability.own).toBeCloseTo(0.995, 14);
+  });
+
+  it('members on distinct hosts in one zone keep the zone model', () => {
+    const report = planTopology(topology({
+      regions: { r: { availability: 1 } },
+      zones: { a: { region: 'r', availability: 0.99 } },
+      components: { api: component([onHost(member('e1', 0.999, 'a'), 'h1'), onHost(member('e2', 0.999, 'a'), 'h2')]) },
+    }));
+    expect(plan(report, 'api').availability.own).toBeCloseTo(0.99 * 0.999999, 14);
+  });
+
+  it('members that declare different zones are taken at their word on one address', () => {
+    const zoned = (host?: string) => planTopology(topology({
+      regions: { r: { availability: 0.9999 } },
+      zones: { a: { region: 'r', availability: 0.99 }, b: { region: 'r', availability: 0.99 } },
+      components: {
+        api: component([member('e1', 0.999, 'a'), member('e2', 0.999, 'b')].map((m) => (host ? onHost(m, host) : m))),
+      },
+    }));
+    expect(plan(zoned('127.0.0.1'), 'api').availability).toEqual(plan(zoned(), 'api').availability);
+    expect(zoned('127.0.0.1').spofs.map((s) => s.scope)).toEqual(['region']);
+  });
+
+  it('a host with one member is no extra domain', () => {
+    const report = planTopology(topology({ components: { api: component([onHost(member('e1', 0.99), 'h1'), onHost(member('e2', 0.99), 'h2')]) } }));
+    expect(plan(report, 'api').availability).toMatchObject({ domains: 0 });
+    expect(plan(report, 'api').availability.own).toBeCloseTo(0.9999, 14);
   });
 });
 

@@ -13,7 +13,7 @@ import { recommendStrategy } from './strategy.js';
 const TARGET_EPSILON = 1e-12;
 
 export interface PlanOptions {
-  /** Uncertain zones + regions up to which availability is exact; default 16. */
+  /** Uncertain zones + regions + shared hosts up to which availability is exact; default 16. */
   maxExactDomains?: number;
 }
 
@@ -31,8 +31,8 @@ export function planTopology(t: Topology, options: PlanOptions = {}): PlanReport
   if (approximate.length > 0) {
     findings.push({
       code: 'APPROXIMATE', severity: 'info',
-      message: `more than ${maxExactDomains} zones and regions are involved for ${approximate.map((c) => c.name).join(', ')}: ` +
-        'their end-to-end availability treats components as independent, which ignores shared zone and region outages',
+      message: `more than ${maxExactDomains} zones, regions and shared hosts are involved for ${approximate.map((c) => c.name).join(', ')}: ` +
+        'their end-to-end availability treats components as independent, which ignores shared zone, region and host outages',
     });
   }
   return {

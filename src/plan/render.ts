@@ -98,6 +98,6 @@ function findingSection(report: PlanReport, paint: (text: string, style: Style) 
 }
 
 function footnote(report: PlanReport): string {
-  const approx = report.approximate ? ' ~ marks an approximation (too many zones and regions to enumerate).' : '';
+  const approx = report.approximate ? ' ~ marks an approximation (too many zones, regions and shared hosts to enumerate).' : '';
   return `Availability is end to end (the component and all it depends on); a year is ${report.conventions.daysPerYear} days, a month 1/12 of it.${approx}`;
 }

@@ -24,12 +24,12 @@ export interface PlanFinding {
   message: string;
 }
 
-export type SpofScope = 'member' | 'zone' | 'region';
+export type SpofScope = 'member' | 'host' | 'zone' | 'region';
 
 export interface SpofFinding {
   component: string;
   scope: SpofScope;
-  /** The member, zone or region whose loss takes the component down. */
+  /** The member, host (as written on the first member), zone or region whose loss takes the component down. */
   domain: string;
   message: string;
 }
@@ -47,7 +47,7 @@ export interface ModelledAvailability {
   endToEnd: number;
   /** True when shared failure domains were treated as independent (too many to enumerate). */
   approximate: boolean;
-  /** Number of uncertain failure domains (zones + regions) the end-to-end figure involved. */
+  /** Number of uncertain failure domains (zones + regions + hosts shared by two or more members) the end-to-end figure involved. */
   domains: number;
 }
 

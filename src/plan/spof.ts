@@ -1,11 +1,14 @@
+import { hostDomainId } from './hosts.js';
 import type { Component, Topology } from './model.js';
 import type { SpofFinding } from './report.js';
 
 /**
  * Single points of failure of one component. Backup members count: traffic
- * fails over to them, so a primary with a backup is not a member SPOF. Zone
- * and region checks need at least two members (one member is already a member
- * SPOF) and a known zone for each (placement we cannot see proves nothing).
+ * fails over to them, so a primary with a backup is not a member SPOF. Host,
+ * zone and region checks need at least two members (one member is already a
+ * member SPOF) and a known host, or zone, for each (placement we cannot see
+ * proves nothing). Members share a host as the availability model has it:
+ * one address (every loopback name is one) and no different zones declared.
  */
 export function findSpofs(name: string, c: Component, t: Pick<Topology, 'zones'>): SpofFinding[] {
   const found: SpofFinding[] = [];
@@ -17,7 +20,10 @@ export function findSpofs(name: string, c: Component, t: Pick<Topology, 'zones'>
     });
     return found;
   }
-  if (c.members.length < 2 || c.members.some((m) => m.zone === undefined)) return found;
+  if (c.members.length < 2) return found;
+  const host = sharedHost(name, c);
+  if (host) found.push(host);
+  if (c.members.some((m) => m.zone === undefined)) return found;
   const zones = new Set(c.members.map((m) => m.zone ?? ''));
   const [zone] = zones;
   if (zones.size === 1 && zone !== undefined) {
@@ -35,4 +41,16 @@ export function findSpofs(name: string, c: Component, t: Pick<Topology, 'zones'>
     });
   }
   return found;
+}
+
+function sharedHost(name: string, c: Component): SpofFinding | undefined {
+  const [first] = c.members;
+  const id = first === undefined ? undefined : hostDomainId(first);
+  if (first?.host === undefined || id === undefined || c.members.some((m) => hostDomainId(m) !== id)) return undefined;
+  const what = c.kind === 'database' ? 'members' : 'endpoints';
+  return {
+    component: name, scope: 'host', domain: first.host,
+    message: `all ${c.members.length} ${what} of ${c.kind} ${name} are on host ${first.host}: one host's failure takes ${name} down; ` +
+      `put ${what} on other hosts`,
+  };
 }

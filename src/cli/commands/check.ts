@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findingToJSON, formatFinding, formatKeyPath, hasErrors, loadConfigFile, type Finding, type LoadOptions } from '../../config/index.js';
+import { findingToJSON, formatFinding, formatKeyPath, hasErrors, loadConfigFile, processLintFacts, type Finding, type LoadOptions } from '../../config/index.js';
 import { EXIT } from '../exit-codes.js';
 import { print } from '../output.js';
 
@@ -25,7 +25,8 @@ export function registerCheck(program: Command): void {
     .option('--require-secrets', 'an unset ${env:...} or unreadable ${file:...} secret is an error, as it is for `bulwark up`')
     .addHelpText('after', '\nExit codes: 0 clean (warnings allowed), 1 errors found, 2 unusable input (unreadable file, YAML syntax).')
     .action(async (options: CheckOptions) => {
-      const result = await checkConfig(options);
+      // Facts of this process (root or not) are read here, at the entry point; checkConfig and the rules stay pure.
+      const result = await checkConfig(options, { lintFacts: processLintFacts() });
       print(result.output);
       process.exitCode = result.exitCode;
     });

@@ -20,8 +20,11 @@ export function registerPlan(program: Command): void {
     .addHelpText('after', `
 Exit codes: 0 every component meets its tier, 1 a component misses its availability
 target or RTO (or the model has errors), 2 unusable input.
-Model: a member is up when it, its zone and its region are up; members compose in
-parallel, depends_on in series; zones and regions are shared failure domains.`)
+Model: a member is up when it, its host, its zone and its region are up; members
+compose in parallel, depends_on in series; zones, regions and hosts are shared failure
+domains (members on one address, every loopback name being one, in one zone share a
+host, whose availability is the best of its members': three members on one host are
+as available as one).`)
     .action(async (options: PlanOptions) => {
       process.exitCode = await runPlan(options);
     });

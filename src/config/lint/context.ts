@@ -3,8 +3,25 @@ import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig, DatabaseConfig, TierConfig } from '../schema.js';
 import { didYouMean } from '../suggest.js';
 
-/** One lint rule family: pure, reads the parsed configuration, returns its findings. */
-export type LintRule = (config: BulwarkConfig) => Finding[];
+/**
+ * Facts about the process that runs the check, for the few rules that depend
+ * on where they run. Rules stay pure: they never read the process, the entry
+ * point gathers the facts (processLintFacts) and passes them in. An absent
+ * fact is unknown, and a rule that needs it says nothing.
+ */
+export interface LintFacts {
+  /** The process runs as root (uid 0). */
+  root?: boolean;
+}
+
+/** The facts of this process: what `bulwark check` passes to the rules. */
+export function processLintFacts(): LintFacts {
+  const uid = process.getuid?.();
+  return uid === undefined ? {} : { root: uid === 0 };
+}
+
+/** One lint rule family: pure, reads the parsed configuration (and the facts it needs), returns its findings. */
+export type LintRule = (config: BulwarkConfig, facts: LintFacts) => Finding[];
 
 interface Planned {
   topology: Topology;

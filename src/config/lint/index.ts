@@ -2,14 +2,16 @@ import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
-import type { LintRule } from './context.js';
+import type { LintFacts, LintRule } from './context.js';
+import { lintMembersOnOneHost } from './hosts.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
 import { lintPostgresHa } from './postgres.js';
 import { lintReferences } from './references.js';
 import { lintSpofs } from './spof.js';
 import { lintTimings } from './timings.js';
 
-export type { LintRule } from './context.js';
+export type { LintFacts, LintRule } from './context.js';
+export { processLintFacts } from './context.js';
 
 /** Every rule family, in the order their findings are listed before the loader sorts them by location. */
 export const LINT_RULES: readonly LintRule[] = [
@@ -19,6 +21,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintRto,
   lintAvailability,
   lintSpofs,
+  lintMembersOnOneHost,
   lintTimings,
   lintPostgresHa,
   lintBackupCopies,
@@ -27,7 +30,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintEmpty,
 ];
 
-/** Lint a configuration that passed the schema against its own promises. */
-export function lintConfig(config: BulwarkConfig): Finding[] {
-  return LINT_RULES.flatMap((rule) => rule(config));
+/** Lint a configuration that passed the schema against its own promises (and the facts of where it runs, when given). */
+export function lintConfig(config: BulwarkConfig, facts: LintFacts = {}): Finding[] {
+  return LINT_RULES.flatMap((rule) => rule(config, facts));
 }

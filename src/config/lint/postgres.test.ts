@@ -23,6 +23,28 @@ const LOCAL = `        - { name: a, port: 5432, data_dir: /var/lib/bulwark/a, he
         - { name: b, port: 5433, data_dir: /var/lib/bulwark/b, health_port: 8009 }
 `;
 
+describe('lint.postgres_root_without_run_as', () => {
+  const secret = '      superuser_password: secret\n';
+  const rule = (yaml: string, root?: boolean) =>
+    byRule(parseConfigText(yaml, 'test.yaml', { env: {}, lintFacts: root === undefined ? {} : { root } }).findings, 'lint.postgres_root_without_run_as');
+
+  it('as root, local members without run_as are the error db init gives, with its fix', () => {
+    expect(rule(pg(LOCAL, secret), true)).toEqual([expect.objectContaining({
+      severity: 'error',
+      path: ['databases', 'db', 'postgres', 'run_as'],
+      message: expect.stringContaining('PostgreSQL refuses to run as root, and no run_as user is configured'),
+      hint: 'set databases.db.postgres.run_as to the user that owns the data directories (e.g. postgres), or run bulwark as that user',
+    })]);
+  });
+
+  it('is quiet with run_as, without local members, not as root, or when nobody said', () => {
+    expect(rule(pg(LOCAL, secret + '      run_as: postgres\n'), true)).toEqual([]);
+    expect(rule(pg(THREE), true)).toEqual([]);
+    expect(rule(pg(LOCAL, secret), false)).toEqual([]);
+    expect(rule(pg(LOCAL, secret))).toEqual([]);
+  });
+});
+
 describe('postgres failover settings', () => {
   it('accepts a fully specified local cluster with no postgres finding', () => {
     const yaml = pg(LOCAL, `      superuser_password: secret

@@ -1,6 +1,7 @@
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig, PostgresConfig } from '../schema.js';
 import { formatDurationShort as short } from '../units.js';
+import type { LintFacts } from './context.js';
 
 const MIN_TTL_MS = 2_000;
 const MIN_LOOP_WAIT_MS = 100;
@@ -10,9 +11,10 @@ const MIN_RETRY_TIMEOUT_MS = 100;
  * PostgreSQL failover settings that cannot work (the leader lease's own rule
  * lives with the other timings): timers too short or not in whole seconds, a
  * synchronous set larger than the replicas, members that collide, and members
- * this daemon would run without what it needs to run them.
+ * this daemon would run without what it needs to run them (run as root, for
+ * one: only when the facts say this process is root).
  */
-export function lintPostgresHa(config: BulwarkConfig): Finding[] {
+export function lintPostgresHa(config: BulwarkConfig, facts: LintFacts = {}): Finding[] {
   const out: Finding[] = [...duplicateAddresses(config)];
   for (const [name, db] of Object.entries(config.databases)) {
     const members = db.postgres?.members ?? db.redis?.members ?? [];
@@ -20,6 +22,7 @@ export function lintPostgresHa(config: BulwarkConfig): Finding[] {
     if (!db.postgres) continue;
     const path = ['databases', name, 'postgres'];
     out.push(...timers(path, db.postgres), ...synchronous(path, db.postgres), ...localMembers(config, name, path, db.postgres));
+    out.push(...rootWithoutRunAs(name, path, db.postgres, facts));
   }
   return out;
 }
@@ -102,6 +105,18 @@ function localMembers(config: BulwarkConfig, name: string, path: KeyPath, pg: Po
     }];
   }
   return [];
+}
+
+/** `bulwark db init` refuses this (postgres-ha/bootstrap.ts) and PostgreSQL will not start as root: say so at check time, with the same fix. */
+function rootWithoutRunAs(name: string, path: KeyPath, pg: PostgresConfig, facts: LintFacts): Finding[] {
+  if (facts.root !== true || pg.run_as !== undefined || !pg.members.some((m) => m.data_dir !== undefined)) return [];
+  return [{
+    severity: 'error', rule: 'lint.postgres_root_without_run_as', path: [...path, 'run_as'],
+    message: `${name} has members with data_dir (run on this host) and bulwark runs as root here: ` +
+      'PostgreSQL refuses to run as root, and no run_as user is configured, so `bulwark db init` refuses and the members could not start',
+    expected: 'run_as: the user that owns the data directories',
+    hint: `set databases.${name}.postgres.run_as to the user that owns the data directories (e.g. postgres), or run bulwark as that user`,
+  }];
 }
 
 function duplicateNames(path: KeyPath, members: ReadonlyArray<{ name: string }>): Finding[] {

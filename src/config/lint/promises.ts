@@ -1,4 +1,4 @@
-import { findCycles, formatDuration, formatPercent, percentDigits, type ComponentPlan } from '../../plan/index.js';
+import { findCycles, formatDuration, formatPercent, percentDigits, type ComponentPlan, type SpofScope } from '../../plan/index.js';
 import type { Finding } from '../diagnostics.js';
 import { longestGapMs } from '../schedule.js';
 import type { BulwarkConfig } from '../schema.js';
@@ -137,12 +137,17 @@ function mainReason(c: ComponentPlan, byName: Map<string, ComponentPlan>, spofs:
   }
   const found = spofs.filter((s) => closure.includes(s.component));
   if (found.length > 0) {
-    const list = found.map((s) => `${s.component} (${s.scope === 'member' ? `only member ${s.domain}` : `all in ${s.scope} ${s.domain}`})`);
+    const list = found.map((s) => `${s.component} (${spofPlace(s.scope, s.domain)})`);
     return `single points of failure: ${[...new Set(list)].join(', ')}`;
   }
   const weakest = closure.map((n) => byName.get(n)).filter((p): p is ComponentPlan => p !== undefined)
     .sort((a, b) => a.availability.own - b.availability.own)[0];
   return weakest ? `the weakest link is ${weakest.name} at ${formatPercent(weakest.availability.own)} on its own` : 'its members are not available enough';
+}
+
+function spofPlace(scope: SpofScope, domain: string): string {
+  if (scope === 'member') return `only member ${domain}`;
+  return scope === 'host' ? `all on host ${domain}` : `all in ${scope} ${domain}`;
 }
 
 /** depends_on cycles: the planner counts each member once, but nothing in the cycle can start first. */

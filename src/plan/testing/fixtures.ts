@@ -12,3 +12,8 @@ export function component(members: Member[], extra: Partial<Component> = {}): Co
 export function topology(partial: Partial<Topology>): Topology {
   return { tiers: {}, regions: {}, zones: {}, components: {}, ...partial };
 }
+
+/** The member, placed on `host`. */
+export function onHost(m: Member, host: string): Member {
+  return { ...m, host };
+}
