@@ -8,6 +8,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   NOT_FOUND: 404,
   /** The thing asked for is busy (a backup run already going, a repository locked): try again later. */
   REPO_LOCKED: 409,
+  DATA_DIR_LOCKED: 409,
   BAD_REQUEST: 400,
   CONFIG_INVALID: 422,
   CONFIG_SYNTAX: 422,

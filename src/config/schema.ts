@@ -161,11 +161,18 @@ const pgMember = dbMember.extend({
   health_port: port().optional(),
 });
 
+/** Covers a standby re-pointing at a newly promoted primary (one HA loop and a reconnect) with room to spare. */
+export const DEFAULT_DEGRADE_AFTER_MS = 5_000;
+
 const postgres = z.strictObject({
   members: z.array(pgMember).min(1, { message: 'expected at least one member' }),
   synchronous: z.union([
     z.boolean(),
-    z.strictObject({ standbys: z.number().int().min(1).default(1), strict: z.boolean().default(false) }),
+    z.strictObject({
+      standbys: z.number().int().min(1).default(1), strict: z.boolean().default(false),
+      /** Non-strict: how long commits wait with no synchronous standby before the primary goes asynchronous. */
+      degrade_after: duration().default(DEFAULT_DEGRADE_AFTER_MS),
+    }),
   ]).default(false),
   maximum_lag_on_failover: size().default(1_048_576),
   ttl: duration().default(10_000),

@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import type { EtcdClient } from '../coordination/etcd-client.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { DataDirLock } from './data-dir-lock.js';
 import type { DatabaseKeys, SyncRecord } from './keys.js';
 import { PostgresMember, type RunAs } from './postgres-process.js';
 
@@ -48,6 +49,8 @@ export interface BootstrapOptions {
   runAs?: RunAs;
   superuser: string;
   password: string;
+  /** The role the standbys replicate as; created on the primary before any base backup. The superuser when absent. */
+  replication?: { user: string; password: string };
   /** postgresql.conf settings written at initdb. */
   settings?: Record<string, string>;
   etcd?: { client: EtcdClient; keys: DatabaseKeys };
@@ -83,9 +86,16 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     o.onStep?.(text);
   };
   const { local, primary: first } = await preflight(o);
-  const primary = o.adopt ? await adopt(o, local, step) : first;
-  const slots = o.members.filter((m) => m.name !== primary.name).map((m) => m.name);
-  if (!o.adopt) await init(o, local, primary, slots, step);
+  const locks = await lockDataDirs(local);
+  let primary: LocalMember;
+  let slots: string[];
+  try {
+    primary = o.adopt ? await adopt(o, local, step) : first;
+    slots = o.members.filter((m) => m.name !== primary.name).map((m) => m.name);
+    if (!o.adopt) await init(o, local, primary, slots, step);
+  } finally {
+    await Promise.all(locks.map((lock) => lock.release()));
+  }
   const remote = o.members.filter((m) => m.dataDir === undefined).map((m) => m.name);
   const replicas = local.filter((m) => m.name !== primary.name).map((m) => m.name);
   const dataChecksums: Record<string, boolean> = {};
@@ -110,6 +120,18 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
 type LocalMember = BootstrapMember & { dataDir: string };
 
 // ---------------------------------------------------------------- refusals
+
+/** A running `bulwark up` on the same directories holds their locks: init and adopt are refused before they write. */
+async function lockDataDirs(local: readonly LocalMember[]): Promise<DataDirLock[]> {
+  const locks: DataDirLock[] = [];
+  try {
+    for (const m of local) locks.push(await DataDirLock.acquire(m.dataDir, `bulwark db init of ${m.name}`, { allowRunningPostmaster: true }));
+  } catch (err) {
+    await Promise.all(locks.map((lock) => lock.release()));
+    throw err;
+  }
+  return locks;
+}
 
 async function preflight(o: BootstrapOptions): Promise<{ local: LocalMember[]; primary: LocalMember }> {
   const local = o.members.filter((m): m is LocalMember => m.dataDir !== undefined);
@@ -219,6 +241,10 @@ async function init(o: BootstrapOptions, local: LocalMember[], primaryMember: Lo
     step(`initdb ${primary.name} in ${primaryMember.dataDir} (data checksums on)`);
     await startTracked(primary, started, o);
     step(`started ${primary.name} on ${primaryMember.host}:${primaryMember.port}`);
+    if (o.replication && o.replication.user !== o.superuser) {
+      await primary.ensureReplicationRole({ timeoutMs: 10_000 });
+      step(`replication role ${o.replication.user} (LOGIN REPLICATION, scram) on ${primary.name}`);
+    }
     if (slots.length > 0) {
       await primary.ensureSlots(slots, { timeoutMs: 10_000 });
       step(`replication slots on ${primary.name}: ${slots.join(', ')}`);
@@ -293,11 +319,16 @@ async function adopt(o: BootstrapOptions, local: LocalMember[], step: (t: string
     try {
       await pg.start({ timeoutMs: o.timeoutMs ?? 60_000 });
       await pg.ensureSlots(slots, { timeoutMs: 10_000 });
+      await pg.ensureReplicationRole({ timeoutMs: 10_000 });
     } finally {
       await pg.stop().catch(() => pg.fence());
     }
   } else {
-    await pg.ensureSlots(slots, { timeoutMs: 10_000 }).catch((err: unknown) => {
+    const prepare = async (): Promise<void> => {
+      await pg.ensureSlots(slots, { timeoutMs: 10_000 });
+      await pg.ensureReplicationRole({ timeoutMs: 10_000 });
+    };
+    await prepare().catch((err: unknown) => {
       throw new BulwarkError('BACKEND_UNAVAILABLE', `${primary.m.name} runs but does not answer on ${primary.m.host}:${primary.m.port} as ${o.superuser}: ${errorMessage(err)}`, {
         hint: 'check port, superuser and superuser_password in bulwark.yaml against the running server',
       });
@@ -339,7 +370,7 @@ async function pgCtlStop(o: BootstrapOptions, dataDir: string): Promise<void> {
 function member(o: BootstrapOptions, m: LocalMember): PostgresMember {
   return new PostgresMember({
     name: m.name, binDir: o.binDir, dataDir: m.dataDir, socketDir: o.socketDir, host: m.host, port: m.port,
-    user: o.superuser, password: o.password, runAs: o.runAs, settings: o.settings, logger: o.logger ?? silentLogger(),
+    user: o.superuser, password: o.password, ...(o.replication ? { replication: o.replication } : {}), runAs: o.runAs, settings: o.settings, logger: o.logger ?? silentLogger(),
   });
 }
 

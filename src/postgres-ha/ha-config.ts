@@ -3,7 +3,7 @@
  * no I/O. `bulwark check` has already refused unsafe values (see
  * src/config/lint/postgres.ts and timings.ts); nothing here re-validates them.
  */
-import type { BulwarkConfig, CoordinationConfig, PostgresConfig } from '../config/index.js';
+import { DEFAULT_DEGRADE_AFTER_MS, type BulwarkConfig, type CoordinationConfig, type PostgresConfig } from '../config/index.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import type { PgEndpoint } from './pg-query.js';
 
@@ -18,12 +18,14 @@ export interface HaManagerSettings {
   requestTimeoutMs: number;
   synchronousMode: boolean;
   synchronousModeStrict: boolean;
+  /** Non-strict synchronous mode: how long commits wait with no synchronous standby before the primary goes asynchronous. */
+  synchronousDegradeAfterMs: number;
   maximumLagOnFailover: bigint;
   usePgRewind: boolean;
 }
 
 /** The settings `MemberManager.reconfigure` applies to a running loop; the others need a restart. */
-export const RECONFIGURABLE = ['ttlSeconds', 'loopWaitMs', 'synchronousMode', 'synchronousModeStrict', 'maximumLagOnFailover'] as const;
+export const RECONFIGURABLE = ['ttlSeconds', 'loopWaitMs', 'synchronousMode', 'synchronousModeStrict', 'synchronousDegradeAfterMs', 'maximumLagOnFailover'] as const;
 export type ReconfigurableKey = (typeof RECONFIGURABLE)[number];
 
 export interface HaPeer {
@@ -59,6 +61,8 @@ export interface DatabaseHaPlan {
   settings: HaManagerSettings;
   superuser: string;
   password: string;
+  /** The role standbys replicate as: `replication_user`, with `replication_password` (the superuser's when unset). */
+  replication: { user: string; password: string };
   /** Configured `bin_dir`; undefined means "find it" (src/postgres-ha/bin-dir.ts). */
   binDir: string | undefined;
   /** OS user name to run PostgreSQL as when the daemon is root. */
@@ -86,6 +90,7 @@ export function managerSettings(pg: PostgresConfig): HaManagerSettings {
     requestTimeoutMs: pg.retry_timeout,
     synchronousMode: sync !== false,
     synchronousModeStrict: typeof sync === 'object' ? sync.strict : false,
+    synchronousDegradeAfterMs: typeof sync === 'object' ? sync.degrade_after : DEFAULT_DEGRADE_AFTER_MS,
     maximumLagOnFailover: BigInt(Math.round(pg.maximum_lag_on_failover)),
     usePgRewind: pg.use_pg_rewind,
   };
@@ -102,7 +107,7 @@ export function haPlan(database: string, pg: PostgresConfig, coordination: Coord
   const etcd = etcdSettings(coordination);
   return {
     database, prefix: etcd?.prefix ?? DEFAULT_PREFIX, etcd, settings: managerSettings(pg),
-    superuser: pg.superuser, password, binDir: pg.bin_dir, runAs: pg.run_as, socketDir: pg.socket_dir ?? DEFAULT_SOCKET_DIR,
+    superuser: pg.superuser, password, replication: { user: pg.replication_user, password: pg.replication_password ?? password }, binDir: pg.bin_dir, runAs: pg.run_as, socketDir: pg.socket_dir ?? DEFAULT_SOCKET_DIR,
     pgSettings: { ...pg.settings }, members, local,
   };
 }
@@ -134,7 +139,8 @@ export function restartOnlyChanges(from: DatabaseHaPlan, to: DatabaseHaPlan, mem
     ['host', a.host, b.host], ['port', a.port, b.port], ['data_dir', a.dataDir, b.dataDir],
     ['members', peerKey(a.peers), peerKey(b.peers)], ['retry_timeout', from.settings.requestTimeoutMs, to.settings.requestTimeoutMs],
     ['use_pg_rewind', from.settings.usePgRewind, to.settings.usePgRewind], ['superuser', from.superuser, to.superuser],
-    ['superuser_password', from.password, to.password], ['bin_dir', from.binDir, to.binDir], ['run_as', from.runAs, to.runAs],
+    ['superuser_password', from.password, to.password],
+    ['replication_user', from.replication.user, to.replication.user], ['replication_password', from.replication.password, to.replication.password], ['bin_dir', from.binDir, to.binDir], ['run_as', from.runAs, to.runAs],
     ['socket_dir', from.socketDir, to.socketDir], ['settings', JSON.stringify(from.pgSettings), JSON.stringify(to.pgSettings)],
   ];
   return fields.filter(([, x, y]) => x !== y).map(([name]) => name);

@@ -17,6 +17,9 @@ const ROLES: ReadonlyArray<MemberSnapshot['role']> = ['primary', 'replica', 'sto
 export class HaMetrics {
   private readonly failovers: Counter<'database' | 'kind'>;
   private readonly lastFailover: Gauge<'database'>;
+  private readonly drift: Counter<'database' | 'member' | 'setting'>;
+  private readonly aloneSeconds: Counter<'database' | 'member'>;
+  private readonly aloneTransactions: Counter<'database' | 'member'>;
 
   constructor(registry: Registry, samples: () => MemberSample[]) {
     const registers = [registry];
@@ -59,6 +62,27 @@ export class HaMetrics {
       name: 'bulwark_db_last_failover_duration_seconds', help: 'The last promotion on this host: from the old leader gone (or the handover start) to accepting writes',
       labelNames: ['database'], registers,
     });
+    this.drift = new Counter({
+      name: 'bulwark_db_setting_drift_total', help: 'Settings the leader owns (synchronous_standby_names) found changed behind its back and restored',
+      labelNames: ['database', 'member', 'setting'], registers,
+    });
+    this.aloneSeconds = new Counter({
+      name: 'bulwark_db_without_sync_standby_seconds_total', help: 'Synchronous mode: seconds this primary ran with an empty synchronous_standby_names (commits acknowledged by it alone)',
+      labelNames: ['database', 'member'], registers,
+    });
+    this.aloneTransactions = new Counter({
+      name: 'bulwark_db_commits_without_sync_standby_total', help: 'Synchronous mode: write transactions this primary took while it had no synchronous standby (transaction ids assigned)',
+      labelNames: ['database', 'member'], registers,
+    });
+  }
+
+  recordDrift(database: string, member: string, setting: string): void {
+    this.drift.inc({ database, member, setting });
+  }
+
+  recordWithoutStandby(database: string, member: string, ms: number, transactions: number): void {
+    this.aloneSeconds.inc({ database, member }, ms / 1000);
+    if (transactions > 0) this.aloneTransactions.inc({ database, member }, transactions);
   }
 
   recordPromotion(database: string, entry: HistoryEntry): void {

@@ -5,14 +5,14 @@
  * stopped cleanly, the sync set naming m1), then the service starts them.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseConfigText } from '../config/index.js';
 import { EtcdClient } from '../coordination/etcd-client.js';
 import { EtcdCluster } from '../coordination/testing/etcd-cluster.js';
@@ -25,6 +25,7 @@ import { DatabaseHaService, type DatabaseHaEvents } from './ha-service.js';
 import { databaseKeys } from './keys.js';
 import { queryRows } from './pg-query.js';
 import { PostgresMember, type RunAs } from './postgres-process.js';
+import { FailoverWriter } from './testing/failover-writer.js';
 
 const execFileAsync = promisify(execFile);
 const USER = 'bulwark';
@@ -76,6 +77,7 @@ async function prepare(): Promise<Setup> {
   await primary.start();
   await primary.ensureSlots(replicas.map((r) => r.name));
   await queryRows(primary.endpoint, 'CREATE TABLE t (id int PRIMARY KEY)');
+  await queryRows(primary.endpoint, 'CREATE TABLE w (seq int PRIMARY KEY)');
   for (const replica of replicas) {
     await replica.basebackup(primary.endpoint);
     await replica.start();
@@ -138,6 +140,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (process.env.HA_LOG) await writeFile(process.env.HA_LOG, logger.lines.map((l) => JSON.stringify(l)).join('\n'));
   if (!setup) return;
   await setup.client.close().catch(() => undefined);
   await setup.etcd.stopAll();
@@ -165,6 +168,8 @@ describe('DatabaseHaService on etcd and PostgreSQL', () => {
         return m.primary.length === 1 && m.replica.length === 2 ? m : undefined;
       });
       expect(health).toEqual({ primary: ['m1'], replica: ['m2', 'm3'] });
+      // Synchronous mode: a write waits for a standby, so wait for them to stream first.
+      await until('the synchronous set to settle on m2, m3', 60_000, async () => ((await syncMembers(s)) === 'm2,m3' ? true : undefined));
       expect(promoted).toEqual(['m1']);
       expect(await status(s.healthPorts[0] ?? 0, '/health')).toBe(200);
       expect(await status(s.healthPorts[1] ?? 0, '/primary')).toBe(503);
@@ -196,4 +201,144 @@ describe('DatabaseHaService on etcd and PostgreSQL', () => {
     }
     expect((await s.client.get(databaseKeys('main').leader)).kv).toBeUndefined();
   }, 150_000);
+  it('a second service on the same data directories (other ports) is refused before it writes anything', async (ctx) => {
+    const s = setup as Setup;
+    const first = await running(s, ctx);
+    try {
+      const leader = await settledLeader(s);
+      const before = await configChecksums(s);
+      const [p1, p2, p3, h1, h2, h3] = await distinctPorts(6);
+      let other = s.yaml;
+      for (const [i, port] of [p1, p2, p3].entries()) other = other.replace(`port: ${s.ports[i]},`, `port: ${port},`);
+      for (const [i, port] of [h1, h2, h3].entries()) other = other.replace(`health_port: ${s.healthPorts[i]}`, `health_port: ${port}`);
+      const secondLog = memoryLogger();
+      const second = new DatabaseHaService({ config: loadConfig(s, other), bus: new EventBus<DatabaseHaEvents>(), registry: new Registry(), log: secondLog.log });
+      const refused = await second.start().then(() => undefined, (err: unknown) => err);
+      await second.stop(AbortSignal.timeout(10_000));
+      expect(refused).toMatchObject({ code: 'DATA_DIR_LOCKED' });
+      expect(String((refused as Error).message)).toMatch(new RegExp(`already managed by the member manager of main/m1, pid ${process.pid}`));
+      expect(secondLog.lines.filter((l) => ['member manager started', 'postgres started'].includes(String(l.msg)))).toEqual([]);
+      const after = await configChecksums(s);
+      expect(Object.keys(after).filter((k) => after[k] !== before[k])).toEqual([]);
+      // The first one never noticed: still one primary and two replicas, writes still acknowledged by a standby.
+      expect(await healthMatrix(s)).toEqual({ primary: [leader], replica: NAMES.filter((n) => n !== leader) });
+    } finally {
+      await first.stop(AbortSignal.timeout(30_000));
+    }
+  }, 150_000);
+
+  it('synchronous_standby_names changed behind the leader is put back within a loop; standbys replicate as the replication role', async (ctx) => {
+    const s = setup as Setup;
+    const service = await running(s, ctx);
+    try {
+      const leader = await settledLeader(s);
+      const primary = endpointOf(s, leader);
+      const senders = await queryRows<{ usename: string; application_name: string }>(primary, 'SELECT usename, application_name FROM pg_stat_replication ORDER BY application_name');
+      expect(senders.map((r) => `${r.application_name}:${r.usename}`)).toEqual(NAMES.filter((n) => n !== leader).map((n) => `${n}:replicator`));
+      const roles = await queryRows<{ rolreplication: boolean; rolsuper: boolean }>(primary, "SELECT rolreplication, rolsuper FROM pg_roles WHERE rolname = 'replicator'");
+      expect(roles).toEqual([{ rolreplication: true, rolsuper: false }]);
+
+      const intended = await liveSyncNames(primary);
+      expect(intended).toMatch(/^ANY 1 \(/);
+      await queryRows(primary, "ALTER SYSTEM SET synchronous_standby_names = ''");
+      await queryRows(primary, 'SELECT pg_reload_conf()');
+      const changedAt = performance.now();
+      await until('synchronous_standby_names to be put back', 10_000, async () => ((await liveSyncNames(primary)) === intended ? true : undefined));
+      const restoredMs = Math.round(performance.now() - changedAt);
+      const metrics = await service.metricsText();
+      expect(metrics).toMatch(new RegExp(`bulwark_db_setting_drift_total\\{database="main",member="${leader}",setting="synchronous_standby_names"\\} [1-9]`));
+      ctx.annotate(`drift restored ${restoredMs} ms after the change (loop_wait 1 s)`);
+      expect(logger.lines.some((l) => String(l.msg).includes('changed behind the leader'))).toBe(true);
+    } finally {
+      await service.stop(AbortSignal.timeout(30_000));
+    }
+  }, 150_000);
+
+  it('a switchover without a target promotes the member the leader chose and waited for; the new primary never acknowledges alone', async (ctx) => {
+    const s = setup as Setup;
+    const service = await running(s, ctx);
+    const writer = new FailoverWriter(NAMES.map((name) => ({ name, endpoint: endpointOf(s, name) })), 'w');
+    try {
+      const from = await settledLeader(s);
+      writer.start();
+      await writer.until((acks) => acks.length >= 100, 30_000);
+      const lease = await s.client.grantLease(30);
+      const mark = logger.lines.length;
+      await s.client.put(databaseKeys('main').switchover, JSON.stringify({ from, requestedAt: new Date().toISOString() }), { lease: lease.id });
+      const to = await until('a new leader', 30_000, async () => {
+        const name = (await s.client.get(databaseKeys('main').leader)).kv?.value;
+        return name && name !== from ? name : undefined;
+      });
+      const chosen = logger.lines.slice(mark).find((l) => l.msg === 'switchover target chosen') as { to?: string } | undefined;
+      expect(chosen?.to).toBe(to);
+      const after = writer.acks.length;
+      await writer.until((acks) => acks.length >= after + 100 && acks.at(-1)?.member === to, 30_000);
+      await until('the old leader back as a synchronous standby', 30_000, async () => ((await syncMembers(s)) === NAMES.filter((n) => n !== to).join(',') ? true : undefined));
+      await writer.stop();
+      const metrics = await service.metricsText();
+      const alone = new RegExp(`bulwark_db_commits_without_sync_standby_total\\{database="main",member="${to}"\\} ([0-9.]+)`).exec(metrics)?.[1];
+      ctx.annotate(`switchover ${from} -> ${to}; commits acknowledged without a synchronous standby: ${alone ?? 0}`);
+      expect(Number(alone ?? 0)).toBe(0);
+      const missing = await queryRows<{ seq: number }>(endpointOf(s, to), 'SELECT a.seq FROM unnest($1::int[]) AS a(seq) LEFT JOIN w USING (seq) WHERE w.seq IS NULL', [writer.acks.map((a) => a.seq)]);
+      expect(missing).toEqual([]);
+    } finally {
+      await writer.stop();
+      await service.stop(AbortSignal.timeout(30_000));
+    }
+  }, 150_000);
 });
+
+function loadConfig(s: Setup, yaml: string) {
+  const loaded = parseConfigText(yaml, join(s.dir, 'bulwark.yaml'), { env: { PG_PASSWORD: s.password } });
+  expect(loaded.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  return loaded.config!;
+}
+
+/** The service started from the fixture's bulwark.yaml, with its log attached to a failure; `metricsText` reads its registry. */
+async function running(s: Setup, ctx: TestContext): Promise<DatabaseHaService & { metricsText: () => Promise<string> }> {
+  const registry = new Registry();
+  const service = new DatabaseHaService({ config: loadConfig(s, s.yaml), bus: new EventBus<DatabaseHaEvents>(), registry, log: logger.log });
+  ctx.onTestFailed(() => {
+    ctx.task.result?.errors?.push({ name: 'log', message: logger.lines.slice(-60).map((l) => JSON.stringify(l)).join('\n') } as never);
+  });
+  await service.start();
+  await until('one primary and two replicas on the health endpoints', 90_000, async () => {
+    const m = await healthMatrix(s);
+    return m.primary.length === 1 && m.replica.length === 2 ? m : undefined;
+  });
+  return Object.assign(service, { metricsText: () => registry.metrics() });
+}
+
+/** The leader, once both other members are in the recorded synchronous set. */
+function settledLeader(s: Setup): Promise<string> {
+  return until('a leader with both standbys synchronous', 60_000, async () => {
+    const name = (await s.client.get(databaseKeys('main').leader)).kv?.value;
+    return name && (await syncMembers(s)) === NAMES.filter((n) => n !== name).join(',') ? name : undefined;
+  });
+}
+
+function endpointOf(s: Setup, name: string) {
+  return { host: '127.0.0.1', port: s.ports[NAMES.indexOf(name as (typeof NAMES)[number])] ?? 0, user: USER, password: s.password };
+}
+
+async function syncMembers(s: Setup): Promise<string> {
+  const kv = (await s.client.get(databaseKeys('main').sync)).kv;
+  return kv ? (JSON.parse(kv.value) as { members: string[] }).members.join(',') : '';
+}
+
+async function liveSyncNames(endpoint: ReturnType<typeof endpointOf>): Promise<string> {
+  const rows = await queryRows<{ v: string }>(endpoint, "SELECT current_setting('synchronous_standby_names') AS v");
+  return rows[0]?.v ?? '';
+}
+
+/** The configuration files of every data directory (missing ones as absent): what a second manager must not touch. */
+async function configChecksums(s: Setup): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of NAMES) {
+    for (const file of ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'standby.signal', 'postmaster.pid']) {
+      const data = await readFile(join(s.dir, name, file)).catch(() => undefined);
+      out[`${name}/${file}`] = data ? createHash('sha256').update(data).digest('hex') : 'absent';
+    }
+  }
+  return out;
+}

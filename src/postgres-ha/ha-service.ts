@@ -19,6 +19,7 @@ import type { Store } from '../store/index.js';
 import { readDatabaseView, type DatabaseView } from './database-view.js';
 import { etcdSettings, haPlans, reconfiguration, restartOnlyChanges, sameEtcd, type DatabaseHaPlan, type EtcdSettings, type HaManagerSettings, type LocalMemberPlan } from './ha-config.js';
 import { HaMetrics, type MemberSample } from './ha-metrics.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { HealthServer } from './health-server.js';
 import type { HistoryEntry } from './keys.js';
 import { MemberManager, type MemberManagerEvents, type MemberManagerOptions, type MemberSnapshot, type ReconfigurableSettings } from './member-manager.js';
@@ -56,6 +57,7 @@ export interface DatabaseHaServiceOptions {
   createManager?: (options: MemberManagerOptions) => ManagedMember;
   createEtcd?: (options: EtcdClientOptions) => EtcdClient;
   resolveRuntime?: (plan: DatabaseHaPlan) => Promise<MemberRuntime>;
+  lockDataDir?: (dataDir: string, purpose: string) => Promise<Pick<DataDirLock, 'release'>>;
 }
 
 interface RunningMember {
@@ -67,6 +69,8 @@ interface RunningMember {
   pg: PostgresMember;
   manager: ManagedMember;
   health: HealthServer | undefined;
+  /** Held from before the first write to the data directory until PostgreSQL has stopped. */
+  lock: Lock;
   unsubscribe: () => void;
 }
 
@@ -145,10 +149,16 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
 
   private async startAll(): Promise<void> {
     if (this.etcdConfig && this.plans.size > 0) this.etcd = this.newEtcd(this.etcdConfig);
-    for (const plan of this.plans.values()) {
-      if (!this.shouldRun(plan)) continue;
-      const runtime = await this.runtime(plan);
-      for (const member of plan.local) await this.startMember(plan, member, runtime);
+    const plans = [...this.plans.values()].filter((plan) => this.shouldRun(plan));
+    // Every data directory first: a second daemon on the same directories is refused before it writes anything.
+    const locks = await this.lockAll(plans.flatMap((plan) => plan.local.map((member) => ({ plan, member }))));
+    try {
+      for (const plan of plans) {
+        const runtime = await this.runtime(plan);
+        for (const member of plan.local) await this.startMember(plan, member, runtime, takeLock(locks, member.dataDir));
+      }
+    } finally {
+      await Promise.all([...locks.values()].map((lock) => lock.release()));
     }
   }
 
@@ -181,13 +191,26 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
     return (this.o.createEtcd ?? ((o) => new EtcdClient(o)))(options);
   }
 
-  private async startMember(plan: DatabaseHaPlan, member: LocalMemberPlan, runtime: MemberRuntime): Promise<void> {
+  /** Locks every member's data directory, or none: on a refusal the ones already taken are let go. */
+  private async lockAll(members: Array<{ plan: DatabaseHaPlan; member: LocalMemberPlan }>): Promise<Map<string, Lock>> {
+    const acquire = this.o.lockDataDir ?? ((dir, purpose) => DataDirLock.acquire(dir, purpose));
+    const locks = new Map<string, Lock>();
+    try {
+      for (const { plan, member } of members) locks.set(member.dataDir, await acquire(member.dataDir, `the member manager of ${plan.database}/${member.name}`));
+    } catch (err) {
+      await Promise.all([...locks.values()].map((lock) => lock.release()));
+      throw err;
+    }
+    return locks;
+  }
+
+  private async startMember(plan: DatabaseHaPlan, member: LocalMemberPlan, runtime: MemberRuntime, lock: Lock): Promise<void> {
     const etcd = this.etcd;
-    if (!etcd) return;
+    if (!etcd) return lock.release();
     const log = this.log.child({ database: plan.database, member: member.name });
     const pg = new PostgresMember({
       name: member.name, binDir: runtime.binDir, dataDir: member.dataDir, socketDir: plan.socketDir, host: member.host, port: member.port,
-      user: plan.superuser, password: plan.password, runAs: runtime.runAs, settings: plan.pgSettings, logger: log,
+      user: plan.superuser, password: plan.password, replication: plan.replication, runAs: runtime.runAs, settings: plan.pgSettings, logger: log,
     });
     const manager = (this.o.createManager ?? ((o) => new MemberManager(o)))({
       database: plan.database, prefix: plan.prefix, pg, peers: member.peers, etcd, ...plan.settings, logger: log,
@@ -201,10 +224,11 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
     } catch (err) {
       unsubscribe();
       await health?.stop();
+      await lock.release();
       throw err;
     }
     const members = this.running.get(plan.database) ?? new Map<string, RunningMember>();
-    members.set(member.name, { plan, member, settings: plan.settings, pg, manager, health, unsubscribe });
+    members.set(member.name, { plan, member, settings: plan.settings, pg, manager, health, lock, unsubscribe });
     this.running.set(plan.database, members);
     log.info({ port: member.port, dataDir: member.dataDir, healthPort: member.healthPort }, 'PostgreSQL member started under the HA loop');
   }
@@ -218,6 +242,7 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
       this.log.error({ database, member: r.member.name, err: errorMessage(err) }, 'member did not stop cleanly');
     } finally {
       await r.health?.stop();
+      await r.lock.release();
       r.unsubscribe();
       this.running.get(database)?.delete(r.member.name);
     }
@@ -248,6 +273,11 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
       this.o.bus.emit('database.rejoined', { database, member, method, durationMs, detail, at: Date.now() });
       record('member.rejoined', { method, durationMs, detail });
     });
+    listen('drift', ({ setting, live, pending, intended }) => {
+      this.metrics.recordDrift(database, member, setting);
+      record('member.setting_drift', { setting, live, pending, intended });
+    });
+    listen('withoutStandby', ({ ms, transactions }) => this.metrics.recordWithoutStandby(database, member, ms, transactions));
     listen('history', (entry) => {
       this.metrics.recordPromotion(database, entry);
       this.o.bus.emit('database.failover', { database, member, entry, at: Date.now() });
@@ -285,8 +315,13 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
     if (!plan || wanted.length === 0) return;
     const added = wanted.filter((m) => !running.has(m.name));
     if (added.length > 0) {
-      const runtime = await this.runtime(plan);
-      for (const member of added) await this.startMember(plan, member, runtime);
+      const locks = await this.lockAll(added.map((member) => ({ plan, member })));
+      try {
+        const runtime = await this.runtime(plan);
+        for (const member of added) await this.startMember(plan, member, runtime, takeLock(locks, member.dataDir));
+      } finally {
+        await Promise.all([...locks.values()].map((lock) => lock.release()));
+      }
     }
     for (const member of wanted) {
       const r = running.get(member.name);
@@ -326,6 +361,16 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
     }
   }
 }
+
+/** Moves a lock out of the map: from then on its member owns it (the map's leftovers are released). */
+function takeLock(locks: Map<string, Lock>, dataDir: string): Lock {
+  const lock = locks.get(dataDir);
+  if (!lock) throw new Error(`no lock taken for ${dataDir}`);
+  locks.delete(dataDir);
+  return lock;
+}
+
+type Lock = Pick<DataDirLock, 'release'>;
 
 function peerList(peers: readonly { name: string; endpoint: { host: string; port: number } }[]): string {
   return peers.map((p) => `${p.name}@${p.endpoint.host}:${p.endpoint.port}`).join(',');

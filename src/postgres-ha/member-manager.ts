@@ -17,7 +17,7 @@ import {
   databaseKeys, HISTORY_LIMIT, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
 } from './keys.js';
 import { queryRows, type PgEndpoint } from './pg-query.js';
-import { readPgStatus, type PostgresMember, type PgStatus } from './postgres-process.js';
+import { parseSynchronousStandbyNames, readPgStatus, synchronousStandbyNames, type PostgresMember, type PgStatus } from './postgres-process.js';
 
 export interface Peer {
   name: string;
@@ -35,6 +35,8 @@ export interface MemberManagerOptions {
   synchronousMode?: boolean;
   /** Synchronous mode only: with no standby left, block writes rather than go asynchronous. */
   synchronousModeStrict?: boolean;
+  /** Non-strict synchronous mode: how long commits wait with no standby streaming before the primary goes asynchronous; 5 s by default. */
+  synchronousDegradeAfterMs?: number;
   /** Rejoin a diverged member with pg_rewind (true by default); otherwise, and when rewind fails, with a fresh base backup. */
   usePgRewind?: boolean;
   /** Bytes; 1 MiB by default. */
@@ -61,6 +63,10 @@ export interface MemberManagerEvents {
   history: [entry: HistoryEntry];
   /** A switchover this member (the old leader) handed over, or refused. */
   handover: [info: { to: string | undefined; ok: boolean; detail: string; pauseMs: number }];
+  /** A setting the leader owns was found changed behind its back, and was restored. */
+  drift: [info: { setting: string; live: string; pending: string | undefined; intended: string }];
+  /** Synchronous mode: time the primary ran with no synchronous standby, and write transactions it acknowledged alone then. */
+  withoutStandby: [info: { ms: number; transactions: number }];
 }
 
 /** What this member is and does now, for the API, health endpoints and metrics. */
@@ -82,6 +88,7 @@ export interface ReconfigurableSettings {
   peers?: readonly Peer[];
   synchronousMode?: boolean;
   synchronousModeStrict?: boolean;
+  synchronousDegradeAfterMs?: number;
   maximumLagOnFailover?: bigint;
   loopWaitMs?: number;
   /** Takes effect at the next lease grant. */
@@ -105,6 +112,11 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private readonly requestTimeoutMs: number;
   private settings: Observation['settings'];
   private strict: boolean;
+  private degradeAfterMs: number;
+  /** When the leader last saw no standby streaming (performance.now()); undefined while one streams. */
+  private noStandbySince: number | undefined;
+  /** Since when (and from which transaction id) the primary has run with an empty synchronous_standby_names. */
+  private alone: { at: number; xid: bigint } | undefined;
   private readonly usePgRewind: boolean;
   private lastStatus: PgStatus = { role: 'stopped', timeline: 0, lsn: 0n, upstream: undefined };
   private lastFollowing: string | undefined;
@@ -118,10 +130,12 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private peers: readonly Peer[];
   /** The `leader` field of the sync record last read: who led before, when this process never saw it. */
   private syncLeader: string | undefined;
+  /** The `members` of the sync record last read. */
+  private lastSyncSet: string[] | undefined;
   private notStreamingSince: number | undefined;
   private mayHaveDiverged = false;
-  private pendingSwitchover: (SwitchoverRequest & { revision: number }) | undefined;
-  private pendingFailover: (FailoverRequest & { revision: number }) | undefined;
+  private pendingSwitchover: PendingRequest<SwitchoverRequest> | undefined;
+  private pendingFailover: PendingRequest<FailoverRequest> | undefined;
   private readonly log: Logger;
   private current: ManagerState = { kind: 'idle' };
   private fenced = false;
@@ -146,6 +160,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.requestTimeoutMs = o.requestTimeoutMs ?? 1000;
     this.settings = { synchronousMode: o.synchronousMode ?? true, maximumLagOnFailover: o.maximumLagOnFailover ?? 1024n * 1024n };
     this.strict = o.synchronousModeStrict ?? false;
+    this.degradeAfterMs = o.synchronousDegradeAfterMs ?? 5000;
     this.usePgRewind = o.usePgRewind ?? true;
     this.log = (o.logger ?? silentLogger()).child({ component: 'postgres-ha', member: o.pg.name });
     this.lease = new LeaderLease({
@@ -189,12 +204,13 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       maximumLagOnFailover: next.maximumLagOnFailover ?? this.settings.maximumLagOnFailover,
     };
     this.strict = next.synchronousModeStrict ?? this.strict;
+    this.degradeAfterMs = next.synchronousDegradeAfterMs ?? this.degradeAfterMs;
     if (next.peers) {
       this.peers = next.peers;
       this.slotsReady = false;
     }
     this.appliedSync = undefined;
-    this.log.info({ synchronousMode: this.settings.synchronousMode, strict: this.strict, loopWaitMs: this.loopWaitMs, ttlSeconds: this.ttlSeconds }, 'settings applied');
+    this.log.info({ synchronousMode: this.settings.synchronousMode, strict: this.strict, degradeAfterMs: this.degradeAfterMs, loopWaitMs: this.loopWaitMs, ttlSeconds: this.ttlSeconds }, 'settings applied');
   }
 
   async start(): Promise<void> {
@@ -322,6 +338,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.syncRevision = sync.kv?.modRevision ?? 0;
     const syncRecord = sync.kv ? (JSON.parse(sync.kv.value) as SyncRecord) : undefined;
     this.syncLeader = syncRecord?.leader;
+    this.lastSyncSet = syncRecord?.members;
     // Positions from the keys are up to a loop old; a candidate asks the peers' PostgreSQL directly.
     const live = holder === undefined && status.role === 'replica';
     const peers = await Promise.all(this.peers.map((p, i) => this.peerView(p, memberKeys[i]?.kv?.value, live, signal)));
@@ -469,7 +486,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const call = { signal, timeoutMs: this.requestTimeoutMs };
     const streaming = await this.pg.streamingStandbys(call);
     const eligible = this.peers.filter((p) => streaming.includes(p.name) && (to === undefined || p.name === to));
-    const target = to === undefined ? await this.mostAdvanced(eligible, call) : eligible[0];
+    const target = to === undefined ? await this.bestCandidate(eligible, call) : eligible[0];
     if (!target) {
       const detail = to ? `${to} is not a streaming standby of ${this.pg.name}` : 'no streaming standby to hand over to';
       this.log.error({ to }, `switchover refused: ${detail}`);
@@ -477,6 +494,8 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       this.emit('handover', { to, ok: false, detail, pauseMs: 0 });
       return;
     }
+    // Chosen first, then named in the request: the standbys apply the request's rule, so the one we wait for is the one that takes over.
+    if (to === undefined && !(await this.nameSwitchoverTarget(target.name, call))) return;
     this.busy = `handing over to ${target.name}`;
     const started = performance.now();
     try {
@@ -500,13 +519,35 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     }
   }
 
-  private async mostAdvanced(peers: readonly Peer[], call: { signal: AbortSignal; timeoutMs: number }): Promise<Peer | undefined> {
-    let best: { peer: Peer; lsn: Lsn } | undefined;
-    for (const peer of peers) {
-      const lsn = await readPgStatus(peer.endpoint, call).then((s) => s.lsn, () => -1n);
-      if (lsn >= 0n && (!best || lsn > best.lsn)) best = { peer, lsn };
+  /**
+   * The switchover target when none was asked for: by the candidates' own rule (in synchronous mode a
+   * member of the recorded set; then the higher timeline, the further WAL, the lower name).
+   */
+  private async bestCandidate(peers: readonly Peer[], call: { signal: AbortSignal; timeoutMs: number }): Promise<Peer | undefined> {
+    const inSet = this.settings.synchronousMode ? peers.filter((p) => this.recordedSync.includes(p.name)) : peers;
+    let best: { peer: Peer; timeline: number; lsn: Lsn } | undefined;
+    for (const peer of inSet) {
+      const s = await readPgStatus(peer.endpoint, call).catch(() => undefined);
+      if (!s) continue;
+      const beats = !best || s.timeline > best.timeline || (s.timeline === best.timeline && (s.lsn > best.lsn || (s.lsn === best.lsn && peer.name < best.peer.name)));
+      if (beats) best = { peer, timeline: s.timeline, lsn: s.lsn };
     }
     return best?.peer;
+  }
+
+  /** Writes the chosen target into the pending switchover request (same lease); false when the request changed or is gone. */
+  private async nameSwitchoverTarget(target: string, call: { signal: AbortSignal; timeoutMs: number }): Promise<boolean> {
+    const pending = this.pendingSwitchover;
+    if (!pending) return false;
+    const { revision, lease, ...request } = pending;
+    const result = await this.etcd.compareAndSwap(this.keys.switchover, revision, JSON.stringify({ ...request, to: target } satisfies SwitchoverRequest), lease, call);
+    if (!result.succeeded) {
+      this.log.warn({ to: target }, 'the switchover request changed while choosing its target; looking again at the next loop');
+      return false;
+    }
+    this.pendingSwitchover = { ...pending, to: target, revision: result.revision };
+    this.log.info({ to: target }, 'switchover target chosen');
+    return true;
   }
 
   /** Whether `peer` received WAL past `lsn` within `timeoutMs`. */
@@ -531,10 +572,11 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
   private async promote(signal: AbortSignal): Promise<void> {
     const switchover = this.pendingSwitchover;
     const failover = this.pendingFailover;
-    // Record ourselves as the last primary before accepting writes: until the loop sets standbys, our
-    // acknowledgements are ours alone (strict mode: blocked, waiting for any peer), so nobody else may
-    // take over from us then, and we may stand again after a crash.
-    const initial = this.settings.synchronousMode && this.strict ? this.peers.map((p) => p.name) : [];
+    // Synchronous mode: the new primary's first commits already wait for one of the other members, so
+    // none is acknowledged by it alone while the standbys re-point at it (non-strict: it goes
+    // asynchronous only after degrade_after with none streaming). Recorded before promotion, with us
+    // as the last primary: nobody may take over without seeing all of them, and we may stand again after a crash.
+    const initial = this.settings.synchronousMode ? this.peers.map((p) => p.name) : [];
     if (this.settings.synchronousMode && !(await this.recordSync(initial, { signal, timeoutMs: this.requestTimeoutMs }))) {
       throw new BulwarkError('BACKEND_UNAVAILABLE', 'could not record the synchronous set before promotion (a concurrent change); promoting at the next loop');
     }
@@ -542,6 +584,8 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     this.mayHaveDiverged = false;
     const at = performance.now();
     this.appliedSync = initial;
+    this.noStandbySince = at;
+    this.alone = undefined;
     await this.pg.armStandbySignal();
     this.emit('promoted', { at });
     const status = await this.pg.status({ signal, timeoutMs: this.requestTimeoutMs }).catch(() => undefined);
@@ -551,11 +595,13 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       kind, from, to: this.pg.name, timeline: status?.timeline ?? 0,
       at: new Date().toISOString(), durationMs: Math.round(at - (this.leaderGoneSince ?? at)),
     };
-    this.log.info({ kind, from: entry.from, timeline: entry.timeline, durationMs: entry.durationMs }, 'promoted to primary');
+    // The first election of a cluster (nobody led before, or we did) is not a failover: no incident, no history.
+    const firstElection = kind === 'failover' && (from === undefined || from === this.pg.name);
+    if (firstElection) this.log.info({ timeline: entry.timeline, synchronousStandbys: initial }, 'elected the first primary of the cluster');
+    else this.log.info({ kind, from: entry.from, timeline: entry.timeline, durationMs: entry.durationMs, synchronousStandbys: initial }, 'promoted to primary');
     if (switchover) await this.clearRequest('switchover', switchover.revision);
     if (failover?.to === this.pg.name) await this.clearRequest('failover', failover.revision);
-    // The first election of a cluster (nobody led before, or we did) is not a failover: no incident for it.
-    if (kind === 'failover' && (from === undefined || from === this.pg.name)) return;
+    if (firstElection) return;
     this.emit('history', entry);
     await this.appendHistory(entry).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not record the failover in etcd'));
   }
@@ -580,25 +626,82 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     if (status.role !== 'primary') return;
     if (!this.slotsReady) {
       await this.pg.ensureSlots(this.peers.map((p) => p.name), call);
+      await this.pg.ensureReplicationRole(call);
       this.slotsReady = true;
     }
     await this.etcd.put(this.keys.optime, formatLsn(status.lsn), call);
-    if (!this.settings.synchronousMode) return;
+    if (!this.settings.synchronousMode) {
+      this.alone = undefined;
+      return;
+    }
     const peers = this.peers.map((p) => p.name);
     const streaming = (await this.pg.streamingStandbys(call)).filter((n) => peers.includes(n));
-    const applied = (this.appliedSync ??= await this.pg.synchronousStandbys(call));
+    const applied = await this.reassertSync(call);
     const recorded = (o.syncSet ?? []).filter((n) => n !== this.pg.name);
-    // Strict: with no standby streaming, keep waiting for the ones we had (every peer if none): writes block.
-    const wanted = streaming.length > 0 || !this.strict ? streaming : applied.length > 0 ? applied : peers;
+    const wanted = this.wantedSync(streaming, applied, peers);
+    let changed = false;
     for (const step of syncSteps(recorded, applied, wanted)) {
       if (!this.lease.isLeader) return;
       if (step.kind === 'apply') {
         await this.pg.setSynchronousStandbys(step.members, call);
         this.appliedSync = step.members;
+        changed = true;
       } else if (!(await this.recordSync(step.members, call))) {
         return;
       }
     }
+    if (changed) this.countAlone(await this.pg.synchronousState(call));
+  }
+
+  /**
+   * The standbys commits should wait for. With one streaming: those. With none: strict keeps waiting
+   * for the ones it had (every peer if none), so writes block; non-strict does the same for
+   * `degradeAfterMs` (a standby re-pointing at a new primary, a blip), then goes asynchronous.
+   */
+  private wantedSync(streaming: string[], applied: string[], peers: string[]): string[] {
+    if (streaming.length > 0) {
+      this.noStandbySince = undefined;
+      return streaming;
+    }
+    const now = performance.now();
+    this.noStandbySince ??= now;
+    if (this.strict) return applied.length > 0 ? applied : peers;
+    if (applied.length === 0 || now - this.noStandbySince < this.degradeAfterMs) return applied;
+    this.log.warn({ waitedMs: Math.round(now - this.noStandbySince), standbys: applied },
+      'no synchronous standby streaming for degrade_after: going asynchronous; commits are acknowledged by the primary alone until one streams again');
+    return [];
+  }
+
+  /**
+   * synchronous_standby_names as PostgreSQL runs it (and as its configuration files would set it at the
+   * next reload) against what this leader set: a difference was made behind its back (by hand, or by
+   * a process that should not touch this data directory) and is put back at once. Returns the names in force.
+   */
+  private async reassertSync(call: { signal: AbortSignal; timeoutMs: number }): Promise<string[]> {
+    const state = await this.pg.synchronousState(call);
+    this.countAlone(state);
+    const intended = this.appliedSync;
+    if (intended === undefined) return (this.appliedSync = parseSynchronousStandbyNames(state.live));
+    const value = synchronousStandbyNames(intended);
+    // No file setting it: the next reload brings back the default, ''.
+    if (state.live === value && (state.pending ?? '') === value) return intended;
+    this.log.warn({ live: state.live, pending: state.pending, intended: value },
+      'synchronous_standby_names was changed behind the leader (by hand or by another process); restoring it');
+    this.emit('drift', { setting: 'synchronous_standby_names', live: state.live, pending: state.pending, intended: value });
+    await this.pg.setSynchronousStandbys(intended, call);
+    this.countAlone(await this.pg.synchronousState(call));
+    return intended;
+  }
+
+  /** Accounts the time and write transactions since the last reading while the primary ran with no synchronous standby. */
+  private countAlone(state: { live: string; nextXid: bigint }): void {
+    const now = performance.now();
+    if (this.alone) this.emit('withoutStandby', { ms: now - this.alone.at, transactions: Number(state.nextXid - this.alone.xid) });
+    this.alone = state.live === '' ? { at: now, xid: state.nextXid } : undefined;
+  }
+
+  private get recordedSync(): string[] {
+    return this.lastSyncSet ?? [];
   }
 
   /** Compare-and-swap on the sync key as read this iteration: a concurrent writer makes us skip a turn. */
@@ -643,10 +746,12 @@ function postgresOutput(err: unknown): { postgres?: string[] } {
   return typeof output === 'string' ? { postgres: output.trim().split('\n').slice(-5) } : {};
 }
 
-function parseRequest<T>(got: GetResult): (T & { revision: number }) | undefined {
+type PendingRequest<T> = T & { revision: number; lease: LeaseId | undefined };
+
+function parseRequest<T>(got: GetResult): PendingRequest<T> | undefined {
   if (!got.kv) return undefined;
   try {
-    return { ...(JSON.parse(got.kv.value) as T), revision: got.kv.modRevision };
+    return { ...(JSON.parse(got.kv.value) as T), revision: got.kv.modRevision, lease: got.kv.lease };
   } catch {
     return undefined;
   }

@@ -12,6 +12,7 @@
  * escalation when SIGQUIT does not end it in time.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { appendFile, chown, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
@@ -34,9 +35,11 @@ export interface PostgresMemberOptions {
   socketDir: string;
   host: string;
   port: number;
-  /** Superuser, also used for replication connections. */
+  /** Superuser: bulwark's own queries, pg_rewind. */
   user: string;
   password: string;
+  /** The role standbys stream and base backups copy as (REPLICATION, not superuser); the superuser when absent. */
+  replication?: { user: string; password: string };
   runAs?: RunAs;
   /** Settings written into postgresql.conf at initdb (copied to replicas by the base backup). */
   settings?: Record<string, string>;
@@ -108,16 +111,49 @@ export class PostgresMember {
   async initdb(pwfile: string): Promise<void> {
     await this.exec('initdb', ['-D', this.o.dataDir, '-U', this.o.user, `--pwfile=${pwfile}`, '-A', 'scram-sha-256',
       '-E', 'UTF8', '--locale=C', '--data-checksums', ...this.noSync()]);
-    await appendFile(join(this.o.dataDir, 'pg_hba.conf'), `\nhost replication ${this.o.user} 127.0.0.1/32 scram-sha-256\n`);
+    await this.ensureReplicationHba();
     const settings = { ...BASE_SETTINGS, ...this.o.settings };
     const lines = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`);
     await appendFile(join(this.o.dataDir, 'postgresql.conf'), `\n# bulwark postgres-ha\n${lines.join('\n')}\n`);
   }
 
+  /**
+   * pg_hba.conf lets the replication role stream from loopback (scram). Clusters made before the
+   * role existed get the line at their next start; the file is the member's own.
+   */
+  async ensureReplicationHba(): Promise<boolean> {
+    const file = join(this.o.dataDir, 'pg_hba.conf');
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    const line = `host replication ${hbaName(this.replication.user)} 127.0.0.1/32 scram-sha-256`;
+    if (text.split('\n').some((l) => l.trim().replace(/\s+/g, ' ') === line)) return false;
+    await appendFile(file, `${text.endsWith('\n') ? '' : '\n'}${line}\n`);
+    return true;
+  }
+
+  /**
+   * As the primary: the replication role exists, may log in and replicate, and has the configured
+   * password. The password goes over as a SCRAM verifier, never in clear text (statement logs).
+   */
+  async ensureReplicationRole(options: QueryOptions = {}): Promise<void> {
+    const { user, password } = this.replication;
+    if (user === this.o.user) return;
+    await withClient(this.endpoint, options, async (c) => {
+      const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [user]);
+      const verb = rows[0]?.n ? 'ALTER' : 'CREATE';
+      // Not waiting for a synchronous standby: on a cluster made before the role existed, the standbys
+      // cannot connect until it does. A new leader makes it again if this commit is lost in a failover.
+      await c.query('BEGIN');
+      await c.query('SET LOCAL synchronous_commit = local');
+      await c.query(`${verb} ROLE ${sqlIdent(user)} WITH LOGIN REPLICATION NOSUPERUSER PASSWORD ${sqlLiteral(scramVerifier(password))}`);
+      await c.query('COMMIT');
+    });
+  }
+
   /** A replica's data directory from `leader`, through the slot named after us (which must exist). */
   async basebackup(leader: PgEndpoint, signal?: AbortSignal): Promise<void> {
-    await this.exec('pg_basebackup', ['-h', leader.host, '-p', String(leader.port), '-U', this.o.user, '-D', this.o.dataDir,
-      '-X', 'stream', '-S', this.name, '--checkpoint=fast', ...this.noSync()], { PGPASSWORD: leader.password }, signal);
+    await this.exec('pg_basebackup', ['-h', leader.host, '-p', String(leader.port), '-U', this.replication.user, '-D', this.o.dataDir,
+      '-X', 'stream', '-S', this.name, '--checkpoint=fast', ...this.noSync()], { PGPASSWORD: this.replication.password }, signal);
     await this.writeStandbyConfig(leader);
   }
 
@@ -217,6 +253,7 @@ export class PostgresMember {
 
   async start(options: QueryOptions = {}): Promise<void> {
     if (this.running) return;
+    await this.ensureReplicationHba();
     const args = ['-D', this.o.dataDir, '-p', String(this.o.port), '-k', this.o.socketDir, '-c', `cluster_name=${this.name}`];
     this.output = '';
     // The postmaster dies with us (Linux parent-death signal): a primary whose manager is gone is a
@@ -310,6 +347,21 @@ export class PostgresMember {
     }
   }
 
+  /**
+   * synchronous_standby_names as the server runs with it now, and as its configuration files
+   * would set it at the next reload (undefined when no file sets it); and the next transaction
+   * id, which counts write transactions without taking one.
+   */
+  async synchronousState(options: QueryOptions = {}): Promise<{ live: string; pending: string | undefined; nextXid: bigint }> {
+    const rows = await queryRows<{ live: string; pending: string | null; xmax: string }>(this.endpoint, `
+      SELECT current_setting('synchronous_standby_names') AS live,
+        (SELECT setting FROM pg_file_settings WHERE name = 'synchronous_standby_names' AND error IS NULL ORDER BY seqno DESC LIMIT 1) AS pending,
+        pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`, [], options);
+    const r = rows[0];
+    if (!r) throw new BulwarkError('INTERNAL', `${this.name} returned no row for its synchronous state`);
+    return { live: r.live, pending: r.pending ?? undefined, nextXid: BigInt(r.xmax) };
+  }
+
   /** Names in synchronous_standby_names as we write it. */
   async synchronousStandbys(options: QueryOptions = {}): Promise<string[]> {
     const rows = await queryRows<{ v: string }>(this.endpoint, "SELECT current_setting('synchronous_standby_names') AS v", [], options);
@@ -334,9 +386,13 @@ export class PostgresMember {
     return this.o.noSync ? ['--no-sync'] : [];
   }
 
+  private get replication(): { user: string; password: string } {
+    return this.o.replication ?? { user: this.o.user, password: this.o.password };
+  }
+
   private conninfo(leader: PgEndpoint): string {
-    return [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.o.user)}`,
-      `password=${conninfoValue(leader.password)}`, `application_name=${conninfoValue(this.name)}`].join(' ');
+    return [`host=${conninfoValue(leader.host)}`, `port=${leader.port}`, `user=${conninfoValue(this.replication.user)}`,
+      `password=${conninfoValue(this.replication.password)}`, `application_name=${conninfoValue(this.name)}`].join(' ');
   }
 
   private async waitReady(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
@@ -419,4 +475,22 @@ export function parseSynchronousStandbyNames(value: string): string[] {
   const m = /^ANY 1 \((.*)\)$/.exec(value.trim());
   if (!m?.[1]) return [];
   return m[1].split(',').map((s) => s.trim().replace(/^"|"$/g, '').replace(/""/g, '"')).filter((s) => s.length > 0);
+}
+
+/** A role name in pg_hba.conf: quoted when it is not a plain word. */
+function hbaName(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+function sqlIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802/7677, as libpq's PQencryptPasswordConn makes it). */
+export function scramVerifier(password: string, iterations = 4096, salt = randomBytes(16)): string {
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }

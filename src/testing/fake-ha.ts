@@ -96,6 +96,7 @@ export function fakeService(config: BulwarkConfig) {
       return etcd as unknown as EtcdClient;
     },
     resolveRuntime: async () => ({ binDir: '/usr/lib/postgresql/16/bin', runAs: undefined }),
+    lockDataDir: async () => ({ release: async () => undefined }),
   });
   const manager = (name: string): FakeManager => {
     const found = managers.filter((m) => m.options.pg.name === name).at(-1);

@@ -52,7 +52,7 @@ Examples:
           database: name, adopt: options.adopt === true, primary: options.primary,
           members: target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) })),
           binDir: runtime.binDir, socketDir: target.plan.socketDir, runAs: runtime.runAs, settings: target.plan.pgSettings,
-          superuser: target.pg.superuser, password,
+          superuser: target.pg.superuser, password, replication: target.plan.replication,
           etcd: target.etcd ? { client: target.etcd.client, keys: target.etcd.keys } : undefined,
           onStep: options.json ? undefined : (line) => print(`  ${line}`),
         });
