@@ -2,7 +2,7 @@
  * The synchronous standbys die, one after the other, under write load: real etcd (3), PostgreSQL 15
  * (3) and MemberManagers each in a child process with its PostgreSQL (`managersInChildren`), so a
  * standby "host" dies whole: if only its PostgreSQL died, its manager would restart it within a loop.
- * Synchronous mode, ANY 1 over the streaming standbys, TTL 10 s, loop 1 s.
+ * Synchronous mode, ANY 1 over the streaming standbys, TTL 10 s, loop 1 s, degrade_after 5 s (the default).
  */
 import { describe, expect, it } from 'vitest';
 import { FailoverWriter } from './testing/failover-writer.js';
@@ -38,9 +38,9 @@ describe('PostgreSQL HA when the synchronous standbys die', () => {
     await w.until((acks) => acks.length >= n1 + 100, 10_000);
     const gap1 = longestAckGap(w.acks, k1.at, shrunkAt);
 
-    // The second dies: commits wait until the primary drops synchronous replication.
+    // The second dies: commits wait degrade_after (5 s) with no standby, then the primary drops synchronous replication.
     const k2 = await proc('m2').kill();
-    await waitUntilAsync(async () => (await recordedSet(c)) === '', 10_000, 'the recorded set to become empty');
+    await waitUntilAsync(async () => (await recordedSet(c)) === '', 20_000, 'the recorded set to become empty');
     const emptiedAt = performance.now();
     expect(await synchronousStandbyNames(c, 'm1')).toBe('');
     const n2 = w.acks.length;
@@ -82,7 +82,7 @@ describe('PostgreSQL HA when the synchronous standbys die', () => {
     w.start();
     await w.until((acks) => acks.length >= 100, 15_000);
     await Promise.all([proc('m2').kill(), proc('m3').kill()]);
-    await waitUntilAsync(async () => (await recordedSet(c)) === '', 10_000, 'the recorded set to become empty');
+    await waitUntilAsync(async () => (await recordedSet(c)) === '', 20_000, 'the recorded set to become empty');
     const emptiedAt = performance.now();
     await w.until((acks) => acks.filter((a) => a.at > emptiedAt).length >= 100, 10_000);
     await proc('m1').kill();
