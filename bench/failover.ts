@@ -13,6 +13,9 @@
  *    naming one. Write pause as above, the longest gap between consecutive acknowledgements, lost
  *    writes; the next trial starts once the old primary streams from the new one again.
  *
+ * Per trial also: write transactions a primary acknowledged with no synchronous standby (goal 0: a new
+ * primary starts with the other members as synchronous standbys), from the managers' own accounting.
+ *
  * Each trial writes into a fresh table with a fresh FailoverWriter (its sequence restarts at 1).
  * Prints n, p50, p95, max (nearest rank) of the pauses, lost writes, rejoin times and the goals.
  *
@@ -75,6 +78,9 @@ interface TrialBase {
   lastOldSeq?: number;
   /** Fault (kill or request) → old primary streaming from the new leader and back in the synchronous set. */
   redundantAfterMs?: number;
+  /** Write transactions a primary took with an empty synchronous_standby_names during the trial (the managers' 'withoutStandby' events). */
+  aloneCommits?: number;
+  aloneMs?: number;
   anomalies: string[];
   logFrom: number;
 }
@@ -364,6 +370,7 @@ async function switchoverTrial(c: HaCluster, t: SwitchoverTrial): Promise<void> 
   const done = handover.get();
   t.handoverMs = done?.pauseMs;
   if (done?.ok === false) t.anomalies.push(`handover reported failure: ${done.detail}`);
+  if (done?.ok && done.to !== t.to) t.anomalies.push(`${t.from} handed over to ${done.to}, but ${t.to} took over`);
   t.stage = 'back to full redundancy';
   try {
     await waitHealthy(c, 60_000);
@@ -381,14 +388,24 @@ function describe(t: Trial): string {
   const head = `${t.kind} ${t.n}: ${t.from} → ${t.to ?? '?'}`;
   if (!t.ok) return `${head} FAILED at "${t.stage}": ${t.error}`;
   const lost = t.lostSeqs?.length ? ` (seqs ${t.lostSeqs.join(', ')}; last ack on ${t.from}: seq ${t.lastOldSeq ?? '?'})` : '';
-  const tail = `lost ${t.lost ?? '?'}${lost}, unknown ${t.unknown}, redundant after ${s(t.redundantAfterMs)}${t.anomalies.length ? `; ANOMALIES: ${t.anomalies.join('; ')}` : ''}`;
+  const tail = `lost ${t.lost ?? '?'}${lost}, unknown ${t.unknown}, acknowledged without a synchronous standby ${t.aloneCommits ?? '?'} (${s(t.aloneMs)}), redundant after ${s(t.redundantAfterMs)}${t.anomalies.length ? `; ANOMALIES: ${t.anomalies.join('; ')}` : ''}`;
   if (t.kind === 'failover') {
     return `${head}: pause ${s(t.pauseMs)} (kill → new ack ${s(t.killToNewMs)}, manager ${s(t.managerMs)}), ${tail}, rejoin ${t.rejoin?.method} ${s(t.rejoin?.durationMs)}`;
   }
   return `${head}${t.requestedTo ? ' (named)' : ''}: pause ${s(t.pauseMs)} (longest gap ${s(t.longestGapMs)}, request → new ack ${s(t.requestToNewMs)}, handover ${s(t.handoverMs)}), ${tail}`;
 }
 
+/** Time and write transactions any primary ran without a synchronous standby, summed. */
+function onWithoutStandby(c: HaCluster) {
+  return capture<{ ms: number; transactions: number }>((fn) => {
+    const ms = c.members.map((m) => m.manager);
+    for (const m of ms) m.on('withoutStandby', fn);
+    return () => { for (const m of ms) m.off('withoutStandby', fn); };
+  });
+}
+
 async function runTrial<T extends Trial>(c: HaCluster, t: T, body: (c: HaCluster, t: T) => Promise<void>): Promise<T> {
+  const alone = onWithoutStandby(c);
   try {
     await body(c, t);
     t.ok = true;
@@ -396,6 +413,8 @@ async function runTrial<T extends Trial>(c: HaCluster, t: T, body: (c: HaCluster
     t.ok = false;
     t.error = errorText(err);
   } finally {
+    t.aloneCommits = alone.all.reduce((a, x) => a + x.transactions, 0);
+    t.aloneMs = alone.all.reduce((a, x) => a + x.ms, 0);
     for (const off of listeners.splice(0)) off();
   }
   if (!t.ok || (t.lost ?? 0) > 0 || t.anomalies.length > 0) log(`${describe(t)}\n  log of this trial (last 40 lines):\n${logExcerpt(c, t.logFrom)}`);
@@ -437,6 +456,7 @@ function totals(trials: readonly Trial[]) {
   return {
     trials: trials.length, failed: trials.filter((t) => !t.ok).length, acknowledged: trials.reduce((a, t) => a + t.acks, 0),
     lost: trials.reduce((a, t) => a + (t.lost ?? 0), 0), unacknowledged: trials.reduce((a, t) => a + t.unknown, 0),
+    alone: trials.reduce((a, t) => a + (t.aloneCommits ?? 0), 0),
   };
 }
 
@@ -446,7 +466,7 @@ function printReport(r: ReturnType<typeof results>): void {
   const f = r.failover;
   const w = r.switchover;
   const methods = Object.entries(f.rejoinMethods).map(([m, n]) => `${m} ×${n}`).join(', ') || '–';
-  const count = (name: string, x: ReturnType<typeof totals>) => `| ${name} | ${x.trials} | ${x.failed} | ${x.acknowledged.toLocaleString('en-US')} | **${x.lost}** | ${x.unacknowledged} |`;
+  const count = (name: string, x: ReturnType<typeof totals>) => `| ${name} | ${x.trials} | ${x.failed} | ${x.acknowledged.toLocaleString('en-US')} | **${x.lost}** | ${x.unacknowledged} | ${x.alone} |`;
   const lines = [
     '',
     `PostgreSQL failover and switchover: 3 etcd ${r.machine.etcd} + 3 PostgreSQL ${r.machine.postgres} + 3 managers in one process, loopback; synchronous mode (ANY 1), ttl ${TTL_SECONDS} s, loop_wait ${LOOP_WAIT_MS / 1000} s`,
@@ -459,14 +479,15 @@ function printReport(r: ReturnType<typeof results>): void {
     row('failover: new leader\'s own measure (key free → writable)', f.manager),
     row(`failover: old primary's rejoin (${methods})`, f.rejoin),
     row(`failover: kill → old primary streaming and in the sync set (${f.extraRepairs} needed another repair)`, f.redundant),
+    row('failover: time a primary ran without a synchronous standby', f.aloneTime),
     row('switchover: last ack on old primary → first ack on new', w.pause),
     row('switchover: longest gap between consecutive acks', w.longestGap),
     row('switchover: request → first ack on new', w.requestToNew),
     row('switchover: old leader\'s handover (shutdown → replica)', w.handover),
     row(`switchover: request → old primary streaming and in the sync set (${w.extraRepairs} needed a repair)`, w.redundant),
     '',
-    '| | trials | failed | acknowledged writes | lost | unacknowledged (cut by the fault) |',
-    '|---|---|---|---|---|---|',
+    '| | trials | failed | acknowledged writes | lost | unacknowledged (cut by the fault) | acknowledged without a synchronous standby |',
+    '|---|---|---|---|---|---|---|',
     count('failover', f),
     count('switchover', w),
     '',
@@ -495,7 +516,7 @@ function results() {
     ...totals(fo), pause: dist(fo, (t) => t.pauseMs), killToNew: dist(fo, (t) => t.killToNewMs),
     manager: dist(fo, (t) => t.managerMs), rejoin: dist(fo, (t) => t.rejoin?.durationMs), rejoinMethods,
     extraRepairs: fo.filter((t) => t.anomalies.some((a) => a.startsWith('repairs beyond'))).length,
-    redundant: dist(fo, (t) => t.redundantAfterMs),
+    redundant: dist(fo, (t) => t.redundantAfterMs), aloneTime: dist(fo, (t) => t.aloneMs),
   };
   const switchover = {
     ...totals(so), pause: dist(so, (t) => t.pauseMs), longestGap: dist(so, (t) => t.longestGapMs),
@@ -508,6 +529,7 @@ function results() {
     { name: `failover p95 ≤ ${GOALS.failoverP95Ms / 1000} s${failover.failed ? ` (${failover.failed} failed trials: not met)` : ''}`, value: s(failover.pause.p95Ms), met: fo.length ? failover.failed === 0 && failover.pause.p95Ms <= GOALS.failoverP95Ms : null },
     { name: `switchover pause p95 ≤ ${GOALS.switchoverPauseMs / 1000} s (max ${s(switchover.pause.maxMs)}${switchover.failed ? `; ${switchover.failed} failed trials: not met` : ''})`, value: s(switchover.pause.p95Ms), met: so.length ? switchover.failed === 0 && switchover.pause.p95Ms <= GOALS.switchoverPauseMs : null },
     { name: 'no acknowledged write lost (synchronous mode)', value: `${lost} lost`, met: trials.length ? lost === 0 : null },
+    { name: 'no write acknowledged without a synchronous standby (a candidate reachable)', value: `${failover.alone + switchover.alone} transactions`, met: trials.length ? failover.alone + switchover.alone === 0 : null },
   ];
   const anomalies = trials.flatMap((t) => [...(t.ok ? [] : [`${t.kind} ${t.n} failed at "${t.stage}": ${t.error}`]), ...t.anomalies.map((a) => `${t.kind} ${t.n}: ${a}`)]);
   return {
