@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { BulwarkError } from '../core/errors.js';
+import { listenFailed } from '../core/net.js';
 import type { Subsystem } from '../daemon/lifecycle.js';
 import { createApiApp, type ApiDependencies } from './app.js';
 
@@ -12,7 +13,8 @@ export class ApiServer implements Subsystem {
   private server: Server | undefined;
   private listening = false;
 
-  constructor(private readonly listen: string, private readonly deps: ApiDependencies, private readonly log: Logger) {}
+  /** `listenKey`: where the address was set, named when it cannot listen (`--listen` when given on the command line). */
+  constructor(private readonly listen: string, private readonly deps: ApiDependencies, private readonly log: Logger, private readonly listenKey = 'api.listen') {}
 
   ready(): boolean {
     return this.listening;
@@ -31,7 +33,7 @@ export class ApiServer implements Subsystem {
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, this.listen));
+      const onError = (err: NodeJS.ErrnoException) => reject(listenFailed(err, { what: 'the API', key: this.listenKey, listen: this.listen }));
       server.once('error', onError);
       server.listen(port, host, () => {
         server.off('error', onError);
@@ -67,12 +69,4 @@ export function splitListen(listen: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!match) throw new BulwarkError('USAGE', `invalid listen address "${listen}"`, { hint: 'use host:port, e.g. 127.0.0.1:9180' });
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
-}
-
-function listenError(err: NodeJS.ErrnoException, listen: string): BulwarkError {
-  const reason = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-  return new BulwarkError('USAGE', `cannot listen on ${listen}: ${reason}`, {
-    hint: 'choose another api.listen address in bulwark.yaml or pass --listen',
-    cause: err,
-  });
 }

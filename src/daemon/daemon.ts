@@ -82,7 +82,7 @@ export class Daemon {
       this.databases = new DatabaseHaService({
         config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
       });
-      this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }));
+      this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
       this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.api], log);

@@ -159,6 +159,27 @@ describe('Lifecycle', () => {
     expect(b.reloaded).toEqual(['v2']);
   });
 
+  it('tells every started subsystem that the stop begins before it stops any (on a stop and on a failed start)', async () => {
+    const calls: string[] = [];
+    const { log, lines } = memoryLogger();
+    const told = (subsystem: Fake, fail = false): Fake => Object.assign(subsystem, {
+      beforeStop() {
+        calls.push(`beforeStop ${subsystem.name}`);
+        if (fail) throw new Error(`${subsystem.name} cannot prepare`);
+      },
+    });
+    const lifecycle = new Lifecycle([told(fake('gateway', calls), true), fake('plain', calls), told(fake('databases', calls))], log);
+    await lifecycle.start();
+    await lifecycle.stop(1_000);
+    expect(calls.slice(3)).toEqual(['beforeStop gateway', 'beforeStop databases', 'stop databases', 'stop plain', 'stop gateway']);
+    expect(lines.filter((l) => l.msg === 'subsystem failed to prepare for the stop')).toEqual([expect.objectContaining({ subsystem: 'gateway', err: 'gateway cannot prepare' })]);
+
+    calls.length = 0;
+    const failing = new Lifecycle([told(fake('a', calls)), told(fake('b', calls)), fake('c', calls, { failStart: true })], memoryLogger().log);
+    await expect(failing.start()).rejects.toThrow('c cannot start');
+    expect(calls).toEqual(['start a', 'start b', 'start c', 'beforeStop a', 'beforeStop b', 'stop b', 'stop a']);
+  });
+
   it('stop before start ends in stopped without touching subsystems', async () => {
     const calls: string[] = [];
     const { log } = memoryLogger();

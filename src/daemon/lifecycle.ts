@@ -6,6 +6,12 @@ export interface Subsystem<TConfig = unknown> {
   start(): Promise<void>;
   /** Stop taking new work, finish what is in flight; when `deadline` aborts, abandon it and close. */
   stop(deadline: AbortSignal): Promise<void>;
+  /**
+   * The daemon begins to stop, before any subsystem is stopped: what changes
+   * from now on (a server another subsystem stops, probes that see it go) is
+   * the shutdown's doing, not a fault to report.
+   */
+  beforeStop?(): void;
   /** Apply a new, already validated configuration without a restart. */
   reload?(config: TConfig): Promise<void>;
   /** Ready to serve (for /readyz); defaults to "started". */
@@ -74,6 +80,13 @@ export class Lifecycle<TConfig = unknown> {
   }
 
   private async stopStarted(deadline: AbortSignal): Promise<void> {
+    for (const subsystem of this.started) {
+      try {
+        subsystem.beforeStop?.();
+      } catch (err) {
+        this.log.error({ subsystem: subsystem.name, err: (err as Error).message }, 'subsystem failed to prepare for the stop');
+      }
+    }
     while (this.started.length > 0) {
       const subsystem = this.started.pop() as Subsystem<TConfig>;
       try {

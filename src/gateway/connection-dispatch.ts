@@ -30,8 +30,9 @@ export class ConnectionDispatcher {
 
   async listen(service: string, address: string): Promise<void> {
     const server = createServer({ pauseOnConnect: true }, (socket) => this.handOff(service, socket));
-    server.on('error', (err) => this.log.error({ service, err: err.message }, 'gateway listener failed'));
     await listenService(server, service, address);
+    // Only once listening: a failure to listen is the error listenService throws, not a second log line.
+    server.on('error', (err) => this.log.error({ service, err: err.message }, 'gateway listener failed'));
     this.listeners.set(service, server);
   }
 

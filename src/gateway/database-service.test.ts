@@ -3,9 +3,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText, type BulwarkConfig } from '../config/index.js';
+import type { BulwarkError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
+import { Lifecycle, type Subsystem } from '../daemon/lifecycle.js';
 import { EventBus } from '../events/index.js';
 import type { ProbeEvents } from '../probes/index.js';
+import { memoryLogger } from '../testing/memory-logger.js';
 import { freePort } from '../testing/net.js';
 import type { PrimaryAddress, PrimaryListener, PrimarySource } from './database-services.js';
 import { Gateway } from './gateway.js';
@@ -176,5 +179,79 @@ describe('Gateway: ordinary TCP services when an endpoint is marked down', () =>
     gateway.service('db')?.setHealth('e1', 'down');
     expect(await ask(session)).toBe('e1');
     expect(await ask(await dial(port))).toBe('e2');
+  });
+});
+
+describe('Gateway: what start and stop log about a database service', () => {
+  const tierLines = (lines: Array<Record<string, unknown>>) =>
+    lines.filter((l) => l.msg === 'traffic failed over' || l.msg === 'traffic failed back').map((l) => `${String(l.msg)}: ${String(l.from)}>${String(l.to)}`);
+
+  it('start-up waits for the first decision and a deliberate stop is quiet; a real failover between them still logs and counts', async () => {
+    const [p1, p2, port] = [await member('m1'), await member('m2'), await freePort()];
+    const source = new HandSource();
+    const { log, lines } = memoryLogger();
+    const registry = new Registry();
+    const gateway = new Gateway(config(dbYaml(port, p1, p2)), new EventBus<ProbeEvents>(), registry, log, { primaries: () => source });
+    // As the daemon stops: the databases subsystem (started after the gateway) stops first, and with it
+    // the primary, which the tracker reports before the gateway itself is stopped.
+    const databases: Subsystem = { name: 'postgres-ha', start: async () => undefined, stop: async () => source.set(undefined) };
+    const lifecycle = new Lifecycle([gateway, databases], silentLogger());
+    await lifecycle.start();
+
+    expect(tierLines(lines)).toEqual([]);
+    expect(lines.filter((l) => String(l.msg).startsWith('waiting for the first health results'))).toEqual([
+      expect.objectContaining({ level: 30, service: 'db:main-db' }),
+    ]);
+    source.set(at('m1', p1));
+    expect(await ask(await dial(port))).toBe('m1');
+    expect(tierLines(lines)).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'first health results: traffic is routed')).toEqual([
+      expect.objectContaining({ level: 30, service: 'db:main-db', to: 'primary', reason: expect.stringMatching(/^primary tier healthy/) }),
+    ]);
+
+    // A real failover and failback: logged at warn and counted.
+    source.set(undefined);
+    source.set(at('m2', p2));
+    expect(await ask(await dial(port))).toBe('m2');
+    expect(tierLines(lines)).toEqual(['traffic failed over: primary>none', 'traffic failed back: none>primary']);
+    expect(lines.filter((l) => l.msg === 'traffic failed over')).toEqual([expect.objectContaining({ level: 40, reason: 'no eligible endpoint in any tier' })]);
+
+    await lifecycle.stop(2_000);
+    expect(source.stopped).toBe(1);
+    expect(tierLines(lines)).toEqual(['traffic failed over: primary>none', 'traffic failed back: none>primary']);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('bulwark_gateway_tier_changes_total{service="db:main-db",direction="failover"} 1\n');
+    expect(metrics).toContain('bulwark_gateway_tier_changes_total{service="db:main-db",direction="failback"} 1\n');
+  });
+});
+
+describe('Gateway: a listen address already taken', () => {
+  it('names the key the user wrote (services.NAME.listen, databases.NAME.postgres.listen) and says what to do', async () => {
+    const [p1, p2] = [await member('m1'), await member('m2')];
+    const blocker = createServer();
+    servers.push(blocker);
+    const taken = await listen(blocker);
+    const failure = async (yaml: string): Promise<BulwarkError> => {
+      const gateway = new Gateway(config(yaml), new EventBus<ProbeEvents>(), new Registry(), silentLogger(), { primaries: () => new HandSource() });
+      return gateway.start().then(() => {
+        gateway.stop(AbortSignal.timeout(1_000)).catch(() => undefined);
+        throw new Error('the gateway started on a taken address');
+      }, (err: unknown) => err as BulwarkError);
+    };
+
+    const database = await failure(dbYaml(taken, p1, p2));
+    expect(database).toMatchObject({
+      code: 'LISTEN_FAILED',
+      message: `the front door of database main-db cannot listen on 127.0.0.1:${taken} (databases.main-db.postgres.listen): the address is already in use`,
+      hint: `another bulwark up is probably running with this configuration; stop it, or change databases.main-db.postgres.listen (or stop whatever else holds 127.0.0.1:${taken})`,
+    });
+    expect(database.message + String(database.hint)).not.toContain('db:');
+
+    const service = await failure(`services:
+  web:
+    listen: 127.0.0.1:${taken}
+    endpoints: [{ url: "http://127.0.0.1:${p1}" }]
+`);
+    expect(service).toMatchObject({ code: 'LISTEN_FAILED', message: expect.stringContaining(`service web cannot listen on 127.0.0.1:${taken} (services.web.listen)`) });
   });
 });

@@ -41,6 +41,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private metrics: GatewayMetrics;
   private unsubscribe: (() => void) | undefined;
   private workers: GatewayWorkers | undefined;
+  private stopping = false;
 
   /** One secret for sticky-session cookies, shared with every worker, so a cookie means the same endpoint on all of them. */
   private readonly stickySecret = randomBytes(32).toString('base64url');
@@ -58,6 +59,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 
   async start(): Promise<void> {
+    this.stopping = false;
     this.unsubscribe = this.bus.on('target.state', (e) => {
       if (e.target.owner.kind !== 'service') return;
       this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
@@ -73,7 +75,15 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     }
   }
 
+  /** The daemon is stopping: endpoints lost from now on (a primary the databases subsystem stops) are no failover. */
+  beforeStop(): void {
+    this.stopping = true;
+    for (const { gateway } of this.services.values()) gateway.markStopping();
+    this.workers?.markStopping();
+  }
+
   async stop(deadline: AbortSignal): Promise<void> {
+    this.beforeStop();
     this.unsubscribe?.();
     await this.stopAll(deadline);
     await this.primaries.stop(deadline);
@@ -87,7 +97,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private primaryChanged(database: string, primary: PrimaryAddress | undefined): void {
     const running = this.services.get(databaseServiceKey(database));
     if (!running) return;
-    this.log.info({ database, primary: primary?.member ?? null }, primary ? 'database service routes to the primary' : 'database service routes to no one until a primary is known');
+    this.log[this.stopping ? 'debug' : 'info']({ database, primary: primary?.member ?? null }, primary ? 'database service routes to the primary' : 'database service routes to no one until a primary is known');
     routeToPrimary(running.gateway, primary, this.log);
     void this.workers?.sync();
   }
@@ -166,6 +176,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
 
   private build(name: string, service: ServiceConfig): ServiceGateway {
     const gateway = new ServiceGateway(name, service, this.metrics, this.log.child({ service: name }), { ...behaviourOf(name), stickySecret: this.stickySecret });
+    if (this.stopping) gateway.markStopping();
     const database = databaseOfKey(name);
     if (database !== undefined) routeToPrimary(gateway, this.primaries.current(database), this.log);
     return gateway;

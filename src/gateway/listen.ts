@@ -1,6 +1,7 @@
 import type { Server } from 'node:net';
 import { splitListen } from '../api/index.js';
-import { BulwarkError } from '../core/errors.js';
+import { listenFailed } from '../core/net.js';
+import { databaseOfKey } from './database-services.js';
 
 /**
  * Node's default accept queue is 511. A burst of new connections beyond what is
@@ -10,17 +11,27 @@ import { BulwarkError } from '../core/errors.js';
  */
 export const LISTEN_BACKLOG = 4096;
 
-/** Listens on a service's address; a taken port becomes an error that says which service and what to do. */
+/**
+ * Listens on a service's address. A failure names the key the user wrote: a
+ * database's front door is the gateway service `db:NAME` inside, and
+ * `databases.NAME.postgres.listen` in their file.
+ */
 export function listenService(server: Server, name: string, listen: string): Promise<void> {
   const { host, port } = splitListen(listen);
   return new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(new BulwarkError('USAGE', `service ${name} cannot listen on ${listen}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`, {
-      hint: `change services.${name}.listen, or stop what holds the port`, cause: err,
-    }));
+    const onError = (err: NodeJS.ErrnoException): void => reject(listenFailed(err, { ...listenSiteOf(name), listen }));
     server.once('error', onError);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
   });
+}
+
+/** What a gateway service key is to the user, and the key of its `listen` in the configuration. */
+function listenSiteOf(name: string): { what: string; key: string } {
+  const database = databaseOfKey(name);
+  return database === undefined
+    ? { what: `service ${name}`, key: `services.${name}.listen` }
+    : { what: `the front door of database ${database}`, key: `databases.${database}.postgres.listen` };
 }

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { HealthStatus } from '../probes/index.js';
-import { EndpointPool, poolEndpointsFromConfig, poolOptionsFromConfig, stickyCookieName } from './pool/index.js';
+import { EndpointPool, poolEndpointsFromConfig, poolOptionsFromConfig, stickyCookieName, type TierChange } from './pool/index.js';
 import {
   createHttpProxy, createTcpProxy, readCookie, sessionCookie,
   type AcquireResult, type AdmitRequest, type Cancellation, type AdmitResult, type AttemptOutcome, type PickedUpstream, type PickRequest, type Release, type RoutingHooks, type TcpProxy,
@@ -27,6 +27,14 @@ const DEFAULT_OUTLIER_DETECTION = {
 const DEFAULTS = { connectMs: 2_000, timeoutMs: 30_000, headerReadMs: 10_000, idleMs: 60_000, maxHeaderBytes: 64 * 1024, maxBodyBytes: 10 * 1024 * 1024 };
 /** Full rate-limit buckets are dropped at most this often (the table is also LRU-bounded). */
 const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * `waiting`: a service that starts down has had no health result yet (a
+ * database's front door before its primary tracker's first decision);
+ * `serving`: level changes are failovers and failbacks; `stopping`: the daemon
+ * is shutting down.
+ */
+type Phase = 'waiting' | 'serving' | 'stopping';
 
 /** How a service reacts to its endpoints' state, beyond what its ServiceConfig says; sent to gateway workers with the config. */
 export interface ServiceBehaviour {
@@ -69,21 +77,23 @@ export class ServiceGateway {
   private readonly closeSessionsOnDown: boolean;
   /** Connections waiting in the TCP queue for an eligible endpoint. */
   private readonly waiters = new Set<() => void>();
+  private phase: Phase;
 
   constructor(readonly name: string, private service: ServiceConfig, private readonly metrics: GatewayMetrics, private readonly log: Logger, private readonly opts: ServiceGatewayOptions = {}) {
+    this.phase = opts.startDown ? 'waiting' : 'serving';
     const options = poolOptionsFromConfig(service);
     this.stickyCookie = service.protocol === 'tcp' ? undefined : stickyCookieName(service);
     this.admit = this.rateLimiter();
     this.pool = new EndpointPool(poolEndpointsFromConfig(service), {
       ...options,
       ...(opts.stickySecret === undefined ? {} : { stickySecret: opts.stickySecret }),
-      onChange: (c) => {
-        this.metrics.failovers.inc({ service: name, direction: c.direction });
-        log.warn({ service: name, from: c.from, to: c.to, reason: c.reason }, c.direction === 'failover' ? 'traffic failed over' : 'traffic failed back');
-      },
+      onChange: (c) => this.tierChanged(c),
     });
     this.indexEndpoints();
-    if (opts.startDown) for (const id of this.urls.keys()) this.pool.setHealth(id, 'down');
+    if (opts.startDown) {
+      for (const id of this.urls.keys()) this.pool.setHealth(id, 'down');
+      log.info('waiting for the first health results: nothing is routed until then');
+    }
     this.closeSessionsOnDown = service.protocol === 'tcp' && (opts.closeSessionsOnDown ?? service.on_marked_down === 'shutdown-sessions');
     const od = service.outlier_detection ?? DEFAULT_OUTLIER_DETECTION;
     this.outliers = od.max_ejection_percent <= 0 ? undefined : new OutlierDetector({
@@ -101,6 +111,36 @@ export class ServiceGateway {
     this.retry = RetryPolicy.fromConfig({ ...retries, retry_on: [...retries.retry_on] });
     this.budget = new RetryBudget({ ratio: retries.budget });
     this.server = service.protocol === 'tcp' ? this.tcpServer() : this.httpServer();
+  }
+
+  /**
+   * The daemon is shutting down: what its own stopping does to the endpoints
+   * (a database primary it stops, probes that see it go) is deliberate, and is
+   * not logged or counted as a failover. Routing goes on as before.
+   */
+  markStopping(): void {
+    this.phase = 'stopping';
+  }
+
+  /**
+   * A change of the tier set taking traffic. Only a change after the first
+   * health results and before shutdown is a failover or a failback: at start a
+   * service that starts down (a database's front door) goes from "nothing
+   * routed" to its first level, and that is no failback either.
+   */
+  private tierChanged(c: TierChange): void {
+    if (this.phase === 'stopping') {
+      this.log.debug({ from: c.from, to: c.to, reason: c.reason }, 'traffic level changed while stopping');
+      return;
+    }
+    if (this.phase === 'waiting') {
+      if (c.to === 'none') return;
+      this.phase = 'serving';
+      this.log.info({ to: c.to, reason: c.reason }, 'first health results: traffic is routed');
+      return;
+    }
+    this.metrics.failovers.inc({ service: this.name, direction: c.direction });
+    this.log.warn({ from: c.from, to: c.to, reason: c.reason }, c.direction === 'failover' ? 'traffic failed over' : 'traffic failed back');
   }
 
   /**

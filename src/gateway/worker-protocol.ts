@@ -22,6 +22,8 @@ export type ToWorker =
   /** `listen`: the worker accepts on each service's shared socket itself (accept: kernel); otherwise the primary hands connections over. */
   | { type: 'bulwark:config'; services: Record<string, ServiceConfig>; behaviours: Record<string, ServiceBehaviour>; stickySecret: string; listen: boolean }
   | { type: 'bulwark:state'; seq: number; pools: Record<string, PoolControl> }
+  /** The daemon is shutting down (its stop comes later): level changes from now on are no failover. */
+  | { type: 'bulwark:stopping' }
   | { type: 'bulwark:stop'; drainMs: number }
   /** Sent with the client's socket: the primary accepts, the worker serves. */
   | { type: 'bulwark:connection'; service: string };

@@ -30,10 +30,13 @@ function send(message: FromWorker): void {
 const connections = new Map<string, Set<Socket>>();
 let received = 0;
 let stopping = false;
+/** The daemon is shutting down ('bulwark:stopping'): level changes are not failovers. */
+let shuttingDown = false;
 
 async function configure(configs: Record<string, import('../config/index.js').ServiceConfig>, behaviours: Record<string, ServiceBehaviour>, stickySecret: string, listen: boolean): Promise<void> {
   for (const [name, service] of Object.entries(configs)) {
     const gateway = new ServiceGateway(name, service, metrics, log.child({ service: name }), { ...behaviours[name], stickySecret });
+    if (shuttingDown) gateway.markStopping();
     const open = new Set<Socket>();
     services.set(name, gateway);
     connections.set(name, open);
@@ -119,6 +122,10 @@ process.on('message', (message: unknown, handle: unknown) => {
   else if (m.type === 'bulwark:state') {
     apply(m.pools);
     send({ type: 'bulwark:state-applied', seq: m.seq });
+  }
+  else if (m.type === 'bulwark:stopping') {
+    shuttingDown = true;
+    for (const gateway of services.values()) gateway.markStopping();
   }
   else if (m.type === 'bulwark:stop') void stop(m.drainMs);
 });

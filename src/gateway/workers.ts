@@ -27,6 +27,8 @@ export class GatewayWorkers {
   private lastSent = '';
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** `markStopping` was called: a worker forked from now on is told at once. */
+  private shuttingDown = false;
   private readonly dispatcher: ConnectionDispatcher;
   /** Workers that have their services and the pools' current state: only they are handed connections. */
   private readonly serving = new Set<Worker>();
@@ -100,6 +102,12 @@ export class GatewayWorkers {
     });
   }
 
+  /** The daemon is shutting down: workers stop reporting level changes as failovers (routing is unchanged). */
+  markStopping(): void {
+    this.shuttingDown = true;
+    this.broadcast({ type: 'bulwark:stopping' });
+  }
+
   /** Each worker drains for up to `drainMs`; at the daemon's deadline the rest are killed. */
   async stop(drainMs: number, deadline: AbortSignal): Promise<void> {
     this.stopping = true;
@@ -129,7 +137,10 @@ export class GatewayWorkers {
     this.workers.add(worker);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'bulwark:ready') this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret, listen: this.accept === 'kernel' });
+        if (message.type === 'bulwark:ready') {
+          this.send(worker, { type: 'bulwark:config', services: this.services, behaviours: this.behaviours, stickySecret: this.stickySecret, listen: this.accept === 'kernel' });
+          if (this.shuttingDown) this.send(worker, { type: 'bulwark:stopping' });
+        }
         if (message.type === 'bulwark:state-applied') {
           this.applied.set(worker, message.seq);
           for (const check of [...this.waiters]) check();
