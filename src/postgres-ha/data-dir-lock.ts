@@ -78,6 +78,8 @@ export class DataDirLock {
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Referenced again while we wait: otherwise a process with nothing else to do exits before the lock is let go.
+    child.ref();
     child.stdin?.end();
     await exited;
   }

@@ -26,8 +26,10 @@ const MEMBERS = `      members:
 describe('haPlan', () => {
   it('maps the configuration to manager settings, peers and local members', () => {
     const c = config(`${MEMBERS}
-      synchronous: { standbys: 1, strict: true }
+      synchronous: { standbys: 1, strict: true, degrade_after: 8s }
       maximum_lag_on_failover: 16MiB
+      replication_user: repl
+      replication_password: r3pl
       ttl: 20s
       loop_wait: 1s
       retry_timeout: 4s
@@ -37,11 +39,11 @@ describe('haPlan', () => {
       settings: { shared_buffers: 1GB }`);
     const plan = haPlan('main', c.databases.main!.postgres!, c.coordination);
     expect(plan.settings).toEqual({
-      ttlSeconds: 20, loopWaitMs: 1000, requestTimeoutMs: 4000, synchronousMode: true, synchronousModeStrict: true,
+      ttlSeconds: 20, loopWaitMs: 1000, requestTimeoutMs: 4000, synchronousMode: true, synchronousModeStrict: true, synchronousDegradeAfterMs: 8000,
       maximumLagOnFailover: 16n * 1024n * 1024n, usePgRewind: false,
     });
     expect(plan).toMatchObject({
-      database: 'main', prefix: '/acme', superuser: 'admin', password: 's3cret', binDir: '/opt/pg/bin', runAs: 'postgres',
+      database: 'main', prefix: '/acme', superuser: 'admin', password: 's3cret', replication: { user: 'repl', password: 'r3pl' }, binDir: '/opt/pg/bin', runAs: 'postgres',
       socketDir: '/tmp', pgSettings: { shared_buffers: '1GB' },
       etcd: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], prefix: '/acme', username: 'bulwark', password: 'pw' },
     });
@@ -59,7 +61,7 @@ describe('haPlan', () => {
   it('uses the defaults: asynchronous, ttl 10s, loop 2s, retry 3s, pg_rewind on, 1 MiB of lag, prefix /bulwark', () => {
     const plan = haPlan('main', config(MEMBERS, '').databases.main!.postgres!, undefined);
     expect(plan.settings).toEqual({
-      ttlSeconds: 10, loopWaitMs: 2000, requestTimeoutMs: 3000, synchronousMode: false, synchronousModeStrict: false,
+      ttlSeconds: 10, loopWaitMs: 2000, requestTimeoutMs: 3000, synchronousMode: false, synchronousModeStrict: false, synchronousDegradeAfterMs: 5000,
       maximumLagOnFailover: 1_048_576n, usePgRewind: true,
     });
     expect(plan.etcd).toBeUndefined();
