@@ -17,14 +17,21 @@ export interface MemberView {
   /** Run by this daemon (the member has data_dir). */
   local: boolean;
   health_port: number | null;
-  /** This daemon's view of a local member; null for members elsewhere or not running here. */
+  /**
+   * This daemon's view of a local member, as its manager saw it at its last loop (in memory, not
+   * asked of PostgreSQL for this request); null for members elsewhere or not running here.
+   */
   snapshot: {
     role: string; leader: boolean; fenced: boolean; state: string; timeline: number; lsn: string;
     following: string | null; lag_bytes: number | null;
   } | null;
-  /** What the member last published in etcd (its manager is alive while the key exists); null when absent. */
+  /**
+   * What the member last published in etcd (its manager is alive while the key exists); null when absent.
+   * `mod_revision`: the etcd revision of that write; `at`/`age_ms`: its publish time, when the record carries one.
+   */
   record: {
     role: string; timeline: number; lsn: string; fenced: boolean; state: string | null; following: string | null; lag_bytes: number | null;
+    mod_revision: number; at: string | null; age_ms: number | null;
   } | null;
 }
 
@@ -40,6 +47,8 @@ export interface DatabaseView {
   members: MemberView[];
   /** The last failovers and switchovers, newest first. */
   history: Array<{ kind: HistoryEntry['kind']; from: string | null; to: string; timeline: number; at: string; duration_ms: number }>;
+  /** etcd's revision when leader, sync, records and history were read; null when etcd was not read. */
+  etcd_revision: number | null;
   /** Set when etcd could not be read: leader, sync, records and history are then unknown (null/empty). */
   etcd_error?: string;
 }
@@ -49,8 +58,9 @@ export type EtcdReader = Pick<EtcdClient, 'get'>;
 interface EtcdFacts {
   leader: string | null;
   sync: SyncRecord | null;
-  records: Map<string, MemberRecord>;
+  records: Map<string, { record: MemberRecord; modRevision: number }>;
   history: HistoryEntry[];
+  revision: number | null;
 }
 
 export async function readDatabaseView(
@@ -60,7 +70,8 @@ export async function readDatabaseView(
   etcd: EtcdReader | undefined,
   timeoutMs = 2000,
 ): Promise<DatabaseView> {
-  let facts: EtcdFacts = { leader: null, sync: null, records: new Map(), history: [] };
+  let facts: EtcdFacts = { leader: null, sync: null, records: new Map(), history: [], revision: null };
+  const now = Date.now();
   let etcdError: string | undefined;
   if (etcd && plan.etcd) {
     try {
@@ -73,7 +84,9 @@ export async function readDatabaseView(
   const members = plan.members.map((m): MemberView => {
     const local = plan.local.find((l) => l.name === m.name);
     const snapshot = snapshots.get(m.name);
-    const record = facts.records.get(m.name);
+    const published = facts.records.get(m.name);
+    const record = published?.record;
+    const at = record?.at !== undefined && Number.isFinite(Date.parse(record.at)) ? record.at : null;
     return {
       name: m.name, host: m.endpoint.host, port: m.endpoint.port, local: localNames.has(m.name), health_port: local?.healthPort ?? null,
       snapshot: snapshot ? {
@@ -83,12 +96,13 @@ export async function readDatabaseView(
       record: record ? {
         role: record.role, timeline: record.timeline, lsn: record.lsn, fenced: record.fenced, state: record.state ?? null,
         following: record.following ?? null, lag_bytes: record.lagBytes ?? null,
+        mod_revision: published.modRevision, at, age_ms: at ? Math.max(0, now - Date.parse(at)) : null,
       } : null,
     };
   });
   return {
     name: plan.database, kind: 'postgres', failover: plan.etcd ? 'automatic' : 'off', managed_here: managedHere,
-    leader: facts.leader, sync: facts.sync, members,
+    leader: facts.leader, sync: facts.sync, members, etcd_revision: facts.revision,
     history: [...facts.history].reverse().map((h) => ({ kind: h.kind, from: h.from ?? null, to: h.to, timeline: h.timeline, at: h.at, duration_ms: h.durationMs })),
     ...(etcdError !== undefined ? { etcd_error: etcdError } : {}),
   };
@@ -107,10 +121,12 @@ async function readFacts(plan: DatabaseHaPlan, etcd: EtcdReader, timeoutMs: numb
     sync: parse<SyncRecord>(sync.kv?.value) ?? null,
     records: new Map(),
     history: Array.isArray(list) ? (list as HistoryEntry[]) : [],
+    revision: Math.max(leader.revision, sync.revision, history.revision, ...records.map((r) => r.revision)),
   };
   plan.members.forEach((m, i) => {
-    const record = parse<MemberRecord>(records[i]?.kv?.value);
-    if (record) out.records.set(m.name, record);
+    const kv = records[i]?.kv;
+    const record = parse<MemberRecord>(kv?.value);
+    if (record && kv) out.records.set(m.name, { record, modRevision: kv.modRevision });
   });
   return out;
 }

@@ -47,6 +47,8 @@ export interface MemberRecord {
   following?: string;
   /** Replica: bytes behind the primary's published optime, when known. */
   lagBytes?: number;
+  /** ISO time the manager wrote this record (its host's clock); older records have none. `bulwark db status` shows the age. */
+  at?: string;
 }
 
 export interface SyncRecord {

@@ -60,7 +60,7 @@ describe('database routes', () => {
     const res = await app.request('/databases/main');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      name: 'main', kind: 'postgres', failover: 'automatic', managed_here: true, leader: 'a', sync: { leader: 'a', members: ['b'] },
+      name: 'main', kind: 'postgres', failover: 'automatic', managed_here: true, leader: 'a', sync: { leader: 'a', members: ['b'] }, etcd_revision: 1,
       members: [
         {
           name: 'a', host: '127.0.0.1', port: 5432, local: true, health_port: healthPort, record: null,
@@ -68,7 +68,7 @@ describe('database routes', () => {
         },
         {
           name: 'b', host: '10.0.0.2', port: 5432, local: false, health_port: null, snapshot: null,
-          record: { role: 'replica', timeline: 2, lsn: '0/4000000', fenced: false, state: null, following: 'a', lag_bytes: 16 },
+          record: { role: 'replica', timeline: 2, lsn: '0/4000000', fenced: false, state: null, following: 'a', lag_bytes: 16, mod_revision: 1, at: null, age_ms: null },
         },
       ],
       history: [{ kind: 'failover', from: 'b', to: 'a', timeline: 2, at: '2026-01-01T00:00:00Z', duration_ms: 1100 }],

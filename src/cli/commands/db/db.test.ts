@@ -10,6 +10,7 @@ import { EtcdClient } from '../../../coordination/etcd-client.js';
 import { EtcdCluster } from '../../../coordination/testing/etcd-cluster.js';
 import { databaseKeys } from '../../../postgres-ha/keys.js';
 import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/local-switchover.js';
+import { queryRows, sqlLiteral } from '../../../postgres-ha/pg-query.js';
 import { PostgresMember } from '../../../postgres-ha/postgres-process.js';
 import { findPostgresBinDir } from '../../../store/testing/postgres-server.js';
 import { freePort } from '../../../testing/net.js';
@@ -132,7 +133,9 @@ describe('bulwark db (CLI)', () => {
     await writeFile(unreachable, yaml({ etcd: `http://127.0.0.1:${await freePort()}` }));
     const down = await bulwark(['db', 'status', 'main-db', '-c', unreachable]);
     expect(down.code).toBe(1);
-    expect(down.stdout).toMatch(/MEMBER +ADDRESS +ROLE +STATE +TL +LSN +LAG +FENCED +SYNC/);
+    expect(down.stdout).toMatch(/MEMBER +ADDRESS +ROLE +STATE +TL +LSN +LAG +SYNC \(recorded \/ live\)/);
+    expect(down.stdout).toMatch(/^m1 +127\.0\.0\.1:\d+ +unreachable +connection refused +- +- +- +recorded - \/ live -$/m);
+    expect(down.stdout).not.toContain('recorded: etcd keys');
     expect(down.stdout).toMatch(/note: etcd is unreachable \(.*\): showing only what PostgreSQL says directly/);
 
     const noEtcd = join(dir, 'no-etcd.yaml');
@@ -167,9 +170,10 @@ describe('bulwark db (CLI)', () => {
       expect(s.members[1]?.lagBytes).toBeGreaterThanOrEqual(0);
       expect(s.notes).toContain('nobody holds the leader key');
       const text = await bulwark(['db', 'status', 'main-db', '-c', config]);
-      expect(text.stdout).toMatch(/m1 +127\.0\.0\.1:\d+ +primary +running +1/);
-      expect(text.stdout).toMatch(/m2 +127\.0\.0\.1:\d+ +replica +streaming +1/);
-      expect(text.stdout).toContain('synchronous set: [m1] (recorded by m1)');
+      expect(text.stdout).toMatch(/m1 +127\.0\.0\.1:\d+ +primary +read-write +1/);
+      expect(text.stdout).toMatch(/m2 +127\.0\.0\.1:\d+ +replica +streaming from m1 +1/);
+      expect(text.stdout).toMatch(/^synchronous set: \[m1\] \(recorded by m1, rev \d+\)$/m);
+      expect(text.stdout).toMatch(/^m3 +no record \(no manager publishes it/m);
 
       const switchover = await bulwark(['db', 'switchover', 'main-db', '--to', 'm2', '-c', config]);
       expect(switchover.code).toBe(1);
@@ -218,7 +222,95 @@ describe('bulwark db (CLI)', () => {
       for (const m of local) await execFileAsync(join(binDir, 'pg_ctl'), ['stop', '-D', m.dataDir, '-m', 'fast', '-w'], { ...runAs }).catch(() => undefined);
     }
   }, 120_000);
+
+  it('status tells live from recorded: a SIGKILLed postmaster is unreachable (not 0/0), synchronous_standby_names changed by hand is a mismatch', async () => {
+    // The data directories of the tests above (m1 primary, m2 its standby). No member manager runs here,
+    // so the hand-made change below stays as it is, and the records are written as a manager would.
+    const keys = databaseKeys('main-db');
+    const [m1, m2] = ['m1', 'm2'].map((name, i) => new PostgresMember({
+      name, binDir, dataDir: join(dir, name), socketDir: join(dir, 'sock'), host: '127.0.0.1', port: ports[i]!, user: 'bulwark', password: PASSWORD, runAs,
+    })) as [PostgresMember, PostgresMember];
+    const syncState = async (): Promise<string | undefined> =>
+      (await queryRows<{ s: string }>(m1.endpoint, "SELECT sync_state AS s FROM pg_stat_replication WHERE application_name = 'm2' AND state = 'streaming'"))[0]?.s;
+    const setStandbyNames = async (value: string, expected: string): Promise<void> => {
+      await queryRows(m1.endpoint, `ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(value)}`);
+      await queryRows(m1.endpoint, 'SELECT pg_reload_conf()');
+      await until(async () => (await syncState()) === expected, `m2's sync_state on m1 to become ${expected}`);
+    };
+    const status = async (): Promise<{ json: DbStatusJson; text: string }> => {
+      const [j, t] = [await bulwark(['db', 'status', 'main-db', '-c', config, '--json']), await bulwark(['db', 'status', 'main-db', '-c', config])];
+      expect(j.code, j.stderr).toBe(0);
+      for (const out of [j, t]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
+      return { json: JSON.parse(j.stdout) as DbStatusJson, text: t.stdout };
+    };
+    try {
+      await m1.start();
+      await m2.start();
+      await until(async () => (await syncState()) !== undefined, 'm2 streaming from m1');
+      await etcd.put(keys.leader, 'm1');
+      await etcd.put(keys.sync, JSON.stringify({ leader: 'm1', members: ['m2', 'm3'] }));
+      const published = (o: object): string =>
+        JSON.stringify({ role: 'replica', timeline: 1, lsn: '0/3000000', fenced: false, host: '127.0.0.1', port: 0, at: new Date().toISOString(), ...o });
+      await etcd.put(keys.member('m1'), published({ role: 'primary', state: 'primary holding the leader lease' }));
+      await etcd.put(keys.member('m2'), published({ following: 'm1' }));
+
+      await setStandbyNames('ANY 1 ("m2", "m3")', 'quorum');
+      const agreed = await status();
+      expect(agreed.json.mismatches).toEqual([]);
+      expect(agreed.json.replication).toEqual([expect.objectContaining({ primary: 'm1', leader: true, synchronousStandbyNames: 'ANY 1 ("m2", "m3")', synchronousStandbys: ['m2', 'm3'] })]);
+      expect(agreed.json.members[1]).toMatchObject({
+        name: 'm2', reachable: true, role: 'replica', state: 'streaming from m1', inSyncSet: true, syncMismatch: false,
+        replication: { primary: 'm1', user: expect.any(String) as unknown, state: 'streaming', syncState: 'quorum' }, sources: { role: 'live', lsn: 'live', fenced: 'recorded', syncState: 'live' },
+      });
+      expect(agreed.json.members[1]?.recordAgeMs).toBeGreaterThanOrEqual(0);
+      expect(agreed.text).toMatch(/^m2 +127\.0\.0\.1:\d+ +replica +streaming from m1 +\d+ +\S+ +[\d.]+ \w*B +recorded yes \/ live quorum$/m);
+      expect(agreed.text).toMatch(/^m1's replication \(live\): synchronous_standby_names = 'ANY 1 \("m2", "m3"\)'\n {2}m2: streaming, sync_state quorum, user \w+$/m);
+      expect(agreed.text).not.toContain('MISMATCH');
+
+      // Behind the leader's back: both the standby's live state and the setting contradict the sync key.
+      await setStandbyNames('', 'async');
+      const drifted = await status();
+      expect(drifted.json.members[1]).toMatchObject({ inSyncSet: true, syncMismatch: true, replication: { syncState: 'async' } });
+      expect(drifted.json.mismatches.map((m) => [m.member, m.fact, m.recorded, m.live])).toEqual([['m2', 'sync', 'yes', 'async'], ['m1', 'synchronous_standby_names', '[m2, m3]', '']]);
+      expect(drifted.text).toMatch(/^m2 +127\.0\.0\.1:\d+ +replica .*recorded yes \/ live async {2}← mismatch$/m);
+      expect(drifted.text).toContain("MISMATCH m1's synchronous_standby_names is '': commits are acknowledged without waiting for any standby, while the recorded synchronous set is [m2, m3]");
+
+      // m2's postmaster SIGKILLed; its manager would then publish what it could read: nothing (role unknown, 0/0).
+      await m2.kill('SIGKILL');
+      await etcd.put(keys.member('m2'), published({ role: 'unknown', timeline: 0, lsn: '0/0', fenced: true, lagBytes: 72_250_000, state: 'postgres is not running' }));
+      const down = await status();
+      expect(down.json.members[1]).toMatchObject({
+        name: 'm2', reachable: false, role: 'unknown', state: 'unreachable', reason: 'connection refused', timeline: null, lsn: null, lagBytes: null,
+        fenced: true, replication: null, sources: { role: null, lsn: null, lagBytes: null, fenced: 'recorded' },
+      });
+      const liveTable = down.text.slice(0, down.text.indexOf('recorded:'));
+      expect(liveTable).toMatch(/^m2 +127\.0\.0\.1:\d+ +unreachable +connection refused +- +- +- +recorded yes \/ live not connected$/m);
+      expect(liveTable).not.toContain('0/0');
+      expect(liveTable).not.toContain('MiB');
+      expect(down.text).toMatch(/^m2 +unknown +FENCED +- +- +- +- +rev \d+, \d+\.\d s old +postgres is not running$/m);
+      expect(down.text).not.toMatch(/\b0\/0\b/);
+    } finally {
+      await m2.kill('SIGKILL');
+      await m1.stop();
+      for (const key of [keys.leader, keys.sync, keys.member('m1'), keys.member('m2')]) await etcd.delete(key);
+    }
+  }, 120_000);
 });
+
+interface DbStatusJson {
+  mismatches: Array<{ member: string; fact: string; recorded: string; live: string }>;
+  replication: unknown[];
+  members: Array<Record<string, unknown>>;
+}
+
+/** Polls `check` every 100 ms: PostgreSQL announces neither a reload taking effect nor a standby connecting. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** runAsUser() picks `postgres` or `nobody`: the configuration names it by user name. */
 function userName(runAs: RunAs): string {
