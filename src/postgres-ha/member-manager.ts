@@ -724,7 +724,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     const snapshot = this.snapshot();
     const record: MemberRecord = {
       role: status.role, timeline: status.timeline, lsn: formatLsn(status.lsn), fenced: this.fenced,
-      host: this.pg.endpoint.host, port: this.pg.endpoint.port, state: snapshot.state,
+      host: this.pg.endpoint.host, port: this.pg.endpoint.port, state: snapshot.state, at: new Date().toISOString(),
       ...(snapshot.following ? { following: snapshot.following } : {}), ...(snapshot.lagBytes !== undefined ? { lagBytes: snapshot.lagBytes } : {}),
     };
     if (this.memberLease !== undefined) {
