@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { BulwarkError } from '../core/errors.js';
 import { listenFailed } from '../core/net.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import { createApiApp, type ApiDependencies } from './app.js';
 
 /** The API as a subsystem: listen on start; on stop, refuse new connections and drain in-flight requests until the deadline. */

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './logger.js';
 export * from './secrets.js';
+export * from './lifecycle.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText, type BulwarkConfig } from '../config/index.js';
 import type { BulwarkError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { Lifecycle, type Subsystem } from '../daemon/lifecycle.js';
+import { Lifecycle, type Subsystem } from '../core/lifecycle.js';
 import { EventBus } from '../events/index.js';
 import type { ProbeEvents } from '../probes/index.js';
 import { memoryLogger } from '../testing/memory-logger.js';

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import type { BulwarkConfig, ServiceConfig } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import type { EventBus } from '../events/index.js';
 import type { ProbeEvents } from '../probes/index.js';
 import { listenService } from './listen.js';

@@ -13,7 +13,7 @@ import { EtcdClient, type EtcdClientOptions } from '../coordination/etcd-client.
 import type { BulwarkConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import type { EventBus } from '../events/index.js';
 import type { Store } from '../store/index.js';
 import { readDatabaseView, type DatabaseView } from './database-view.js';

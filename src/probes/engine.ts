@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { BulwarkConfig } from '../config/index.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import type { EventBus } from '../events/index.js';
 import { getCheckType } from './checks/registry.js';
 import { HistoryWriter, type ProbeHistorySink } from './history-writer.js';

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { BulwarkConfig } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import type { Store } from '../store/index.js';
 import { maintenanceIntervals } from './maintenance.js';
 import { measureWindows, WINDOWS, type SloMeasurement, type WindowName } from './slo.js';

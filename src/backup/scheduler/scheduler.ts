@@ -4,7 +4,7 @@ import type { BulwarkConfig, Schedule } from '../../config/index.js';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { archiveStatus, type WalArchiveStatus } from '../policy/wal-status.js';
 import type { Logger } from '../../core/logger.js';
-import type { Subsystem } from '../../daemon/lifecycle.js';
+import type { Subsystem } from '../../core/lifecycle.js';
 import type { BackupRunKind, BackupRunRecord, Store } from '../../store/index.js';
 import type { PolicyConfig } from '../policy/repos.js';
 import { defaultExecutors, failedRun, type RunExecutor } from './execute.js';
