@@ -11,7 +11,7 @@ import { SloReporter } from '../slo/index.js';
 import { Gateway } from '../gateway/index.js';
 // Gateway routing to the database primary (src/gateway/database-services.ts):
 import { primaryTrackerFactory } from '../postgres-ha/index.js';
-import { BackupScheduler } from '../backup/scheduler/index.js';
+import { BackupScheduler } from '../backup/index.js';
 import { DatabaseHaService, type DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';

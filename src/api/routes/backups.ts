@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { BulwarkError } from '../../core/errors.js';
-import type { BackupScheduler } from '../../backup/scheduler/index.js';
+import type { BackupScheduler } from '../../backup/index.js';
 
 /** What the backup routes need from the running scheduler. */
 export type BackupAdmin = Pick<BackupScheduler, 'status' | 'history' | 'runNow' | 'walArchive'>;

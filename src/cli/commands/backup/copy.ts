@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { copySnapshots } from '../../../backup/maintenance/copy.js';
+import { copySnapshots } from '../../../backup/index.js';
 import { print, printJSON } from '../../output.js';
 import { formatBytes, ProgressLine } from '../../progress.js';
 import { addCommonOptions, addRepoOptions, openRepo, type RepoOptions } from './repo-options.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { Repository } from '../../../backup/repo/repository.js';
-import { resolveChunkerParams } from '../../../backup/chunker/index.js';
+import { Repository, resolveChunkerParams } from '../../../backup/index.js';
 import { parseSize } from '../../../config/units.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { print, printJSON } from '../../output.js';

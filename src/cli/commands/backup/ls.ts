@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { walkSnapshot } from '../../../backup/restore/plan.js';
-import type { SnapshotRef } from '../../../backup/repo/types.js';
+import { type SnapshotRef, walkSnapshot } from '../../../backup/index.js';
 import { print, printJSON } from '../../output.js';
 import { formatBytes } from '../../progress.js';
 import { addCommonOptions, addRepoOptions, openRepo, type RepoOptions } from './repo-options.js';

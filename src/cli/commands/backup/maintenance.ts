@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { checkRepository } from '../../../backup/maintenance/check.js';
+import { checkRepository, checkSelection, findPolicy, type ForgetGroup, forgetSnapshots, type GroupSelection, pruneRepository, retentionFor, type RetentionPolicy } from '../../../backup/index.js';
 import { resolve } from 'node:path';
-import { forgetSnapshots, type ForgetGroup } from '../../../backup/maintenance/forget.js';
-import { checkSelection, type GroupSelection } from '../../../backup/maintenance/groups.js';
-import type { RetentionPolicy } from '../../../backup/retention/index.js';
-import { pruneRepository } from '../../../backup/maintenance/prune.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
@@ -102,8 +98,6 @@ async function configuredRetention(options: ForgetOptions): Promise<RetentionPol
     throw new BulwarkError('USAGE', 'no retention rule given', { hint: 'pass --keep-last, --keep-daily, ... or --policy NAME with -c bulwark.yaml to use the policy\'s retention' });
   }
   const { loadValidConfig } = await import('../../../config/index.js');
-  const { findPolicy } = await import('../../../backup/policy/runner.js');
-  const { retentionFor } = await import('../../../backup/policy/retention-run.js');
   const { config } = await loadValidConfig(options.config);
   const policy = findPolicy(config, options.policy);
   const retention = retentionFor(policy, options.repository ?? policy.copies[0]!);

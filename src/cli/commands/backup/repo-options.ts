@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openBackend, withRetries, type Backend } from '../../../backup/backend/index.js';
-import { Repository } from '../../../backup/repo/repository.js';
+import { type Backend, openBackend, Repository, withRetries } from '../../../backup/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { secretRegistry } from '../../../core/secrets.js';
 import { parseDuration, parseSize } from '../../../config/units.js';

@@ -1,12 +1,7 @@
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { checkTargetAfterBackup, parseLsn, parseRecoveryTarget, prepareRecovery, restoreCommand, startAndAwaitRecovery, type BaseBackupInfo, type RecoveryTarget } from '../../../backup/postgres/index.js';
-import { openConfiguredRepo } from '../../../backup/policy/repos.js';
-import { findPolicy } from '../../../backup/policy/runner.js';
-import { isBaseBackupOf } from '../../../backup/policy/retention-run.js';
-import { restoreSnapshot } from '../../../backup/restore/restorer.js';
-import type { SnapshotRef } from '../../../backup/repo/types.js';
+import { type BaseBackupInfo, checkTargetAfterBackup, findPolicy, isBaseBackupOf, openConfiguredRepo, parseLsn, parseRecoveryTarget, prepareRecovery, type RecoveryTarget, restoreCommand, restoreSnapshot, type SnapshotRef, startAndAwaitRecovery } from '../../../backup/index.js';
 import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { freePort } from '../../../core/net.js';

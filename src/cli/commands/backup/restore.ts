@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { dumpFile } from '../../../backup/restore/dump.js';
-import { restoreSnapshot } from '../../../backup/restore/restorer.js';
+import { dumpFile, restoreSnapshot } from '../../../backup/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';

@@ -1,4 +1,4 @@
-import { runPolicy } from '../../../backup/policy/runner.js';
+import { runPolicy } from '../../../backup/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';

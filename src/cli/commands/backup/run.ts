@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { backupPaths, backupStream, type BackupResult } from '../../../backup/archive/backup.js';
-import type { CompressionMode } from '../../../backup/repo/blob-codec.js';
+import { backupPaths, type BackupResult, backupStream, type CompressionMode } from '../../../backup/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';

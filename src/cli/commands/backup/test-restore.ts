@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { testRestore } from '../../../backup/restore/restore-test.js';
+import { testRestore } from '../../../backup/index.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
 import { formatBytes, formatDuration, ProgressLine } from '../../progress.js';

@@ -1,10 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { archiveCommand, archiveSegmentToAll, restoreCommand, RESTORE_EXIT, writeRestoredSegment } from '../../../backup/postgres/wal-archive.js';
-import { closeAll, fetchFromAny, openPolicyWalStores, type NamedWalStore } from '../../../backup/policy/wal-copies.js';
-import { findPolicy } from '../../../backup/policy/runner.js';
-import type { PolicyConfig } from '../../../backup/policy/repos.js';
-import { checkWalFileName } from '../../../backup/postgres/wal-store.js';
+import { archiveCommand, archiveSegmentToAll, archiveStatus, checkWalFileName, closeAll, fetchFromAny, findPolicy, type NamedWalStore, openConfiguredRepo, openPolicyWalStores, type PolicyConfig, pushAsync, RepoWalStore, RESTORE_EXIT, restoreCommand, runArchiver, writeRestoredSegment } from '../../../backup/index.js';
 import type { BulwarkConfig } from '../../../config/schema.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../../../core/errors.js';
 import { print, printError, printJSON } from '../../output.js';
@@ -23,7 +19,6 @@ export function registerWal(backup: Command): void {
     .action(async (policyName: string, path: string, options: WalOptions) => {
       const { config, policy } = await walPolicy(options.config, policyName);
       if (policy.wal_async) {
-        const { pushAsync } = await import('../../../backup/policy/wal-async.js');
         const configPath = resolve(options.config);
         await pushAsync(policyName, policy.wal_async, path, {
           archiverArgv: (pgWal) => [...process.execArgv, process.argv[1]!, 'backup', 'wal', 'archiver', policyName, '--pg-wal', pgWal, '-c', configPath],
@@ -45,7 +40,6 @@ export function registerWal(backup: Command): void {
     .option('--idle <duration>', 'exit after this long with nothing to archive', '30s')
     .action(async (policyName: string, options: { pgWal: string; config: string; idle: string }) => {
       const { config, policy } = await walPolicy(options.config, policyName);
-      const { runArchiver } = await import('../../../backup/policy/wal-async.js');
       const { createLogger } = await import('../../../core/logger.js');
       const controller = new AbortController();
       const stop = (): void => controller.abort();
@@ -61,7 +55,6 @@ export function registerWal(backup: Command): void {
     .addHelpText('after', '\nExit codes: 0 nothing waits or it is being archived, 1 the last attempt failed, 2 bad input.')
     .action(async (policyName: string, options: { config: string; json?: boolean }) => {
       const { policy } = await walPolicy(options.config, policyName);
-      const { archiveStatus } = await import('../../../backup/policy/wal-status.js');
       const status = await archiveStatus(policyName, policy);
       if (options.json) printJSON(status);
       else for (const line of status.lines) print(line);
@@ -118,8 +111,6 @@ async function readStores(options: WalOptions, policyName: string): Promise<Name
   if (!policy.copies.includes(options.repository)) {
     throw new BulwarkError('USAGE', `policy ${policyName} does not copy to repository "${options.repository}"`, { hint: `its repositories: ${policy.copies.join(', ')}` });
   }
-  const { openConfiguredRepo } = await import('../../../backup/policy/repos.js');
-  const { RepoWalStore } = await import('../../../backup/policy/repo-wal-store.js');
   const repo = await openConfiguredRepo(config.backups!, options.repository, { create: false });
   return [{ repository: options.repository, repo, store: new RepoWalStore(repo, policyName) }];
 }
