@@ -7,4 +7,5 @@ export { parseDuration, parsePercent, parseSize, formatDurationShort } from './u
 export { parseSchedule, longestGapMs, type Schedule } from './schedule.js';
 export { suggest, didYouMean } from './suggest.js';
 export { endpointName } from './endpoints.js';
+export { toTopology, serviceDetectionMs, serviceCheckTimings, PROMOTION_ESTIMATE_MS } from './topology.js';
 export { processLintFacts, type LintFacts } from './lint/index.js';

@@ -16,4 +16,3 @@ export { hostKey, hostOfUrl, isLoopback, hostDomainId } from './hosts.js';
 export { findCycles } from './graph.js';
 export { renderPlanTable, type RenderOptions } from './render.js';
 export { formatPercent, formatDuration, percentDigits } from './format.js';
-export { topologyFromConfig, serviceDetectionMs, PROMOTION_ESTIMATE_MS } from './from-config.js';

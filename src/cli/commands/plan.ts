@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { formatFinding, loadConfigFile } from '../../config/index.js';
-import { planTopology, renderPlanTable, topologyFromConfig, type PlanReport } from '../../plan/index.js';
+import { formatFinding, loadConfigFile, toTopology } from '../../config/index.js';
+import { planTopology, renderPlanTable, type PlanReport } from '../../plan/index.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJSON } from '../output.js';
 
@@ -36,7 +36,7 @@ async function runPlan(options: PlanOptions): Promise<number> {
     for (const finding of loaded.findings) print(formatFinding(finding));
     return loaded.unusable ? EXIT.unusable : EXIT.findings;
   }
-  const report = planTopology(topologyFromConfig(loaded.config));
+  const report = planTopology(toTopology(loaded.config));
   if (options.json) printJSON({ file: loaded.file, ...report });
   else print(renderPlanTable(report, { color: options.color !== false && process.stdout.isTTY === true }).trimEnd());
   return planExitCode(report);

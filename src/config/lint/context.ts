@@ -1,7 +1,8 @@
-import { planTopology, topologyFromConfig, type PlanReport, type Topology } from '../../plan/index.js';
+import { planTopology, type PlanReport, type Topology } from '../../plan/index.js';
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig, DatabaseConfig, TierConfig } from '../schema.js';
 import { didYouMean } from '../suggest.js';
+import { toTopology } from '../topology.js';
 
 /**
  * Facts about the process that runs the check, for the few rules that depend
@@ -34,7 +35,7 @@ const planned = new WeakMap<BulwarkConfig, Planned>();
 export function planOf(config: BulwarkConfig): Planned {
   let found = planned.get(config);
   if (!found) {
-    const topology = topologyFromConfig(config);
+    const topology = toTopology(config);
     found = { topology, plan: planTopology(topology) };
     planned.set(config, found);
   }

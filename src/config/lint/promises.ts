@@ -2,6 +2,7 @@ import { findCycles, formatDuration, formatPercent, percentDigits, type Componen
 import type { Finding } from '../diagnostics.js';
 import { longestGapMs } from '../schedule.js';
 import type { BulwarkConfig } from '../schema.js';
+import { serviceCheckTimings } from '../topology.js';
 import { formatDurationShort } from '../units.js';
 import { componentPath, databaseKind, databaseTier, describeTier, planOf, scheduleWithin, type EffectiveTier } from './context.js';
 
@@ -83,7 +84,7 @@ export function lintRto(config: BulwarkConfig): Finding[] {
       `${formatDuration(tier.tier.rto)} promised by ${describeTier(tier)}`;
     const service = config.services[name];
     if (service) {
-      const check = service.health_check ?? { interval: 10_000, fall: 3, timeout: 5_000 };
+      const check = serviceCheckTimings(service);
       out.push({
         severity: 'error', rule: 'lint.rto_below_recovery',
         path: service.health_check ? ['services', name, 'health_check'] : ['services', name, 'tier'],

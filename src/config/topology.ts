@@ -1,8 +1,14 @@
-import { endpointName, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
-import { hostOfUrl } from './hosts.js';
-import type { Component, Member, Topology } from './model.js';
+import { hostOfUrl, type Component, type Member, type Topology } from '../plan/index.js';
+import { endpointName } from './endpoints.js';
+import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from './schema.js';
 
-/** Health-check defaults when a service names none: the schema's own defaults. */
+/**
+ * The configuration as the planner sees it. `plan` owns the `Topology` type
+ * and never reads bulwark.yaml; this adapter is the one place that maps a
+ * parsed configuration onto it (config imports plan, never the reverse).
+ */
+
+/** Health-check timings when a service names none: the schema's own defaults for `health_check`. */
 const DEFAULT_CHECK = { interval: 10_000, timeout: 5_000, fall: 3 };
 /**
  * Time from "the leader lease expired" to "a replica accepts writes": pg_ctl
@@ -12,7 +18,7 @@ const DEFAULT_CHECK = { interval: 10_000, timeout: 5_000, fall: 3 };
 export const PROMOTION_ESTIMATE_MS = 2_000;
 
 /** The planner's model of a configuration: failure domains, components and their members. */
-export function topologyFromConfig(config: BulwarkConfig): Topology {
+export function toTopology(config: BulwarkConfig): Topology {
   const defaults = config.availability_defaults;
   const regions: Topology['regions'] = {};
   for (const [name, region] of Object.entries(config.regions)) regions[name] = { availability: region.availability ?? defaults.region };
@@ -29,9 +35,14 @@ export function topologyFromConfig(config: BulwarkConfig): Topology {
   return { tiers, regions, zones, components };
 }
 
+/** The timings of a service's health check that decide how soon a dead endpoint is noticed. */
+export function serviceCheckTimings(service: ServiceConfig): { interval: number; timeout: number; fall: number } {
+  return service.health_check ?? DEFAULT_CHECK;
+}
+
 /** A dead endpoint is noticed after `fall` failed checks, the last of which may take the whole timeout. */
 export function serviceDetectionMs(service: ServiceConfig): number {
-  const check = service.health_check ?? DEFAULT_CHECK;
+  const check = serviceCheckTimings(service);
   return check.interval * check.fall + check.timeout;
 }
 
@@ -70,4 +81,3 @@ function databaseComponent(database: DatabaseConfig, endpointDefault: number): C
   }
   return component;
 }
-
