@@ -1,4 +1,4 @@
-export { ApiServer, splitListen } from './server.js';
+export { ApiServer } from './server.js';
 export { createApiApp, type ApiDependencies } from './app.js';
 export { probeRoutes } from './routes/probes.js';
 export { serviceRoutes } from './routes/services.js';

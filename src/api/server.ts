@@ -2,8 +2,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
-import { BulwarkError } from '../core/errors.js';
-import { listenFailed } from '../core/net.js';
+import { listenFailed, splitListen } from '../core/net.js';
 import type { Subsystem } from '../core/lifecycle.js';
 import { createApiApp, type ApiDependencies } from './app.js';
 
@@ -63,10 +62,4 @@ export class ApiServer implements Subsystem {
       deadline.removeEventListener('abort', abort);
     }
   }
-}
-
-export function splitListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!match) throw new BulwarkError('USAGE', `invalid listen address "${listen}"`, { hint: 'use host:port, e.g. 127.0.0.1:9180' });
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
 }

@@ -11,6 +11,13 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** `host:port`, `[ipv6]:port` or `:port` (all interfaces) as the configuration and `--listen` write it. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!match) throw new BulwarkError('USAGE', `invalid listen address "${listen}"`, { hint: 'use host:port, e.g. 127.0.0.1:9180' });
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
+}
+
 /** A server's listen address and where the user set it, for the error they read when it cannot listen. */
 export interface ListenSite {
   /** What failed to listen: "service web", "the front door of database main", "the API". */

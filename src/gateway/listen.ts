@@ -1,6 +1,5 @@
 import type { Server } from 'node:net';
-import { splitListen } from '../api/index.js';
-import { listenFailed } from '../core/net.js';
+import { listenFailed, splitListen } from '../core/net.js';
 import { databaseOfKey } from './database-services.js';
 
 /**
