@@ -1,7 +1,8 @@
 /**
- * The normalized topology the planner works on. The config adapter builds it
- * from bulwark.yaml; the planner never sees YAML. Availabilities are fractions
- * (0.999), durations are milliseconds.
+ * The normalized topology the planner works on, owned by the planner. The
+ * config adapter (`toTopology` in config/topology.ts) builds it from a parsed
+ * bulwark.yaml; the planner never sees YAML or imports config. Availabilities
+ * are fractions (0.999), durations are milliseconds.
  */
 export interface Topology {
   tiers: Record<string, { availability: number /* fraction, 0.999 */; rtoMs: number; rpoMs: number }>;
