@@ -11,6 +11,7 @@ import { openStore } from '../../store/index.js';
 import { addDataDirOption } from '../common.js';
 import { print, printError } from '../output.js';
 import { version } from '../version.js';
+import { registerDemoDb } from './demo-db.js';
 
 interface DemoOptions {
   dataDir: string;
@@ -37,7 +38,7 @@ const DRAIN_MS = 2_000;
 const READY_TIMEOUT_MS = 15_000;
 
 export function registerDemo(program: Command): void {
-  addDataDirOption(program.command('demo'))
+  const demo = addDataDirOption(program.command('demo'))
     .description('start a small topology on this machine (three zones, a backup region, the gateway and the daemon) and break it')
     .option('--port <port>', `gateway port on 127.0.0.1 (default ${PREFERRED_GATEWAY_PORT}, or a free port when it is taken)`)
     .option('--json', 'print the endpoints, PIDs and token as one JSON line, for scripts')
@@ -51,6 +52,10 @@ Ctrl-C (or SIGTERM) stops the daemon and every demo server, then exits 0.`)
     .action(async (options: DemoOptions) => {
       await runDemo(options);
     });
+  // `demo db --data-dir X --json`: options after `db` are its own, not `demo`'s. Commander hands a
+  // subcommand only what its parent did not parse, so the program must stop at `demo` too.
+  program.enablePositionalOptions();
+  registerDemoDb(demo.enablePositionalOptions());
 }
 
 async function runDemo(options: DemoOptions): Promise<void> {
