@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BulwarkError } from '../../../core/errors.js';
-import { bootstrap, type BootstrapResult } from '../../../postgres-ha/bootstrap.js';
+import { initDb, type BootstrapResult } from '../../../postgres-ha/index.js';
 import { print, printJSON } from '../../output.js';
 import { addDbOptions, localRuntime, openDb, requireMember, type DbOptions } from './db-config.js';
 
@@ -48,12 +48,8 @@ Examples:
           });
         }
         const runtime = await localRuntime(target);
-        const result = await bootstrap({
-          database: name, adopt: options.adopt === true, primary: options.primary,
-          members: target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) })),
-          binDir: runtime.binDir, socketDir: target.plan.socketDir, runAs: runtime.runAs, settings: target.plan.pgSettings,
-          superuser: target.pg.superuser, password, replication: target.plan.replication,
-          etcd: target.etcd ? { client: target.etcd.client, keys: target.etcd.keys } : undefined,
+        const result = await initDb(target, {
+          runtime, password, adopt: options.adopt === true, primary: options.primary,
           onStep: options.json ? undefined : (line) => print(`  ${line}`),
         });
         // Without etcd nobody starts them: the exact commands (init writes no port into postgresql.conf).

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../../../postgres-ha/keys.js';
+import type { HistoryEntry } from '../../../postgres-ha/index.js';
 import { formatBytes } from '../../progress.js';
 import type { DbStatus, MemberStatus, ReplicationStatus } from './status.js';
 

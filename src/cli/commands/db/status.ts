@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../../../core/errors.js';
-import { lsnOf, probeMembers, type DirectView } from '../../../postgres-ha/control.js';
-import type { FailoverRequest, HistoryEntry, MemberRecord, SwitchoverRequest, SyncRecord } from '../../../postgres-ha/keys.js';
+import {
+  lsnOf, probeMembers,
+  type DirectView, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
+} from '../../../postgres-ha/index.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printJSON } from '../../output.js';
 import { addDbOptions, durationOption, openDb, type DbOptions, type DbTarget } from './db-config.js';

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { BulwarkError } from '../../../core/errors.js';
-import { requestFailover, requestSwitchover, waitForNewPrimary, type ControlContext, type NewPrimary } from '../../../postgres-ha/control.js';
-import { REQUEST_TTL_SECONDS } from '../../../postgres-ha/keys.js';
-import { localSwitchover, type LocalSwitchoverResult } from '../../../postgres-ha/local-switchover.js';
+import {
+  requestFailover, requestSwitchover, REQUEST_TTL_SECONDS, switchoverLocally, waitForNewPrimary,
+  type ControlContext, type LocalSwitchoverResult, type NewPrimary,
+} from '../../../postgres-ha/index.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printError, printJSON } from '../../output.js';
 import { formatBytes } from '../../progress.js';
@@ -92,11 +93,8 @@ async function switchoverWithoutEtcd(target: DbTarget, options: SwitchoverOption
   for (const s of signals) process.on(s, hold);
   let r: LocalSwitchoverResult;
   try {
-    r = await localSwitchover({
-      database: target.name, to: options.to,
-      members: target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) })),
-      binDir: runtime.binDir, runAs: runtime.runAs, socketDir: target.plan.socketDir, superuser: target.pg.superuser, password,
-      synchronousMode: target.plan.settings.synchronousMode, synchronousModeStrict: target.plan.settings.synchronousModeStrict,
+    r = await switchoverLocally(target, {
+      runtime, password, to: options.to,
       followTimeoutMs: timeoutMs, onStep: options.json ? undefined : (line) => print(`  ${line}`),
     });
   } finally {
