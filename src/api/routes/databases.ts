@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { BulwarkError } from '../../core/errors.js';
-import type { DatabaseHaService } from '../../postgres-ha/ha-service.js';
+import type { DatabaseHaService } from '../../postgres-ha/index.js';
 
 /** What the database routes need from the running PostgreSQL HA service. */
 export type DatabaseAdmin = Pick<DatabaseHaService, 'databases' | 'database' | 'databaseNames'>;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { EndpointPool } from '../../gateway/pool/index.js';
+import { EndpointPool } from '../../gateway/index.js';
 import type { NewEvent } from '../../store/index.js';
 import { errorBody, statusOf } from '../errors.js';
 import { gatewayRoutes } from './gateway.js';

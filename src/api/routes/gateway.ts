@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Store } from '../../store/index.js';
-import type { AdminState, EndpointPool, EndpointSnapshot } from '../../gateway/pool/index.js';
-import { MAX_WEIGHT } from '../../gateway/pool/index.js';
+import { MAX_WEIGHT, type AdminState, type EndpointPool, type EndpointSnapshot } from '../../gateway/index.js';
 
 /** What the admin routes need from the running gateway (the `Gateway` subsystem has it). */
 export interface GatewayAdmin {

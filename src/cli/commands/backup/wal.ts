@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { archiveCommand, archiveSegmentToAll, archiveStatus, checkWalFileName, closeAll, fetchFromAny, findPolicy, type NamedWalStore, openConfiguredRepo, openPolicyWalStores, type PolicyConfig, pushAsync, RepoWalStore, RESTORE_EXIT, restoreCommand, runArchiver, writeRestoredSegment } from '../../../backup/index.js';
-import type { BulwarkConfig } from '../../../config/schema.js';
+import type { BulwarkConfig } from '../../../config/index.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../../../core/errors.js';
 import { print, printError, printJSON } from '../../output.js';
 import { durationOption } from './repo-options.js';
