@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { archiveCommand } from '../src/backup/postgres/wal-archive.js';
 import { confString } from '../src/backup/postgres/quoting.js';
-import { findPostgresBinDir } from '../src/store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../src/testing/postgres-server.js';
 import { freePort } from '../src/testing/net.js';
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../coordination/etcd-client.js';
 import { EtcdCluster } from '../coordination/testing/etcd-cluster.js';
 import { BulwarkError } from '../core/errors.js';
-import { findPostgresBinDir } from '../store/testing/postgres-server.js';
+import { findPostgresBinDir } from './bin-dir.js';
 import { freePort } from '../testing/net.js';
 import { runAsUser, type RunAs } from '../testing/run-as.js';
 import { bootstrap, controlData, type BootstrapOptions } from './bootstrap.js';

@@ -12,6 +12,7 @@ export { databaseKeys, REQUEST_TTL_SECONDS, type DatabaseKeys, type MemberRecord
 // init, switchover and failover requests, the members' live state).
 export { openDb, localRuntime, initDb, switchoverLocally, type DbTarget, type InitDbOptions, type SwitchoverLocallyOptions } from './operator.js';
 export type { MemberRuntime } from './runtime.js';
+export { findPostgresBinDir } from './bin-dir.js';
 export type { BootstrapResult } from './bootstrap.js';
 export type { LocalSwitchoverResult } from './local-switchover.js';
 export {

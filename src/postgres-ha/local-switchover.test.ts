@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BulwarkError } from '../core/errors.js';
-import { findPostgresBinDir } from '../store/testing/postgres-server.js';
+import { findPostgresBinDir } from './bin-dir.js';
 import { freePort } from '../testing/net.js';
 import { runAsUser, type RunAs } from '../testing/run-as.js';
 import { bootstrap } from './bootstrap.js';

@@ -10,7 +10,7 @@ import { BulwarkError } from '../core/errors.js';
 import { LATEST_SCHEMA_VERSION, openPostgresStore, openSqliteStore, openStore, type Store } from './index.js';
 import { probeHistorySuite } from './testing/probe-history-suite.js';
 import { backupRunsSuite } from './testing/backup-runs-suite.js';
-import { startPostgres, type PostgresServer } from './testing/postgres-server.js';
+import { startPostgres, type PostgresServer } from '../testing/postgres-server.js';
 
 type Row = Record<string, unknown>;
 

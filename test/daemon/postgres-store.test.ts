@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startPostgres, type PostgresServer } from '../../src/store/testing/postgres-server.js';
+import { startPostgres, type PostgresServer } from '../../src/testing/postgres-server.js';
 import { Harness, startDaemon, withTimeout } from './helpers.js';
 
 const h = new Harness();

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../src/store/testing/postgres-server.js';
+import { startPostgres, type PostgresServer } from '../../src/testing/postgres-server.js';
 import { createToken, freePort, Harness, startDaemon, waitFor } from '../daemon/helpers.js';
 import { poolStatus } from './chaos-helpers.js';
 

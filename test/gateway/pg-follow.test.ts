@@ -25,7 +25,7 @@ import { Gateway } from '../../src/gateway/index.js';
 import { PostgresMember, primaryTrackerFactory } from '../../src/postgres-ha/index.js';
 import { queryRows } from '../../src/postgres-ha/pg-query.js';
 import type { ProbeEvents } from '../../src/probes/index.js';
-import { findPostgresBinDir } from '../../src/store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../../src/testing/postgres-server.js';
 import { freePort } from '../../src/testing/net.js';
 import { runAsUser } from '../../src/testing/run-as.js';
 

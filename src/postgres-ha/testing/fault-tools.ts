@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach } from 'vitest';
-import { findPostgresBinDir } from '../../store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../bin-dir.js';
 import { queryRows, type PgEndpoint } from '../pg-query.js';
 import type { Ack, FailoverWriter } from './failover-writer.js';
 import type { HaCluster } from './ha-cluster.js';

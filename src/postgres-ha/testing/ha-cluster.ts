@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { EtcdClient } from '../../coordination/etcd-client.js';
 import { EtcdCluster } from '../../coordination/testing/etcd-cluster.js';
 import { TcpRelay } from '../../coordination/testing/tcp-relay.js';
-import { findPostgresBinDir } from '../../store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../bin-dir.js';
 import { memoryLogger } from '../../testing/memory-logger.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser } from '../../testing/run-as.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findPostgresBinDir } from '../../store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../../testing/postgres-server.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser, type RunAs } from '../../testing/run-as.js';
 

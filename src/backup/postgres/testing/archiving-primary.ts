@@ -8,7 +8,7 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findPostgresBinDir } from '../../../store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../../../testing/postgres-server.js';
 import { freePort } from '../../../testing/net.js';
 import type { RunAs } from '../../../testing/run-as.js';
 import { confString } from '../quoting.js';

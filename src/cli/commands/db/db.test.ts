@@ -12,7 +12,7 @@ import { databaseKeys } from '../../../postgres-ha/keys.js';
 import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/local-switchover.js';
 import { queryRows, sqlLiteral } from '../../../postgres-ha/pg-query.js';
 import { PostgresMember } from '../../../postgres-ha/postgres-process.js';
-import { findPostgresBinDir } from '../../../store/testing/postgres-server.js';
+import { findPostgresBinDir } from '../../../testing/postgres-server.js';
 import { freePort } from '../../../testing/net.js';
 import { runAsUser, type RunAs } from '../../../testing/run-as.js';
 

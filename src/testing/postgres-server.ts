@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findPostgresBinDir } from '../../postgres-ha/bin-dir.js';
-import { freePort } from '../../testing/net.js';
-import { runAsUser, type RunAs } from '../../testing/run-as.js';
+import { findPostgresBinDir } from '../postgres-ha/index.js';
+import { freePort } from './net.js';
+import { runAsUser, type RunAs } from './run-as.js';
 
 const execFileAsync = promisify(execFile);
 const START_TIMEOUT_MS = 30_000;
@@ -30,7 +30,7 @@ export interface PostgresServer {
 }
 
 
-/** Moved to src/postgres-ha/bin-dir.ts (the daemon uses it too); re-exported for the tests that import it from here. */
+/** Lives in src/postgres-ha/bin-dir.ts (the daemon uses it too); re-exported for the tests that import it from here. */
 export { findPostgresBinDir };
 
 async function prepareDir(runAs: RunAs | undefined, password: string): Promise<string> {
