@@ -30,6 +30,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sleep } from '../src/core/time.js';
 import { databaseKeys, REQUEST_TTL_SECONDS, type HistoryEntry, type MemberRecord, type SwitchoverRequest } from '../src/postgres-ha/keys.js';
 import type { MemberManager } from '../src/postgres-ha/member-manager.js';
 import { queryRows } from '../src/postgres-ha/pg-query.js';
@@ -119,10 +120,6 @@ const ackedOf = new Map<Trial, { table: string; seqs: number[] }>();
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Nearest-rank percentile. */

@@ -5,6 +5,7 @@ import { ResultBuffer } from './buffer.js';
 import { ControlPlaneClient, ControlPlaneError, type Identity } from './client.js';
 import { AssignmentRunner, type ReconcileOutcome } from './jobs.js';
 import type { AgentResult } from './types.js';
+import { sleep } from '../core/time.js';
 
 export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -224,16 +225,3 @@ function changed(outcome: ReconcileOutcome): boolean {
   return outcome.added.length + outcome.replaced.length + outcome.removed.length + outcome.refused.length > 0;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts; the timer never outlives it. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

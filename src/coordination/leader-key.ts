@@ -39,18 +39,3 @@ export async function waitForVacancy(store: Pick<LeaseStore, 'get' | 'watch'>, k
   signal.throwIfAborted();
 }
 
-/** Waits `ms` unless `signal` aborts first; whether the full wait passed. */
-export function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { BulwarkError, errorMessage, isBulwarkError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { CallOptions, LeaseId } from './etcd-client.js';
-import { pause, readHolder, waitForVacancy, type Holder, type LeaseStore } from './leader-key.js';
+import { readHolder, waitForVacancy, type Holder, type LeaseStore } from './leader-key.js';
+import { sleep } from '../core/time.js';
 
 export interface LeaderLeaseOptions {
   store: LeaseStore;
@@ -142,7 +143,7 @@ export class LeaderLease extends EventEmitter<LeaderLeaseEvents> {
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         this.log.warn({ err: errorMessage(err) }, 'campaign attempt failed; trying again');
-        await pause(this.retryWaitMs, signal);
+        await sleep(this.retryWaitMs, signal);
       }
     }
   }
@@ -200,7 +201,7 @@ export class LeaderLease extends EventEmitter<LeaderLeaseEvents> {
 
   private async renewLoop(term: Term): Promise<void> {
     let wait = this.loopWaitMs;
-    while (await pause(wait, term.stop.signal)) {
+    while (await sleep(wait, term.stop.signal)) {
       wait = (await this.renewOnce(term)) ? this.loopWaitMs : this.retryWaitMs;
     }
   }

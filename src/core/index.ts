@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './secrets.js';
 export * from './lifecycle.js';
+export * from './time.js';

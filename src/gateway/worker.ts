@@ -7,6 +7,7 @@ import { registerGatewayMetrics } from './metrics.js';
 import { ServiceGateway, type ServiceBehaviour } from './service-gateway.js';
 import type { TcpProxy } from './proxy/index.js';
 import { isToWorker, type FromWorker, type PoolControl, type ToWorker } from './worker-protocol.js';
+import { sleep } from '../core/time.js';
 
 /**
  * A gateway worker process (cluster): runs the same service gateways as the
@@ -102,7 +103,7 @@ async function stop(drainMs: number): Promise<void> {
   for (const g of services.values()) g.server.close();
   while (openConnections() > 0 && Date.now() < deadline) {
     for (const g of services.values()) if ('closeIdleConnections' in g.server) (g.server as Server).closeIdleConnections();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   for (const g of services.values()) {
     if ('closeAllSessions' in g.server) (g.server as TcpProxy).closeAllSessions();

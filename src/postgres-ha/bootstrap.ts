@@ -26,6 +26,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { DataDirLock } from './data-dir-lock.js';
 import type { DatabaseKeys, SyncRecord } from './keys.js';
 import { PostgresMember, type RunAs } from './postgres-process.js';
+import { sleep } from '../core/time.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -280,7 +281,7 @@ async function waitStreaming(primary: PostgresMember, name: string, timeoutMs: n
   for (;;) {
     if ((await primary.streamingStandbys({ timeoutMs: 2000 }).catch((): string[] => [])).includes(name)) return;
     if (performance.now() > until) throw new BulwarkError('BACKEND_UNAVAILABLE', `${name} did not stream from ${primary.name} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -36,6 +36,7 @@ import { isWritable, probeMember, probeMembers, type ControlTopology, type Direc
 import { formatLsn, parseLsn, type Lsn } from './decide.js';
 import { queryRows, withClient, type PgEndpoint } from './pg-query.js';
 import { PostgresMember, synchronousStandbyNames, type RunAs } from './postgres-process.js';
+import { sleep } from '../core/time.js';
 
 export interface LocalSwitchoverMember {
   name: string;
@@ -546,8 +547,4 @@ function memberOf(o: LocalSwitchoverOptions, m: LocalMember): PostgresMember {
     name: m.name, binDir: o.binDir, dataDir: m.dataDir, socketDir: o.socketDir, host: m.host, port: m.port,
     user: o.superuser, password: o.password, runAs: o.runAs, logger: o.logger,
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -22,6 +22,7 @@ import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseLsn, type Lsn, type PgRole } from './decide.js';
 import { confValue, conninfoValue, identifySystem, queryRows, sqlLiteral, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
+import { sleep } from '../core/time.js';
 
 const execFileAsync = promisify(execFile);
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
@@ -343,7 +344,7 @@ export class PostgresMember {
       const rows = await queryRows<{ v: string }>(this.endpoint, "SELECT current_setting('synchronous_standby_names') AS v", [], options);
       if (rows[0]?.v === value) return;
       if (performance.now() > until) throw new BulwarkError('INTERNAL', `synchronous_standby_names not applied on ${this.name}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 
@@ -408,7 +409,7 @@ export class PostgresMember {
           throw new BulwarkError('BACKEND_UNAVAILABLE', `postgres ${this.name} not ready within ${timeoutMs} ms: ${errorMessage(err)}`, { context: { output: this.output } });
         }
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 

@@ -23,8 +23,8 @@ import { EventEmitter } from 'node:events';
 import type { BulwarkConfig } from '../config/index.js';
 import { EtcdClient } from '../coordination/etcd-client.js';
 import { CallDeadline } from '../coordination/deadline.js';
-import { pause } from '../coordination/leader-key.js';
 import { errorMessage } from '../core/errors.js';
+import { sleep } from '../core/time.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { databaseKeys, DEFAULT_PREFIX } from './keys.js';
 import { queryRows } from './pg-query.js';
@@ -197,7 +197,7 @@ export class PrimaryTracker extends EventEmitter<PrimaryTrackerEvents> {
         failing = true;
         this.forgetLeader();
         await this.scanOnce(signal);
-        await pause(this.o.scanMs, signal);
+        await sleep(this.o.scanMs, signal);
         continue;
       }
       await this.watchFor(etcd, key, revision, signal);
@@ -216,7 +216,7 @@ export class PrimaryTracker extends EventEmitter<PrimaryTrackerEvents> {
       // A broken watch: read again, after a short pause so a failing endpoint does not spin.
       if (!window.signal.aborted) {
         this.log.debug({ err: errorMessage(err) }, 'leader key watch broke; reading again');
-        await pause(this.o.pollMs, signal);
+        await sleep(this.o.pollMs, signal);
       }
     } finally {
       window.abort();
@@ -279,7 +279,7 @@ export class PrimaryTracker extends EventEmitter<PrimaryTrackerEvents> {
         if (message !== lastError) this.log.debug({ member: member.name, err: message }, 'the leader does not answer yet');
         lastError = message;
       }
-      await pause(Math.max(0, this.o.pollMs - (performance.now() - round)), signal);
+      await sleep(Math.max(0, this.o.pollMs - (performance.now() - round)), signal);
     }
   }
 
@@ -287,7 +287,7 @@ export class PrimaryTracker extends EventEmitter<PrimaryTrackerEvents> {
     while (!signal.aborted) {
       const round = performance.now();
       await this.scanOnce(signal);
-      await pause(Math.max(0, this.o.scanMs - (performance.now() - round)), signal);
+      await sleep(Math.max(0, this.o.scanMs - (performance.now() - round)), signal);
     }
   }
 

@@ -7,6 +7,7 @@
  * so the test can tell which member took each write and measure the gaps.
  */
 import pg from 'pg';
+import { sleep } from '../../src/core/time.js';
 
 export interface Ack {
   seq: number;
@@ -116,8 +117,4 @@ export class GatewayWriter {
 /** HH:MM:SS.mmm UTC, as the daemon's JSON log has it. */
 export function clock(): string {
   return new Date().toISOString().slice(11, 23);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

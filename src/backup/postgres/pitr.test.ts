@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BulwarkError } from '../../core/errors.js';
+import { sleep } from '../../core/time.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser, type RunAs } from '../../testing/run-as.js';
 import { takeBaseBackup, waitForWalArchived, type BaseBackupInfo } from './base-backup.js';
@@ -26,7 +27,6 @@ import { parseLsn, walFileNameBefore, walFileNameOf } from './wal-names.js';
 
 const CLI_PREFIX = [process.execPath, '--import', createRequire(import.meta.url).resolve('tsx'),
   fileURLToPath(new URL('./testing/wal-cli.ts', import.meta.url))];
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Restored {
   result: RecoveryResult;

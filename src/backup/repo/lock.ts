@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import type { Repository } from './repository.js';
+import { sleep } from '../../core/time.js';
 
 export interface LockInfo {
   version: 1;
@@ -55,7 +56,7 @@ export class RepoLock {
           context: { conflict },
         });
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay);
     }
   }
 

@@ -8,6 +8,7 @@ import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-er
 import { ReplayableBody } from './replayable-body.js';
 import type { AttemptOutcome, FailureKind, HttpProxyOptions, PickedUpstream, PickRequest, Upstream } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
+import { sleep } from '../../core/time.js';
 
 export interface ForwardDeps {
   options: HttpProxyOptions;
@@ -35,19 +36,6 @@ function hasBody(req: IncomingMessage): boolean {
 /** Statuses worth asking the retry policy about; everything else is the final answer. */
 function retryCandidate(status: number): boolean {
   return status >= 500 || status === 429;
-}
-
-function sleep(ms: number, cancel: Cancellation): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      unlink();
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const unlink = cancel.onAbort(done);
-  });
 }
 
 function upstreamPath(upstream: Upstream, url: string | undefined): string {
@@ -130,7 +118,8 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
     const next = nextUpstream(state, outcome, pickReq, body, cancel, deps);
     if (next === undefined) return result.kind === 'response' ? served(result, upstream) : finalError(state, deps);
     if (result.kind === 'response') await discard(result);
-    await sleep(next.delayMs, cancel);
+    // The request's AbortSignal is made only here, for a retry that waits (Cancellation explains the cost).
+    if (next.delayMs > 0) await sleep(next.delayMs, cancel.signal);
     if (cancel.aborted || res.destroyed) return { code: 'UPSTREAM_TIMEOUT' };
     upstream = next.upstream;
   }

@@ -7,6 +7,7 @@ import type { ForwardDeps } from './forward.js';
 import { normalizeIp, upstreamRequestHeaders, type HeaderMap } from './hop-headers.js';
 import { writeRawError, type ProxyErrorCode } from './proxy-errors.js';
 import type { FailureKind, PickRequest, Upstream } from './types.js';
+import { sleep } from '../../core/time.js';
 
 function requestHead(req: IncomingMessage, upstream: Upstream, headers: HeaderMap): string {
   const base = upstream.url.pathname.replace(/\/$/, '');
@@ -40,7 +41,7 @@ async function connectAny(pickReq: PickRequest, deps: ForwardDeps): Promise<{ up
       hooks.report(upstream.id, outcome);
       const decision = hooks.shouldRetry({ attempt: tried.size, method: pickReq.method, outcome });
       if (!decision.retry) break;
-      if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs));
+      if (decision.delayMs > 0) await sleep(decision.delayMs);
       upstream = hooks.pick(pickReq, tried);
     }
   }

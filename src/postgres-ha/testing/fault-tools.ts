@@ -281,6 +281,4 @@ export async function synchronousStandbyNames(c: HaCluster, member: string): Pro
   return rows[0]?.v ?? '';
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-}
+export { sleep } from '../../core/time.js';
