@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../core/net.js';
 import { EtcdClient, type WatchEvent } from './etcd-client.js';
-import { EtcdCluster } from './testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { describeStats, rejection, round, stats } from './testing/measure.js';
-import { TcpRelay } from './testing/tcp-relay.js';
+import { TcpRelay } from '../testing/tcp-relay.js';
 
 let cluster: EtcdCluster;
 let client: EtcdClient;

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from './etcd-client.js';
 import { LeaderLease, type LeaderLeaseOptions } from './leader-lease.js';
-import { EtcdCluster } from './testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { InstrumentedStore } from './testing/instrumented-store.js';
 import { describeStats, round, stats } from './testing/measure.js';
-import { TcpRelay, type CutMode } from './testing/tcp-relay.js';
+import { TcpRelay, type CutMode } from '../testing/tcp-relay.js';
 
 let cluster: EtcdCluster;
 const closers: (() => Promise<void>)[] = [];

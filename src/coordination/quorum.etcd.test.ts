@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from './etcd-client.js';
 import { LeaderLease } from './leader-lease.js';
-import { EtcdCluster } from './testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { rejection, round } from './testing/measure.js';
 
 let cluster: EtcdCluster;

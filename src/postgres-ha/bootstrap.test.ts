@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../coordination/etcd-client.js';
-import { EtcdCluster } from '../coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { BulwarkError } from '../core/errors.js';
 import { findPostgresBinDir } from './bin-dir.js';
 import { freePort } from '../testing/net.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../coordination/etcd-client.js';
-import { EtcdCluster } from '../coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { BulwarkError } from '../core/errors.js';
 import { freePort } from '../testing/net.js';
 import {

@@ -15,7 +15,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseConfigText } from '../config/index.js';
 import { EtcdClient } from '../coordination/etcd-client.js';
-import { EtcdCluster } from '../coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { EventBus } from '../events/index.js';
 import { memoryLogger } from '../testing/memory-logger.js';
 import { freePort } from '../testing/net.js';

@@ -18,7 +18,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
 import { EtcdClient } from '../../src/coordination/etcd-client.js';
-import { EtcdCluster } from '../../src/coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../../src/testing/etcd-cluster.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { EventBus } from '../../src/events/index.js';
 import { Gateway } from '../../src/gateway/index.js';

@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/coordination/etcd-client.js';
-import { EtcdCluster } from '../../src/coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../../src/testing/etcd-cluster.js';
 import { databaseKeys } from '../../src/postgres-ha/keys.js';
 import { runAsUser } from '../../src/testing/run-as.js';
 import { freePort, Harness, waitFor, withTimeout, type Proc } from '../daemon/helpers.js';

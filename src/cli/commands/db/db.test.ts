@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../../coordination/etcd-client.js';
-import { EtcdCluster } from '../../../coordination/testing/etcd-cluster.js';
+import { EtcdCluster } from '../../../testing/etcd-cluster.js';
 import { databaseKeys } from '../../../postgres-ha/keys.js';
 import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/local-switchover.js';
 import { queryRows, sqlLiteral } from '../../../postgres-ha/pg-query.js';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../core/net.js';
+import { freePort } from '../core/net.js';
 
 export interface EtcdClusterOptions {
   /** Members; 3 by default. */
