@@ -6,9 +6,10 @@
  * PostgreSQL beyond read-only questions.
  */
 import type { CallOptions, EtcdClient, LeaseId } from '../coordination/etcd-client.js';
-import { readHolder, type Holder } from '../coordination/leader-key.js';
+import { readHolder } from '../coordination/leader-key.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { formatLsn, parseLsn, type Lsn } from './decide.js';
+import { decodeHistory, readHaState, type HaState } from './ha-state.js';
 import {
   REQUEST_TTL_SECONDS, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
 } from './keys.js';
@@ -31,7 +32,7 @@ export interface ControlTopology {
 
 /** Everything etcd holds about one database (configured members only). */
 export interface EtcdView {
-  leader: Holder | undefined;
+  leader: { value: string; leaseId: LeaseId | undefined; modRevision: number } | undefined;
   members: Record<string, MemberRecord>;
   sync: SyncRecord | undefined;
   optime: string | undefined;
@@ -58,29 +59,19 @@ export interface DirectView {
 }
 
 export async function readEtcdView(etcd: EtcdClient, keys: DatabaseKeys, members: readonly string[], call: CallOptions = {}): Promise<EtcdView> {
-  const [leader, sync, optime, history, switchover, failover, records] = await Promise.all([
-    readHolder(etcd, keys.leader, call),
-    etcd.get(keys.sync, call),
-    etcd.get(keys.optime, call),
-    etcd.get(keys.history, call),
-    etcd.get(keys.switchover, call),
-    etcd.get(keys.failover, call),
-    Promise.all(members.map(async (name) => [name, (await etcd.get(keys.member(name), call)).kv?.value] as const)),
-  ]);
-  const memberRecords: Record<string, MemberRecord> = {};
-  for (const [name, value] of records) {
-    const record = parseJson<MemberRecord>(value);
-    if (record) memberRecords[name] = record;
-  }
-  const list = parseJson<HistoryEntry[]>(history.kv?.value);
+  return etcdViewOf(await readHaState(etcd, keys, members, call));
+}
+
+/** The operator's view of a state read through ha-state.ts. */
+export function etcdViewOf(state: HaState): EtcdView {
   return {
-    leader,
-    members: memberRecords,
-    sync: parseJson<SyncRecord>(sync.kv?.value),
-    optime: optime.kv?.value,
-    history: Array.isArray(list) ? list : [],
-    switchover: parseJson<SwitchoverRequest>(switchover.kv?.value),
-    failover: parseJson<FailoverRequest>(failover.kv?.value),
+    leader: state.leader && { value: state.leader.value, leaseId: state.leader.lease, modRevision: state.leader.modRevision },
+    members: Object.fromEntries([...state.members].map(([name, r]) => [name, r.value])),
+    sync: state.sync?.value,
+    optime: state.optime && formatLsn(state.optime.value),
+    history: state.history?.value ?? [],
+    switchover: state.switchover?.value,
+    failover: state.failover?.value,
   };
 }
 
@@ -407,8 +398,8 @@ async function waitForHistory(ctx: ControlContext, leader: string, o: WaitOption
   while (performance.now() < until) {
     try {
       const { kv } = await ctx.etcd.get(ctx.keys.history, { signal: ctx.signal, timeoutMs: 1000 });
-      const list = parseJson<HistoryEntry[]>(kv?.value);
-      const entry = Array.isArray(list) ? [...list].reverse().find((e) => e.to === leader && Date.parse(e.at) >= since) : undefined;
+      const list = kv ? decodeHistory(kv.value) : undefined;
+      const entry = list ? [...list].reverse().find((e) => e.to === leader && Date.parse(e.at) >= since) : undefined;
       if (entry) return entry;
     } catch {
       // etcd hiccup: the entry is only a nicety, the primary is already writable
@@ -424,15 +415,6 @@ export function lsnOf(text: string | undefined): Lsn | undefined {
   if (text === undefined) return undefined;
   try {
     return parseLsn(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseJson<T>(text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@
 import type { EtcdClient } from '../coordination/etcd-client.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabaseHaPlan } from './ha-config.js';
+import { readHaState } from './ha-state.js';
 import { databaseKeys, type HistoryEntry, type MemberRecord, type SyncRecord } from './keys.js';
 import type { MemberSnapshot } from './member-manager.js';
 
@@ -109,34 +110,12 @@ export async function readDatabaseView(
 }
 
 async function readFacts(plan: DatabaseHaPlan, etcd: EtcdReader, timeoutMs: number): Promise<EtcdFacts> {
-  const keys = databaseKeys(plan.database, plan.prefix);
-  const call = { timeoutMs };
-  const [leader, sync, history, ...records] = await Promise.all([
-    etcd.get(keys.leader, call), etcd.get(keys.sync, call), etcd.get(keys.history, call),
-    ...plan.members.map((m) => etcd.get(keys.member(m.name), call)),
-  ]);
-  const list = parse<unknown>(history.kv?.value);
-  const out: EtcdFacts = {
-    leader: leader.kv?.value ?? null,
-    sync: parse<SyncRecord>(sync.kv?.value) ?? null,
-    records: new Map(),
-    history: Array.isArray(list) ? (list as HistoryEntry[]) : [],
-    revision: Math.max(leader.revision, sync.revision, history.revision, ...records.map((r) => r.revision)),
+  const state = await readHaState(etcd, databaseKeys(plan.database, plan.prefix), plan.members.map((m) => m.name), { timeoutMs }, { requests: false });
+  return {
+    leader: state.leader?.value ?? null,
+    sync: state.sync?.value ?? null,
+    records: new Map([...state.members].map(([name, r]) => [name, { record: r.value, modRevision: r.modRevision }])),
+    history: state.history?.value ?? [],
+    revision: state.revision,
   };
-  plan.members.forEach((m, i) => {
-    const kv = records[i]?.kv;
-    const record = parse<MemberRecord>(kv?.value);
-    if (record && kv) out.records.set(m.name, { record, modRevision: kv.modRevision });
-  });
-  return out;
-}
-
-/** A value another process wrote: a malformed one is shown as absent rather than failing the whole view. */
-function parse<T>(text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }

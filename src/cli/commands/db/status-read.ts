@@ -3,10 +3,11 @@
  * in etcd with the revision each was last written at (recorded facts), and a
  * primary's replication as PostgreSQL reports it now (live facts).
  */
-import type { CallOptions, EtcdClient, GetResult } from '../../../coordination/etcd-client.js';
+import type { CallOptions, EtcdClient } from '../../../coordination/etcd-client.js';
 import { errorMessage } from '../../../core/errors.js';
-import type { EtcdView } from '../../../postgres-ha/control.js';
-import type { DatabaseKeys, FailoverRequest, HistoryEntry, MemberRecord, SwitchoverRequest, SyncRecord } from '../../../postgres-ha/keys.js';
+import { etcdViewOf, type EtcdView } from '../../../postgres-ha/control.js';
+import { readHaState } from '../../../postgres-ha/ha-state.js';
+import type { DatabaseKeys } from '../../../postgres-ha/keys.js';
 import { withClient, type PgEndpoint, type QueryOptions } from '../../../postgres-ha/pg-query.js';
 
 /** What etcd holds, with the mod revision of each key that exists (etcd keeps revisions, not times). */
@@ -18,35 +19,16 @@ export interface RecordedView {
 }
 
 export async function readRecorded(etcd: Pick<EtcdClient, 'get'>, keys: DatabaseKeys, members: readonly string[], call: CallOptions = {}): Promise<RecordedView> {
-  const [leader, sync, optime, history, switchover, failover, ...records] = await Promise.all([
-    etcd.get(keys.leader, call), etcd.get(keys.sync, call), etcd.get(keys.optime, call), etcd.get(keys.history, call),
-    etcd.get(keys.switchover, call), etcd.get(keys.failover, call), ...members.map((name) => etcd.get(keys.member(name), call)),
-  ]);
-  const revisions: RecordedView['revisions'] = { members: {}, ...rev('leader', leader), ...rev('sync', sync), ...rev('optime', optime) };
-  const memberRecords: Record<string, MemberRecord> = {};
-  members.forEach((name, i) => {
-    const got = records[i];
-    const record = parseJson<MemberRecord>(got?.kv?.value);
-    if (!record || !got?.kv) return;
-    memberRecords[name] = record;
-    revisions.members[name] = got.kv.modRevision;
-  });
-  const list = parseJson<HistoryEntry[]>(history.kv?.value);
-  const view: EtcdView = {
-    leader: leader.kv && { value: leader.kv.value, leaseId: leader.kv.lease, createRevision: leader.kv.createRevision, modRevision: leader.kv.modRevision },
-    members: memberRecords,
-    sync: parseJson<SyncRecord>(sync.kv?.value),
-    optime: optime.kv?.value,
-    history: Array.isArray(list) ? list : [],
-    switchover: parseJson<SwitchoverRequest>(switchover.kv?.value),
-    failover: parseJson<FailoverRequest>(failover.kv?.value),
+  const state = await readHaState(etcd, keys, members, call);
+  return {
+    view: etcdViewOf(state),
+    revision: state.revision,
+    revisions: {
+      ...(state.leader ? { leader: state.leader.modRevision } : {}), ...(state.sync ? { sync: state.sync.modRevision } : {}),
+      ...(state.optime ? { optime: state.optime.modRevision } : {}),
+      members: Object.fromEntries([...state.members].map(([name, r]) => [name, r.modRevision])),
+    },
   };
-  const revision = Math.max(...[leader, sync, optime, history, switchover, failover, ...records].map((g) => g.revision));
-  return { view, revision, revisions };
-}
-
-function rev<K extends string>(name: K, got: GetResult): Partial<Record<K, number>> {
-  return got.kv ? ({ [name]: got.kv.modRevision } as Partial<Record<K, number>>) : {};
 }
 
 /** One row of a primary's pg_stat_replication. */
@@ -108,13 +90,4 @@ export function shortReason(error: string): string {
   if (/ETIMEDOUT|timeout|timed out/i.test(first)) return 'no answer in time';
   if (/ECONNRESET|Connection terminated/i.test(first)) return 'connection closed before it answered';
   return first.length > 80 ? `${first.slice(0, 77)}...` : first;
-}
-
-function parseJson<T>(text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }

@@ -42,7 +42,7 @@ describe('db status: live and recorded facts apart', () => {
       live('pg3', 5435, { role: 'primary', timeline: 3, lsn: '0/9000100' }),
     ],
     recorded: recorded({
-      leader: { value: 'pg3', leaseId: '7587', createRevision: 880, modRevision: 880 },
+      leader: { value: 'pg3', leaseId: '7587', modRevision: 880 },
       members: {
         pg1: record({ role: 'unknown', timeline: 0, lsn: '0/0', fenced: true, lagBytes: 72_250_000, state: 'fenced; pg3 leads → rejoin' }),
         pg2: record({ timeline: 3, lsn: '0/9000000', following: 'pg3', state: 'replica of pg3', at: '2026-03-01T12:00:08.500Z' }),
@@ -103,7 +103,7 @@ describe('db status: live and recorded facts apart', () => {
         live('pg2', 5434, { role: 'replica', timeline: 1, lsn: '0/3000000', receiver: 'streaming', upstream: '127.0.0.1:5433' }),
         live('pg3', 5435, { role: 'replica', timeline: 1, lsn: '0/3000000', receiver: 'streaming', upstream: '127.0.0.1:5433' }),
       ],
-      recorded: recorded({ leader: { value: 'pg1', leaseId: '1', createRevision: 5, modRevision: 5 }, sync: { leader: 'pg1', members: ['pg2', 'pg3'] } }, { sync: 40 }),
+      recorded: recorded({ leader: { value: 'pg1', leaseId: '1', modRevision: 5 }, sync: { leader: 'pg1', members: ['pg2', 'pg3'] } }, { sync: 40 }),
       replication: [{
         member: 'pg1', inRecovery: false, synchronousStandbyNames: '',
         senders: [
@@ -135,7 +135,7 @@ describe('db status: live and recorded facts apart', () => {
         live('pg2', 5434, { role: 'replica', timeline: 1, lsn: '0/3000000', receiver: 'streaming' }),
         live('pg3', 5435, { role: 'replica', timeline: 1, lsn: '0/3000000', receiver: 'streaming' }),
       ],
-      recorded: recorded({ leader: { value: 'pg1', leaseId: undefined, createRevision: 5, modRevision: 5 }, sync: { leader: 'pg1', members: ['pg1', 'pg2', 'pg3'] } }),
+      recorded: recorded({ leader: { value: 'pg1', leaseId: undefined, modRevision: 5 }, sync: { leader: 'pg1', members: ['pg1', 'pg2', 'pg3'] } }),
     };
     const senders = [
       { applicationName: 'pg2', user: 'bulwark', state: 'streaming', syncState: 'quorum' },
