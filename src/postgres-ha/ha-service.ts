@@ -9,7 +9,7 @@
  * the service says so once per database.
  */
 import type { Registry } from 'prom-client';
-import { EtcdClient, type EtcdClientOptions } from '../coordination/etcd-client.js';
+import { EtcdClient, type EtcdClientOptions } from '../coordination/index.js';
 import type { BulwarkConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';

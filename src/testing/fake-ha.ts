@@ -5,11 +5,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
-import type { EtcdClient, GetResult } from '../coordination/etcd-client.js';
+import type { EtcdClient, GetResult } from '../coordination/index.js';
 import { parseConfigText, type BulwarkConfig } from '../config/index.js';
 import { EventBus } from '../events/index.js';
-import { DatabaseHaService, type DatabaseHaEvents } from '../postgres-ha/ha-service.js';
-import type { MemberManagerEvents, MemberManagerOptions, MemberSnapshot, ReconfigurableSettings } from '../postgres-ha/member-manager.js';
+import {
+  DatabaseHaService,
+  type DatabaseHaEvents, type MemberManagerEvents, type MemberManagerOptions, type MemberSnapshot, type ReconfigurableSettings,
+} from '../postgres-ha/index.js';
 import type { NewEvent } from '../store/index.js';
 import { memoryLogger } from './memory-logger.js';
 

@@ -1,6 +1,6 @@
 import { openBackend, withRetries } from '../backend/index.js';
 import { BulwarkError } from '../../core/errors.js';
-import type { BulwarkConfig } from '../../config/schema.js';
+import type { BulwarkConfig } from '../../config/index.js';
 import { Repository } from '../repo/repository.js';
 
 export type BackupsConfig = NonNullable<BulwarkConfig['backups']>;

@@ -1,4 +1,4 @@
-import type { BulwarkConfig } from '../../config/schema.js';
+import type { BulwarkConfig } from '../../config/index.js';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { backupPaths, type BackupResult } from '../archive/backup.js';
 import type { ArchiveProgress } from '../archive/archiver.js';

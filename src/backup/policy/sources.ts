@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BulwarkConfig } from '../../config/schema.js';
+import type { BulwarkConfig } from '../../config/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { BaseBackupInfo } from '../postgres/index.js';
 import type { PolicyConfig } from './repos.js';

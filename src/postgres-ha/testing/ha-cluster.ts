@@ -11,7 +11,7 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EtcdClient } from '../../coordination/etcd-client.js';
+import { EtcdClient } from '../../coordination/index.js';
 import { EtcdCluster } from '../../testing/etcd-cluster.js';
 import { TcpRelay } from '../../testing/tcp-relay.js';
 import { findPostgresBinDir } from '../bin-dir.js';

@@ -18,7 +18,7 @@
  * If the parent goes away (IPC disconnect) the runner kills its PostgreSQL and exits.
  */
 import { pino } from 'pino';
-import { EtcdClient } from '../../coordination/etcd-client.js';
+import { EtcdClient } from '../../coordination/index.js';
 import { errorMessage } from '../../core/errors.js';
 import { MemberManager, type MemberManagerOptions, type Peer } from '../member-manager.js';
 import { PostgresMember, type PostgresMemberOptions } from '../postgres-process.js';
