@@ -30,19 +30,6 @@ export async function clearRequest(ctx: MemberContext, kind: 'switchover' | 'fai
     .catch((err: unknown) => ctx.log.warn({ err: errorMessage(err), kind }, 'could not clear the request; it expires with its lease'));
 }
 
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** PostgreSQL's last lines when the error carries them (a failed start): the FATAL that says why. */
 export function postgresOutput(err: unknown): { postgres?: string[] } {
   const output = isBulwarkError(err) ? err.context.output : undefined;

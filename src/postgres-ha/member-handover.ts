@@ -8,7 +8,8 @@
  */
 import { formatLsn, parseLsn, type Lsn } from './decide.js';
 import type { SwitchoverRequest } from './keys.js';
-import { clearRequest, pause, type MemberContext, type PendingRequest } from './member-context.js';
+import { sleep } from '../core/time.js';
+import { clearRequest, type MemberContext, type PendingRequest } from './member-context.js';
 import type { Peer } from './member-observe.js';
 import { queryRows } from './pg-query.js';
 import { readPgStatus } from './postgres-process.js';
@@ -105,7 +106,7 @@ async function waitReceived(ctx: MemberContext, peer: Peer, lsn: Lsn, timeoutMs:
     const rows = await queryRows<{ r: string | null }>(peer.endpoint, 'SELECT pg_last_wal_receive_lsn()::text AS r', [], { signal, timeoutMs: ctx.requestTimeoutMs }).catch(() => []);
     const received = rows[0]?.r;
     if (received && parseLsn(received) > lsn) return true;
-    await pause(20, signal);
+    await sleep(20, signal);
   }
   return false;
 }

@@ -17,7 +17,8 @@ import type { Subsystem } from '../daemon/lifecycle.js';
 import { decide, formatLsn, type Action, type Lsn, type Observation, type PgRole } from './decide.js';
 import type { HaState } from './ha-state.js';
 import { databaseKeys, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord } from './keys.js';
-import { clearRequest, pause, postgresOutput, settlesBefore, type MemberContext, type PendingRequest } from './member-context.js';
+import { sleep } from '../core/time.js';
+import { clearRequest, postgresOutput, settlesBefore, type MemberContext, type PendingRequest } from './member-context.js';
 import { handOver } from './member-handover.js';
 import { observeCluster, type Peer } from './member-observe.js';
 import { MemberPublisher } from './member-publish.js';
@@ -277,7 +278,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
       }
       // A pending switchover or manual failover is watched closely: every loop here is write downtime.
       const wait = this.pendingSwitchover || this.pendingFailover ? Math.min(100, this.loopWaitMs) : this.loopWaitMs;
-      await pause(Math.max(0, wait - (performance.now() - started)), signal);
+      await sleep(Math.max(0, wait - (performance.now() - started)), signal);
     }
   }
 
