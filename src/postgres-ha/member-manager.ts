@@ -13,7 +13,7 @@ import type { EtcdClient } from '../coordination/etcd-client.js';
 import { LeaderLease } from '../coordination/leader-lease.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Subsystem } from '../daemon/lifecycle.js';
+import type { Subsystem } from '../core/lifecycle.js';
 import { decide, formatLsn, type Action, type Lsn, type Observation, type PgRole } from './decide.js';
 import type { HaState } from './ha-state.js';
 import { databaseKeys, type DatabaseKeys, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord } from './keys.js';
