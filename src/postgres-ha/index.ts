@@ -6,6 +6,7 @@ export { PrimaryTracker, primaryTrackerFactory, chooseFromScan, type PrimaryTrac
 export { DatabaseHaService, type DatabaseHaEvents, type DatabaseHaServiceOptions } from './ha-service.js';
 
 // The etcd keys of the HA contract and the records stored under them.
+export { readHaState, type HaState } from './ha-state.js';
 export { databaseKeys, REQUEST_TTL_SECONDS, type DatabaseKeys, type MemberRecord, type SyncRecord, type HistoryEntry, type SwitchoverRequest, type FailoverRequest } from './keys.js';
 
 // Operator functions: what `bulwark db` builds and asks (open a database as `bulwark up` plans it,
@@ -16,6 +17,6 @@ export { findPostgresBinDir } from './bin-dir.js';
 export type { BootstrapResult } from './bootstrap.js';
 export type { LocalSwitchoverResult } from './local-switchover.js';
 export {
-  lsnOf, probeMembers, requestFailover, requestSwitchover, waitForNewPrimary,
+  etcdViewOf, lsnOf, probeMembers, requestFailover, requestSwitchover, waitForNewPrimary,
   type ControlContext, type ControlTopology, type DirectView, type EtcdView, type NewPrimary,
 } from './control.js';
