@@ -20,7 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EtcdClient } from '../coordination/etcd-client.js';
+import type { EtcdClient } from '../coordination/index.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { DataDirLock } from './data-dir-lock.js';

@@ -21,8 +21,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BulwarkConfig } from '../config/index.js';
-import { EtcdClient } from '../coordination/etcd-client.js';
-import { CallDeadline } from '../coordination/deadline.js';
+import { CallDeadline, EtcdClient } from '../coordination/index.js';
 import { errorMessage } from '../core/errors.js';
 import { sleep } from '../core/time.js';
 import { silentLogger, type Logger } from '../core/logger.js';
