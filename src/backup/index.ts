@@ -51,4 +51,4 @@ export {
 } from './postgres/index.js';
 
 // The daemon's scheduler of policy runs, and the API's view of it.
-export { BackupScheduler, type BackupRunStore, type BackupSchedulerOptions } from './scheduler/index.js';
+export { BackupScheduler, type BackupRunStore, type BackupSchedulerOptions, type RunContext, type RunExecutor } from './scheduler/index.js';

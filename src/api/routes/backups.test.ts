@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackupScheduler } from '../../backup/index.js';
-import { controlledExecutor, memoryLogger, MemoryRunStore, record, testConfig } from '../../backup/scheduler/testing/fakes.js';
+import { controlledExecutor, memoryLogger, MemoryRunStore, record, testConfig } from '../../testing/backup-scheduler.js';
 import { errorBody, statusOf } from '../errors.js';
 import { backupRoutes } from './backups.js';
 

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChangeTrigger } from './change-trigger.js';
 import { BackupScheduler } from './scheduler.js';
-import { controlledExecutor, memoryLogger, MemoryRunStore, testConfig } from './testing/fakes.js';
+import { controlledExecutor, memoryLogger, MemoryRunStore, testConfig } from '../../testing/backup-scheduler.js';
 
 describe('ChangeTrigger', () => {
   afterEach(() => vi.useRealTimers());

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BulwarkError } from '../../core/errors.js';
 import { BackupScheduler } from './scheduler.js';
-import { controlledExecutor, memoryLogger, MemoryRunStore, record, testConfig } from './testing/fakes.js';
+import { controlledExecutor, memoryLogger, MemoryRunStore, record, testConfig } from '../../testing/backup-scheduler.js';
 
 /** 30 s before a whole minute. */
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 30);

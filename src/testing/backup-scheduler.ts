@@ -1,8 +1,7 @@
-import { parseConfigText, type BulwarkConfig } from '../../../config/index.js';
-import type { BackupRunKind, BackupRunRecord, BackupRunsQuery, LastBackupRuns } from '../../../store/index.js';
-import type { RunContext, RunExecutor } from '../execute.js';
-import type { BackupRunStore } from '../scheduler.js';
-export { memoryLogger } from '../../../testing/memory-logger.js';
+import type { BackupRunStore, RunContext, RunExecutor } from '../backup/index.js';
+import { parseConfigText, type BulwarkConfig } from '../config/index.js';
+import type { BackupRunKind, BackupRunRecord, BackupRunsQuery, LastBackupRuns } from '../store/index.js';
+export { memoryLogger } from './memory-logger.js';
 
 export function testConfig(policies: string): BulwarkConfig {
   const yaml = `sla_tiers:
