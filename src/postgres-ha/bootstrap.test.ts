@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdClient } from '../coordination/etcd-client.js';
+import { EtcdClient } from '../coordination/index.js';
 import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { BulwarkError } from '../core/errors.js';
 import { findPostgresBinDir } from './bin-dir.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type BulwarkConfig } from '../config/index.js';
-import { LeaderLease } from '../coordination/leader-lease.js';
-import type { LeaseStore } from '../coordination/leader-key.js';
+import { LeaderLease, type LeaseStore } from '../coordination/index.js';
 import { haPlan, haPlans, managerSettings, reconfiguration, restartOnlyChanges, sameEtcd } from './ha-config.js';
 
 function config(postgres: string, head = 'coordination:\n  etcd: { endpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379], prefix: /acme, username: bulwark, password: pw }\n'): BulwarkConfig {

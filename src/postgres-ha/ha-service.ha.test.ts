@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseConfigText } from '../config/index.js';
-import { EtcdClient } from '../coordination/etcd-client.js';
+import { EtcdClient } from '../coordination/index.js';
 import { EtcdCluster } from '../testing/etcd-cluster.js';
 import { EventBus } from '../events/index.js';
 import { memoryLogger } from '../testing/memory-logger.js';

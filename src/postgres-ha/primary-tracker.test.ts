@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BulwarkError } from '../core/errors.js';
-import type { KeyValue, WatchEvent } from '../coordination/etcd-client.js';
+import type { KeyValue, WatchEvent } from '../coordination/index.js';
 import { memoryLogger } from '../testing/memory-logger.js';
 import { chooseFromScan, PrimaryTracker, type PrimaryTrackerOptions, type ScanAnswer, type TrackedMember } from './primary-tracker.js';
 

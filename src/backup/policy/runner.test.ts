@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/index.js';
-import type { BulwarkConfig } from '../../config/schema.js';
+import type { BulwarkConfig } from '../../config/index.js';
 import { startRedis, type RedisServer } from '../../probes/testing/redis-server.js';
 import { restoreSnapshot } from '../restore/restorer.js';
 import { tempDir } from '../testing/repo-fixture.js';

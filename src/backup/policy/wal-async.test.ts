@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/index.js';
-import type { BulwarkConfig } from '../../config/schema.js';
+import type { BulwarkConfig } from '../../config/index.js';
 import { walCommandPrefix } from '../../cli/commands/backup/restore-postgres.js';
 import { WalSpool } from '../postgres/wal-spool.js';
 import { tempDir } from '../testing/repo-fixture.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GetResult } from '../../../coordination/etcd-client.js';
-import type { DirectView, EtcdView } from '../../../postgres-ha/control.js';
-import { databaseKeys, type MemberRecord } from '../../../postgres-ha/keys.js';
+import type { GetResult } from '../../../coordination/index.js';
+import { databaseKeys, type DirectView, type EtcdView, type MemberRecord } from '../../../postgres-ha/index.js';
 import { renderStatus } from './render.js';
 import { readRecorded, shortReason, standbyNames, type RecordedView, type ReplicationRead } from './status-read.js';
 import { summarize, type StatusFacts, type StatusSubject } from './status.js';
