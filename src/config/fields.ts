@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NAME_PATTERN } from '../core/names.js';
 import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
 import { parsePolicySchedule, parseSchedule } from './schedule.js';
 
@@ -26,7 +27,6 @@ export const size = () => parsedBy(parseSize);
 export const schedule = () => parsedBy(parseSchedule);
 export const policySchedule = () => parsedBy(parsePolicySchedule);
 
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const name = () =>
   z.string().regex(NAME_PATTERN, { message: 'expected a name of letters, digits, "_", "." or "-" (at most 63 characters)' });
 

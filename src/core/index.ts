@@ -3,3 +3,4 @@ export * from './logger.js';
 export * from './secrets.js';
 export * from './lifecycle.js';
 export * from './time.js';
+export * from './names.js';

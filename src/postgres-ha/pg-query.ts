@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
+import { withPgClient } from '../core/pg.js';
 
 export interface PgEndpoint {
   host: string;
@@ -22,29 +23,16 @@ export interface QueryOptions {
 export async function withClient<T>(endpoint: PgEndpoint, options: QueryOptions & { replication?: boolean }, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 2000;
   options.signal?.throwIfAborted();
-  const client = new pg.Client({
-    host: endpoint.host, port: endpoint.port, user: endpoint.user, password: endpoint.password,
-    database: endpoint.database ?? 'postgres', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs,
-    application_name: 'bulwark-ha', ...(options.replication ? { replication: true } : {}),
-  } as pg.ClientConfig);
-  client.on('error', () => undefined);
-  const abort = (): void => {
-    void client.end().catch(() => undefined);
-  };
-  const timer = setTimeout(abort, timeoutMs);
-  options.signal?.addEventListener('abort', abort, { once: true });
   try {
-    await client.connect();
-    return await fn(client);
+    return await withPgClient(endpoint, {
+      applicationName: 'bulwark-ha', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs, deadlineMs: timeoutMs,
+      ...(options.replication ? { replication: true } : {}), ...(options.signal ? { signal: options.signal } : {}),
+    }, fn);
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     throw new BulwarkError('BACKEND_UNAVAILABLE', `PostgreSQL at ${endpoint.host}:${endpoint.port}: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err, hint: 'check that the member is running and reachable', context: { port: endpoint.port },
     });
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', abort);
-    await client.end().catch(() => undefined);
   }
 }
 
@@ -67,18 +55,5 @@ export async function identifySystem(endpoint: PgEndpoint, options: QueryOptions
   });
 }
 
-/** A conninfo value: single quotes and backslashes escaped, always quoted. */
-export function conninfoValue(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/** A string literal for SQL text where parameters cannot go (ALTER SYSTEM). */
-export function sqlLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** A string value for postgresql.conf / postgresql.auto.conf: backslashes and quotes escaped, no line breaks. */
-export function confValue(value: string): string {
-  if (/[\n\r\0]/.test(value)) throw new BulwarkError('USAGE', 'a postgresql.conf setting cannot contain a line break or NUL', { hint: 'remove line breaks from the value' });
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
+/** Quoting lives in core/pg.ts; re-exported for the operator commands' tests that import it from here. */
+export { sqlLiteral } from '../core/pg.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseSynchronousStandbyNames, synchronousStandbyNames } from './postgres-process.js';
-import { confValue, conninfoValue, sqlLiteral } from './pg-query.js';
 
 describe('synchronous_standby_names', () => {
   it('is ANY 1 over the sorted, quoted names, or empty for asynchronous', () => {
@@ -13,14 +12,5 @@ describe('synchronous_standby_names', () => {
       expect(parseSynchronousStandbyNames(synchronousStandbyNames(names))).toEqual([...names].sort());
     }
     expect(parseSynchronousStandbyNames('FIRST 1 (x)')).toEqual([]);
-  });
-});
-
-describe('quoting', () => {
-  it('escapes conninfo values and SQL literals', () => {
-    expect(conninfoValue("pa's\\w")).toBe("'pa\\'s\\\\w'");
-    expect(sqlLiteral("it's")).toBe("'it''s'");
-    expect(confValue("a\\b'c")).toBe("'a\\\\b''c'");
-    expect(() => confValue('a\nb')).toThrow();
   });
 });

@@ -2,10 +2,11 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
+import { NAME_PATTERN } from '../../core/names.js';
 import type { CheckSpec, ProbeEngine } from '../../probes/index.js';
 
 const FAILURE_REASONS = ['timeout', 'refused', 'dns', 'tls', 'status', 'condition', 'body_too_large', 'protocol', 'reset', 'auth', 'exit_code', 'error'] as const;
-const agentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'expected an agent name of letters, digits, "_", "." or "-"' });
+const agentName = z.string().regex(NAME_PATTERN, { message: 'expected an agent name of letters, digits, "_", "." or "-"' });
 
 const heartbeatBody = z.strictObject({ name: agentName, zone: agentName.optional() });
 const resultsBody = z.strictObject({

@@ -1,6 +1,7 @@
 /** SQL connections to the server being backed up, and the settings a backup depends on. */
 import pg from 'pg';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { withPgClient } from '../../core/pg.js';
 import type { PgConnection } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -12,33 +13,21 @@ function where(connection: PgConnection): string {
 /** Runs `fn` on a fresh connection; aborting `signal` closes the connection. */
 export async function withClient<T>(connection: PgConnection, fn: (client: pg.Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
   signal?.throwIfAborted();
-  const client = new pg.Client({
-    host: connection.host, port: connection.port, user: connection.user, password: connection.password,
-    database: connection.database ?? 'postgres', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'bulwark',
-  });
-  client.on('error', () => undefined);
-  const onAbort = (): void => { void client.end().catch(() => undefined); };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const connectFailed = (err: unknown): unknown => {
+    signal?.throwIfAborted();
+    return new BulwarkError('BACKEND_UNAVAILABLE', `cannot connect to PostgreSQL as ${where(connection)}: ${errorMessage(err)}`, {
+      hint: 'check host, port, user and password, and that pg_hba.conf lets this host in',
+      cause: err,
+      context: { transient: true },
+    });
+  };
   try {
-    try {
-      await client.connect();
-    } catch (err) {
-      signal?.throwIfAborted();
-      throw new BulwarkError('BACKEND_UNAVAILABLE', `cannot connect to PostgreSQL as ${where(connection)}: ${errorMessage(err)}`, {
-        hint: 'check host, port, user and password, and that pg_hba.conf lets this host in',
-        cause: err,
-        context: { transient: true },
-      });
-    }
-    const result = await fn(client);
+    const result = await withPgClient(connection, { applicationName: 'bulwark', connectTimeoutMs: CONNECT_TIMEOUT_MS, connectFailed, ...(signal ? { signal } : {}) }, fn);
     signal?.throwIfAborted();
     return result;
   } catch (err) {
     signal?.throwIfAborted();
     throw err;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    await client.end().catch(() => undefined);
   }
 }
 

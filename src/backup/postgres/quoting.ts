@@ -1,5 +1,5 @@
 /** Quoting for the two languages a restore/archive command passes through: /bin/sh and postgresql.conf. */
-import { BulwarkError } from '../../core/errors.js';
+import { confValue } from '../../core/pg.js';
 
 const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -17,12 +17,7 @@ export function commandWord(word: string): string {
   return shellQuote(word).replace(/%/g, '%%');
 }
 
-/** A string value for postgresql.conf: single quotes doubled, backslashes escaped. */
+/** A string value for postgresql.conf (core/pg.ts's confValue), its hint about commands and paths. */
 export function confString(value: string): string {
-  if (/[\n\r\0]/.test(value)) {
-    throw new BulwarkError('USAGE', 'a postgresql.conf setting cannot contain a line break or NUL character', {
-      hint: 'remove line breaks from the command or path',
-    });
-  }
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return confValue(value, 'remove line breaks from the command or path');
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Agent } from '../../agent/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import { createLogger, type LogFormat } from '../../core/logger.js';
+import { NAME_PATTERN } from '../../core/names.js';
 import { secretRegistry } from '../../core/secrets.js';
 import { parseDuration } from '../../config/index.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,7 +19,6 @@ interface AgentCliOptions {
   allowCommandChecks: boolean;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 export function registerAgent(program: Command): void {
@@ -96,9 +96,9 @@ function validate(options: AgentCliOptions): { url: URL; token: string; name: st
   if (!token) {
     throw new BulwarkError('USAGE', 'no API token: set BULWARK_AGENT_TOKEN (or pass --token)', { hint: 'create one on the control plane with: bulwark token create --name NAME' });
   }
-  if (!NAME.test(options.zone)) throw new BulwarkError('USAGE', `--zone: "${options.zone}" must be letters, digits, "_", "." or "-" (at most 63)`);
+  if (!NAME_PATTERN.test(options.zone)) throw new BulwarkError('USAGE', `--zone: "${options.zone}" must be letters, digits, "_", "." or "-" (at most 63)`);
   const name = options.name ?? `${hostname().split('.')[0] ?? 'agent'}-${options.zone}`.slice(0, 63);
-  if (!NAME.test(name)) {
+  if (!NAME_PATTERN.test(name)) {
     throw new BulwarkError('USAGE', `--name: "${name}" must be letters, digits, "_", "." or "-" (at most 63)`, { hint: options.name ? undefined : 'the hostname does not make a valid name; pass --name' });
   }
   const drain = parseDuration(options.drainTimeout);
