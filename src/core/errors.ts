@@ -67,6 +67,12 @@ export function isBulwarkError(err: unknown): err is BulwarkError {
   return err instanceof BulwarkError;
 }
 
+/** The `code` of a Node.js system error (`ENOENT`, `EACCES`…) or of any thrown value that has a string one. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** Message of any thrown value, for logs: never the stack of a secret-bearing object. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,4 +1,4 @@
-import { BulwarkError } from '../../core/errors.js';
+import { BulwarkError, errnoCode } from '../../core/errors.js';
 import type { FileKind } from './types.js';
 
 /** Network-level errno codes worth retrying: the far end may be back in a moment. */
@@ -18,11 +18,6 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-export function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 export function isTransientNetworkError(err: unknown): boolean {
   const code = errnoCode(err);

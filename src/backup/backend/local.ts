@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { BulwarkError } from '../../core/errors.js';
-import { diskFull, errnoCode, isAbortError, notFound, unavailable } from './errors.js';
+import { BulwarkError, errnoCode } from '../../core/errors.js';
+import { diskFull, isAbortError, notFound, unavailable } from './errors.js';
 import { KIND_DIRS, TEMP_PREFIX, checkKind, checkName, checkRange, isValidName, layoutPath, tempName } from './names.js';
 import { type Backend, type ByteRange, type FileInfo, type FileKind } from './types.js';
 

@@ -1,5 +1,5 @@
-import { BulwarkError } from '../../core/errors.js';
-import { diskFull, errnoCode, isAbortError, isTransientNetworkError, notFound, unavailable } from './errors.js';
+import { BulwarkError, errnoCode } from '../../core/errors.js';
+import { diskFull, isAbortError, isTransientNetworkError, notFound, unavailable } from './errors.js';
 import type { FileKind } from './types.js';
 
 /** What a failed call was about, for the message. */

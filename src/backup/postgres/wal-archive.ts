@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BulwarkError, errorMessage } from '../../core/errors.js';
+import { BulwarkError, errnoCode, errorMessage } from '../../core/errors.js';
 import { commandWord } from './quoting.js';
 import { compareWalPositions, DEFAULT_WAL_SEGMENT_SIZE, parseWalFileName, segmentRange } from './wal-names.js';
 import { checkWalFileName, type PrunableWalStore, type WalStore } from './wal-store.js';
@@ -22,11 +22,6 @@ export type FetchResult = 'restored' | 'missing';
  * archive must exit above 125, or a flaky repository silently cuts a restore short.
  */
 export const RESTORE_EXIT = { restored: 0, missing: 1, failed: 126 } as const;
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /**
  * archive_command: stores the file at `walPath` (%p) under its file name (%f).

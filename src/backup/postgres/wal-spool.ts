@@ -8,6 +8,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { errnoCode } from '../../core/errors.js';
 import { isWalFileName } from './wal-names.js';
 
 export type SpoolOutcome = { kind: 'ok' } | { kind: 'error'; message: string; at: number };
@@ -24,11 +25,6 @@ export interface ArchiverStatus {
   archived: number;
   lastError: string | null;
   lastErrorAt: string | null;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 export class WalSpool {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BulwarkError } from '../../core/errors.js';
+import { BulwarkError, errnoCode } from '../../core/errors.js';
 import { isWalFileName } from './wal-names.js';
 
 /** Where archived WAL files live, by their PostgreSQL file name. */
@@ -24,11 +24,6 @@ export function checkWalFileName(name: string): void {
       hint: 'pass the file PostgreSQL names in %p/%f (e.g. 000000010000000000000003 or 00000002.history)',
     });
   }
-}
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** WAL files as plain files in one folder; writes go through a fsynced temp file and a rename. */
