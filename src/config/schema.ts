@@ -284,3 +284,23 @@ export type TierConfig = BulwarkConfig['sla_tiers'][string];
 export type PostgresConfig = NonNullable<DatabaseConfig['postgres']>;
 export type PostgresMemberConfig = PostgresConfig['members'][number];
 export type CoordinationConfig = NonNullable<BulwarkConfig['coordination']>;
+export type HealthCheckConfig = z.output<typeof healthCheck>;
+export type DatabaseCheckConfig = z.output<typeof databaseCheck>;
+
+/**
+ * A service's health check when its `health_check` says nothing: the schema's
+ * own defaults, read from the schema (parsing `{}`), so they are written once.
+ */
+export const SERVICE_CHECK_DEFAULTS: Readonly<HealthCheckConfig> = Object.freeze(healthCheck.parse({}));
+/** A database member's checks when its `health_check` says nothing: the schema's defaults. */
+export const DATABASE_CHECK_DEFAULTS: Readonly<DatabaseCheckConfig> = Object.freeze(databaseCheck.parse({}));
+
+/** The health check a service runs: its own, or the schema's defaults when it names none. */
+export function serviceHealthCheck(service: ServiceConfig): Readonly<HealthCheckConfig> {
+  return service.health_check ?? SERVICE_CHECK_DEFAULTS;
+}
+
+/** The checks of a database's members: its own, or the schema's defaults when it names none. */
+export function databaseHealthCheck(database: DatabaseConfig): Readonly<DatabaseCheckConfig> {
+  return database.health_check ?? DATABASE_CHECK_DEFAULTS;
+}

@@ -1,4 +1,4 @@
-import { endpointName, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
+import { databaseHealthCheck, endpointName, serviceHealthCheck, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from '../config/index.js';
 import type { CheckSpecs } from './checks/registry.js';
 import { parseCondition, type Condition } from '../conditions/index.js';
 
@@ -34,7 +34,7 @@ export function targetsFromConfig(config: BulwarkConfig): ProbeTarget[] {
 }
 
 function serviceTargets(name: string, service: ServiceConfig): ProbeTarget[] {
-  const hc = service.health_check;
+  const hc = serviceHealthCheck(service);
   return service.endpoints.map((endpoint, index) => {
     const member = endpointName(endpoint, index);
     return {
@@ -44,48 +44,48 @@ function serviceTargets(name: string, service: ServiceConfig): ProbeTarget[] {
       zone: endpoint.zone,
       backup: endpoint.backup,
       check: serviceCheck(service, endpoint.url),
-      intervalMs: hc?.interval ?? 10_000,
-      timeoutMs: hc?.timeout ?? 5_000,
-      rise: hc?.rise ?? 2,
-      fall: hc?.fall ?? 3,
-      graceMs: hc?.grace_period ?? 0,
-      jitter: hc?.jitter ?? DEFAULT_JITTER,
-      quorum: hc?.quorum ?? 1,
+      intervalMs: hc.interval,
+      timeoutMs: hc.timeout,
+      rise: hc.rise,
+      fall: hc.fall,
+      graceMs: hc.grace_period,
+      jitter: hc.jitter ?? DEFAULT_JITTER,
+      quorum: hc.quorum,
     };
   });
 }
 
 function serviceCheck(service: ServiceConfig, url: string): CheckSpec {
-  const hc = service.health_check;
-  const type = hc?.type ?? (service.protocol === 'tcp' ? 'tcp' : 'http');
-  if (type === 'command' && hc?.command) return { type: 'command', spec: { command: hc.command, conditions: parsedConditions(hc.conditions) } };
+  const hc = serviceHealthCheck(service);
+  const type = hc.type ?? (service.protocol === 'tcp' ? 'tcp' : 'http');
+  if (type === 'command' && hc.command) return { type: 'command', spec: { command: hc.command, conditions: parsedConditions(hc.conditions) } };
   const address = hostPort(url);
   if (type === 'tcp' || type === 'command') return { type: 'tcp', spec: address };
   const base = url.includes('://') ? url : `http://${url}`;
   return {
     type: 'http',
     spec: {
-      url: new URL(hc?.path ?? '/health', base).toString(),
-      method: hc?.method ?? 'GET',
-      headers: hc?.headers ?? {},
-      body: hc?.body,
-      conditions: parsedConditions(hc?.conditions ?? []),
-      maxBodyBytes: hc?.max_body_size,
-      tlsSkipVerify: hc?.tls_skip_verify ?? false,
+      url: new URL(hc.path, base).toString(),
+      method: hc.method,
+      headers: hc.headers,
+      body: hc.body,
+      conditions: parsedConditions(hc.conditions),
+      maxBodyBytes: hc.max_body_size,
+      tlsSkipVerify: hc.tls_skip_verify,
     },
   };
 }
 
 function databaseTargets(name: string, database: DatabaseConfig): ProbeTarget[] {
-  const hc = database.health_check;
+  const hc = databaseHealthCheck(database);
   const base = {
-    intervalMs: hc?.interval ?? 5_000,
-    timeoutMs: hc?.timeout ?? 3_000,
-    rise: hc?.rise ?? 2,
-    fall: hc?.fall ?? 3,
+    intervalMs: hc.interval,
+    timeoutMs: hc.timeout,
+    rise: hc.rise,
+    fall: hc.fall,
     graceMs: 0,
     jitter: DEFAULT_JITTER,
-    quorum: hc?.quorum ?? 1,
+    quorum: hc.quorum,
     backup: false,
   };
   if (database.postgres) {
@@ -96,7 +96,7 @@ function databaseTargets(name: string, database: DatabaseConfig): ProbeTarget[] 
       owner: { kind: 'database' as const, name },
       member: m.name,
       zone: m.zone,
-      check: { type: 'postgres' as const, spec: { host: m.host, port: m.port, user: pg.superuser, password: pg.superuser_password, maxLagBytes: hc?.max_lag } },
+      check: { type: 'postgres' as const, spec: { host: m.host, port: m.port, user: pg.superuser, password: pg.superuser_password, maxLagBytes: hc.max_lag } },
     }));
   }
   const redis = database.redis;
