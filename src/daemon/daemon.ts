@@ -11,11 +11,11 @@ import { SloReporter } from '../slo/index.js';
 import { Gateway } from '../gateway/index.js';
 // Gateway routing to the database primary (src/gateway/database-services.ts):
 import { primaryTrackerFactory } from '../postgres-ha/index.js';
-import { BackupScheduler } from '../backup/index.js';
+import { createBackupScheduler, type BackupScheduler } from '../backup/index.js';
 import { DatabaseHaService, type DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
-import { Lifecycle } from './lifecycle.js';
+import { Lifecycle } from '../core/lifecycle.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -77,7 +77,7 @@ export class Daemon {
         primaries: primaryTrackerFactory({ log: log.child({ subsystem: 'postgres-ha' }) }),
       });
       // Idle (no timers, no metrics) until the configuration has backup policies; a reload can add some.
-      this.backups = new BackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
+      this.backups = await createBackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
       // PostgreSQL members on this host (data_dir) under their HA loops; idle without any, or without etcd.
       this.databases = new DatabaseHaService({
         config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
