@@ -1,8 +1,13 @@
 /**
  * The backup subsystem's face: what the CLI, the API and the daemon may use.
  * Everything else under src/backup is internal; add a name here on purpose when
- * another room needs it. S3 and SFTP client libraries stay lazily loaded.
+ * another room needs it. Loading this file stays cheap for `bulwark backup ...`
+ * (archive_command runs it once per WAL file): the S3 and SFTP client libraries,
+ * point-in-time recovery (the PostgreSQL client) and the scheduler (croner,
+ * prom-client) are loaded on first use.
  */
+import type * as Pitr from './postgres/index.js';
+import type { BackupScheduler, BackupSchedulerOptions } from './scheduler/index.js';
 
 // Repositories and where they live.
 export { Repository } from './repo/repository.js';
@@ -40,15 +45,17 @@ export { closeAll, fetchFromAny, openPolicyWalStores, type NamedWalStore } from 
 export { RepoWalStore } from './policy/repo-wal-store.js';
 export { pushAsync, runArchiver } from './policy/wal-async.js';
 export { archiveStatus } from './policy/wal-status.js';
-export {
-  checkTargetAfterBackup,
-  parseLsn,
-  parseRecoveryTarget,
-  prepareRecovery,
-  startAndAwaitRecovery,
-  type BaseBackupInfo,
-  type RecoveryTarget,
-} from './postgres/index.js';
+export { parseLsn } from './postgres/wal-names.js';
+export type { BaseBackupInfo, RecoveryTarget } from './postgres/index.js';
+export type PointInTimeRecovery = Pick<typeof Pitr, 'checkTargetAfterBackup' | 'parseRecoveryTarget' | 'prepareRecovery' | 'startAndAwaitRecovery'>;
+/** Point-in-time recovery: the target's syntax and checks, the recovery settings, a server replaying to the target. */
+export async function loadPointInTimeRecovery(): Promise<PointInTimeRecovery> {
+  return import('./postgres/index.js');
+}
 
 // The daemon's scheduler of policy runs, and the API's view of it.
-export { BackupScheduler, type BackupRunStore, type BackupSchedulerOptions, type RunContext, type RunExecutor } from './scheduler/index.js';
+export type { BackupScheduler, BackupRunStore, BackupSchedulerOptions, RunContext, RunExecutor } from './scheduler/index.js';
+export async function createBackupScheduler(options: BackupSchedulerOptions): Promise<BackupScheduler> {
+  const { BackupScheduler: Scheduler } = await import('./scheduler/index.js');
+  return new Scheduler(options);
+}

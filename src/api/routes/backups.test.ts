@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackupScheduler } from '../../backup/index.js';
+import { createBackupScheduler, type BackupScheduler } from '../../backup/index.js';
 import { controlledExecutor, memoryLogger, MemoryRunStore, record, testConfig } from '../../testing/backup-scheduler.js';
 import { errorBody, statusOf } from '../errors.js';
 import { backupRoutes } from './backups.js';
@@ -19,7 +19,7 @@ async function setup() {
   const { executor, calls } = controlledExecutor();
   const config = testConfig(`    db: { source: { postgres: main }, schedule: "daily at 02:00", copies: [local, offsite] }
 `);
-  const scheduler = new BackupScheduler({ config, store, registry: new Registry(), log: memoryLogger().log, executors: { backup: executor } });
+  const scheduler = await createBackupScheduler({ config, store, registry: new Registry(), log: memoryLogger().log, executors: { backup: executor } });
   schedulers.push(scheduler);
   await scheduler.start();
   // Mounted as the API mounts it: errors mapped in the one place that maps them.

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { type BaseBackupInfo, checkTargetAfterBackup, findPolicy, isBaseBackupOf, openConfiguredRepo, parseLsn, parseRecoveryTarget, prepareRecovery, type RecoveryTarget, restoreCommand, restoreSnapshot, type SnapshotRef, startAndAwaitRecovery } from '../../../backup/index.js';
+import { type BaseBackupInfo, findPolicy, isBaseBackupOf, loadPointInTimeRecovery, openConfiguredRepo, parseLsn, type RecoveryTarget, restoreCommand, restoreSnapshot, type SnapshotRef } from '../../../backup/index.js';
 import { loadValidConfig } from '../../../config/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { freePort } from '../../../core/net.js';
@@ -20,6 +20,7 @@ export function walCommandPrefix(): string[] {
 
 export async function restorePostgres(options: RepoOptions & PitrOptions): Promise<void> {
   if (!options.config || !options.target) throw new BulwarkError('USAGE', '--policy needs -c bulwark.yaml and --target DIR', { hint: 'bulwark restore -c bulwark.yaml --policy main-db --to latest --target /srv/pg-restore' });
+  const { checkTargetAfterBackup, parseRecoveryTarget, prepareRecovery, startAndAwaitRecovery } = await loadPointInTimeRecovery();
   const started = performance.now();
   const configPath = resolve(options.config);
   const { config } = await loadValidConfig(configPath);
