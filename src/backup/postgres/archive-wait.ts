@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import { parseBackupHistory } from './backup-files.js';
 import { withClient } from './pg-client.js';
 import type { BaseBackupInfo, PgConnection } from './types.js';
+import { sleep } from '../../core/time.js';
 import { segmentRange } from './wal-names.js';
 import type { WalStore } from './wal-store.js';
 
@@ -75,6 +75,7 @@ export async function waitForWalArchived(options: WaitForWalOptions): Promise<Ba
         context: { missing },
       });
     }
-    await delay(options.pollMs ?? DEFAULT_POLL_MS, undefined, { signal }).catch(() => signal?.throwIfAborted());
+    await sleep(options.pollMs ?? DEFAULT_POLL_MS, signal);
+    signal?.throwIfAborted();
   }
 }

@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { BulwarkError } from '../../core/errors.js';
+import { sleep } from '../../core/time.js';
 import { findPgBinDir, postgresOsUser, type OsUser } from './pg-env.js';
 import { recoveryFailed, ServerLog } from './server-log.js';
 
@@ -158,7 +158,8 @@ async function awaitPromotion(started: Started, options: StartRecoveryOptions, u
         hint: 'a large backup or much WAL takes longer: raise the timeout; the server log says how far replay got',
       });
     }
-    await delay(POLL_MS, undefined, { signal: options.signal }).catch(() => options.signal?.throwIfAborted());
+    await sleep(POLL_MS, options.signal);
+    options.signal?.throwIfAborted();
   }
 }
 

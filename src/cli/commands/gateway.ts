@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { EndpointSnapshot, PoolSnapshot } from '../../gateway/index.js';
 import { getJson, resolveApi, sendJson, type ApiTarget } from '../api-client.js';
+import { sleep } from '../../core/time.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printError, printJSON } from '../output.js';
 
