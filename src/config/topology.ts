@@ -1,6 +1,6 @@
 import { hostOfUrl, type Component, type Member, type Topology } from '../plan/index.js';
 import { endpointName } from './endpoints.js';
-import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from './schema.js';
+import { serviceHealthCheck, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from './schema.js';
 
 /**
  * The configuration as the planner sees it. `plan` owns the `Topology` type
@@ -8,8 +8,6 @@ import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from './schema.js';
  * parsed configuration onto it (config imports plan, never the reverse).
  */
 
-/** Health-check timings when a service names none: the schema's own defaults for `health_check`. */
-const DEFAULT_CHECK = { interval: 10_000, timeout: 5_000, fall: 3 };
 /**
  * Time from "the leader lease expired" to "a replica accepts writes": pg_ctl
  * promote plus the checkpoint, measured in seconds on small clusters. An
@@ -37,7 +35,7 @@ export function toTopology(config: BulwarkConfig): Topology {
 
 /** The timings of a service's health check that decide how soon a dead endpoint is noticed. */
 export function serviceCheckTimings(service: ServiceConfig): { interval: number; timeout: number; fall: number } {
-  return service.health_check ?? DEFAULT_CHECK;
+  return serviceHealthCheck(service);
 }
 
 /** A dead endpoint is noticed after `fall` failed checks, the last of which may take the whole timeout. */

@@ -8,6 +8,7 @@
 import type { CallOptions, EtcdClient, LeaseId } from '../coordination/etcd-client.js';
 import { readHolder } from '../coordination/leader-key.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
+import { sleep } from '../core/time.js';
 import { formatLsn, parseLsn, type Lsn } from './decide.js';
 import { decodeHistory, readHaState, type HaState } from './ha-state.js';
 import {
@@ -418,17 +419,4 @@ export function lsnOf(text: string | undefined): Lsn | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
