@@ -5,8 +5,7 @@
  * writes. The member managers act on the requests; nothing here touches
  * PostgreSQL beyond read-only questions.
  */
-import type { CallOptions, EtcdClient, LeaseId } from '../coordination/etcd-client.js';
-import { readHolder } from '../coordination/leader-key.js';
+import { readHolder, type CallOptions, type EtcdClient, type LeaseId } from '../coordination/index.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { sleep } from '../core/time.js';
 import { formatLsn, parseLsn, type Lsn } from './decide.js';

@@ -4,7 +4,7 @@
  * and from etcd (when configured) the leader, the synchronous set, each
  * member's published record and the failover history.
  */
-import type { EtcdClient } from '../coordination/etcd-client.js';
+import type { EtcdClient } from '../coordination/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabaseHaPlan } from './ha-config.js';
 import { readHaState } from './ha-state.js';

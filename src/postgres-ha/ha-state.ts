@@ -6,7 +6,7 @@
  * `malformed`, so one bad key never fails a whole view or a loop iteration.
  */
 import { z } from 'zod';
-import type { CallOptions, GetResult, KeyValue, LeaseId } from '../coordination/etcd-client.js';
+import type { CallOptions, GetResult, KeyValue, LeaseId } from '../coordination/index.js';
 import { parseLsn, type Lsn } from './decide.js';
 import type { DatabaseKeys, FailoverRequest, HistoryEntry, MemberRecord, SwitchoverRequest, SyncRecord } from './keys.js';
 

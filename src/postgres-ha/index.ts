@@ -20,3 +20,4 @@ export {
   etcdViewOf, lsnOf, probeMembers, requestFailover, requestSwitchover, waitForNewPrimary,
   type ControlContext, type ControlTopology, type DirectView, type EtcdView, type NewPrimary,
 } from './control.js';
+export { readRecorded, readReplication, shortReason, standbyNames, type RecordedView, type ReplicationRead, type WalSender } from './status-read.js';

@@ -1,6 +1,5 @@
 /** What the pieces of one member's HA loop share: its PostgreSQL, etcd, its keys, its lease and its peers. */
-import type { EtcdClient } from '../coordination/etcd-client.js';
-import type { LeaderLease } from '../coordination/leader-lease.js';
+import type { EtcdClient, LeaderLease } from '../coordination/index.js';
 import { errorMessage, isBulwarkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { DatabaseKeys } from './keys.js';

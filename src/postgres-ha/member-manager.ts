@@ -9,8 +9,7 @@
  * described in keys.ts and read through ha-state.ts.
  */
 import { EventEmitter } from 'node:events';
-import type { EtcdClient } from '../coordination/etcd-client.js';
-import { LeaderLease } from '../coordination/leader-lease.js';
+import { LeaderLease, type EtcdClient } from '../coordination/index.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Subsystem } from '../core/lifecycle.js';

@@ -2,7 +2,7 @@
  * What a member writes to etcd about itself: its record under its own lease (renewed each loop, so a
  * dead member's record disappears with the lease) and, as a new primary, the failover history.
  */
-import type { EtcdClient, LeaseId } from '../coordination/etcd-client.js';
+import type { EtcdClient, LeaseId } from '../coordination/index.js';
 import { isBulwarkError } from '../core/errors.js';
 import { decodeHistory } from './ha-state.js';
 import { HISTORY_LIMIT, type DatabaseKeys, type HistoryEntry, type MemberRecord } from './keys.js';

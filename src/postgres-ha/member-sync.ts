@@ -6,7 +6,7 @@
  * Re-asserted every loop against changes made behind the leader's back; the time
  * and write transactions with no synchronous standby are accounted.
  */
-import type { EtcdClient } from '../coordination/etcd-client.js';
+import type { EtcdClient } from '../coordination/index.js';
 import type { Logger } from '../core/logger.js';
 import { syncSteps } from './decide.js';
 import type { DatabaseKeys, SyncRecord } from './keys.js';

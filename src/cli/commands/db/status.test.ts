@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GetResult } from '../../../coordination/index.js';
 import { databaseKeys, type DirectView, type EtcdView, type MemberRecord } from '../../../postgres-ha/index.js';
 import { renderStatus } from './render.js';
-import { readRecorded, shortReason, standbyNames, type RecordedView, type ReplicationRead } from './status-read.js';
+import { readRecorded, shortReason, standbyNames, type RecordedView, type ReplicationRead } from '../../../postgres-ha/index.js';
 import { summarize, type StatusFacts, type StatusSubject } from './status.js';
 
 const SUBJECT: StatusSubject = { name: 'main', synchronous: true, etcdEndpoints: ['http://127.0.0.1:2379'] };

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../../../core/errors.js';
 import {
-  lsnOf, probeMembers,
-  type DirectView, type FailoverRequest, type HistoryEntry, type MemberRecord, type SwitchoverRequest, type SyncRecord,
+  lsnOf, probeMembers, readRecorded, readReplication, shortReason, standbyNames,
+  type DirectView, type FailoverRequest, type HistoryEntry, type MemberRecord, type RecordedView, type ReplicationRead, type SwitchoverRequest, type SyncRecord, type WalSender,
 } from '../../../postgres-ha/index.js';
 import { EXIT } from '../../exit-codes.js';
 import { print, printJSON } from '../../output.js';
 import { addDbOptions, durationOption, openDb, type DbOptions, type DbTarget } from './db-config.js';
 import { recordedWhen, renderStatus } from './render.js';
-import { readRecorded, readReplication, shortReason, standbyNames, type RecordedView, type ReplicationRead, type WalSender } from './status-read.js';
 
 /**
  * Where a fact comes from. live: asked of PostgreSQL by this command just now;

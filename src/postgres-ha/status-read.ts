@@ -3,12 +3,12 @@
  * in etcd with the revision each was last written at (recorded facts), and a
  * primary's replication as PostgreSQL reports it now (live facts).
  */
-import type { CallOptions, EtcdClient } from '../../../coordination/etcd-client.js';
-import { errorMessage } from '../../../core/errors.js';
-import { etcdViewOf, type EtcdView } from '../../../postgres-ha/control.js';
-import { readHaState } from '../../../postgres-ha/ha-state.js';
-import type { DatabaseKeys } from '../../../postgres-ha/keys.js';
-import { withClient, type PgEndpoint, type QueryOptions } from '../../../postgres-ha/pg-query.js';
+import type { CallOptions, EtcdClient } from '../coordination/index.js';
+import { errorMessage } from '../core/errors.js';
+import { etcdViewOf, type EtcdView } from './control.js';
+import { readHaState } from './ha-state.js';
+import type { DatabaseKeys } from './keys.js';
+import { withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
 
 /** What etcd holds, with the mod revision of each key that exists (etcd keeps revisions, not times). */
 export interface RecordedView {
