@@ -16,11 +16,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../core/logger.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
-import { Daemon } from '../daemon/index.js';
 import { demoDbConfigYaml } from './db-config.js';
 import { DemoEtcd, findEtcd } from './db-etcd.js';
 import { DEMO_DB_DATABASE, DEMO_DB_MEMBERS, DEMO_DB_NAME, DEMO_DB_TABLE, DEMO_DB_USER, DemoDbLayout, type DemoDbPorts } from './db-layout.js';
-import { DemoDbWatch, postmasterPid, readReplication, type DemoDbEvent, type DemoDbMember } from './db-watch.js';
+import { DemoDbWatch, postmasterPid, readReplication, type DemoDbEvent, type DemoDbMember, type HaEventSource } from './db-watch.js';
 import { DemoWriter, type Endpoint } from './db-writer.js';
 
 export interface DemoDbOptions {
@@ -31,6 +30,11 @@ export interface DemoDbOptions {
   /** Where that logger writes, for the facts; null for stderr. */
   logFile: string | null;
   version: string;
+  /**
+   * Builds the real daemon (the CLI passes `new Daemon(...)`): the demo composes nothing itself, so
+   * it needs no import of src/daemon (docs/architecture.md).
+   */
+  createDaemon: (o: { configFile: string; dataDir: string; log: Logger; version: string; listen: string }) => DemoDaemon;
   /** The first run's `bulwark db init` of database `main` of `configFile`. */
   initialise: (configFile: string, step: (text: string) => void) => Promise<void>;
   /** Start-up progress, for people. */
@@ -39,6 +43,13 @@ export interface DemoDbOptions {
   onEvent?: (event: DemoDbEvent) => void;
   /** Bound on start-up after etcd is up (init, elections, replicas catching up); 5 min by default. */
   readyTimeoutMs?: number;
+}
+
+/** The part of the daemon the demo drives. */
+export interface DemoDaemon {
+  readonly bus: HaEventSource;
+  start(): Promise<void>;
+  stop(drainMs: number): Promise<void>;
 }
 
 /** What `bulwark demo db` prints once ready; `--json` prints exactly this. */
@@ -68,7 +79,7 @@ export class DemoDb {
   private readonly abort = new AbortController();
   private layout: DemoDbLayout | undefined;
   private etcd: DemoEtcd | undefined;
-  private daemon: Daemon | undefined;
+  private daemon: DemoDaemon | undefined;
   private writer: DemoWriter | undefined;
   private watch: DemoDbWatch | undefined;
   private starting: Promise<DemoDbFacts> | undefined;
@@ -112,7 +123,7 @@ export class DemoDb {
       name, port: ports.members[name], dataDir: dataDirs[name], endpoint: endpoint(ports.members[name], password, 'postgres'),
     }));
     const writer = (this.writer = new DemoWriter(endpoint(ports.frontDoor, password, DEMO_DB_DATABASE)));
-    const daemon = (this.daemon = new Daemon({ configFile: layout.config, dataDir: layout.dir, log: this.o.log, version: this.o.version, listen: `127.0.0.1:${ports.api}` }));
+    const daemon = (this.daemon = this.o.createDaemon({ configFile: layout.config, dataDir: layout.dir, log: this.o.log, version: this.o.version, listen: `127.0.0.1:${ports.api}` }));
     this.watch = new DemoDbWatch({
       bus: daemon.bus, database: DEMO_DB_NAME, writer, members, emit: (e) => this.o.onEvent?.(e),
       onError: (what, err) => this.o.log.warn({ err: errorMessage(err) }, `demo ${what} failed`),

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { BulwarkError } from '../../core/errors.js';
-import { bootstrap } from '../../postgres-ha/bootstrap.js';
+import { Daemon } from '../../daemon/index.js';
+import { initDb } from '../../postgres-ha/index.js';
 import { DEMO_DB_NAME, DemoDb, findEtcd, type DemoDbEvent, type DemoDbFacts } from '../../demo/index.js';
 import { addDataDirOption } from '../common.js';
 import { print, printError } from '../output.js';
@@ -51,7 +52,7 @@ async function runDemoDb(options: DemoDbOptions): Promise<void> {
   const early: DemoDbEvent[] = [];
   const show = (event: DemoDbEvent): void => print(options.json ? JSON.stringify(event) : renderEvent(event));
   const demo = new DemoDb({
-    dataDir, log, logFile, version: version(), initialise,
+    dataDir, log, logFile, version: version(), initialise, createDaemon: (o) => new Daemon(o),
     onProgress: options.json ? undefined : (text) => print(text),
     onEvent: (event) => (ready ? show(event) : early.push(event)),
   });
@@ -81,15 +82,7 @@ async function initialise(configFile: string, step: (text: string) => void): Pro
   try {
     const password = target.pg.superuser_password;
     if (!password) throw new BulwarkError('INTERNAL', `${configFile}: the demo's superuser_password is not set`);
-    const runtime = await localRuntime(target);
-    await bootstrap({
-      database: DEMO_DB_NAME, adopt: false,
-      members: target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) })),
-      binDir: runtime.binDir, socketDir: target.plan.socketDir, runAs: runtime.runAs, settings: target.plan.pgSettings,
-      superuser: target.pg.superuser, password,
-      etcd: target.etcd ? { client: target.etcd.client, keys: target.etcd.keys } : undefined,
-      onStep: step,
-    });
+    await initDb(target, { runtime: await localRuntime(target), password, adopt: false, onStep: step });
   } finally {
     await target.close();
   }
