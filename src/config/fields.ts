@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../core/names.js';
-import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from './units.js';
+import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from '../core/units.js';
 import { parsePolicySchedule, parseSchedule } from './schedule.js';
 
 /** A value parsed by one of our own parsers; a failure becomes one schema issue naming what was expected. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatKeyPath } from './diagnostics.js';
 import { parseConfigText } from './load.js';
-import { parseDuration } from './units.js';
+import { parseDuration } from '../core/units.js';
 
 const errorsOf = (yaml: string) => parseConfigText(yaml, 'test.yaml', { lint: false }).findings.filter((f) => f.severity === 'error');
 

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import type { Parsed } from './units.js';
+import type { Parsed } from '../core/units.js';
 
 /** A schedule as the user wrote it and as a cron expression with its time zone. */
 export interface Schedule {

@@ -1,4 +1,4 @@
-import type { RetentionConfig } from '../../config/schema-ops.js';
+import type { RetentionConfig } from '../../config/index.js';
 import { forgetSnapshots } from '../maintenance/forget.js';
 import { policyOf } from '../maintenance/groups.js';
 import { pruneRepository } from '../maintenance/prune.js';

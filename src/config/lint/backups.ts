@@ -1,6 +1,6 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
-import { formatDurationShort } from '../units.js';
+import { formatDurationShort } from '../../core/units.js';
 import { databaseTier, describeTier } from './context.js';
 
 /**

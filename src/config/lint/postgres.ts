@@ -1,6 +1,6 @@
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig, PostgresConfig } from '../schema.js';
-import { formatDurationShort as short } from '../units.js';
+import { formatDurationShort as short } from '../../core/units.js';
 import type { LintFacts } from './context.js';
 
 const MIN_TTL_MS = 2_000;

@@ -3,7 +3,7 @@ import type { Finding } from '../diagnostics.js';
 import { longestGapMs } from '../schedule.js';
 import type { BulwarkConfig } from '../schema.js';
 import { serviceCheckTimings } from '../topology.js';
-import { formatDurationShort } from '../units.js';
+import { formatDurationShort } from '../../core/units.js';
 import { componentPath, databaseKind, databaseTier, describeTier, planOf, scheduleWithin, type EffectiveTier } from './context.js';
 
 type Policy = NonNullable<BulwarkConfig['backups']>['policies'][string];

@@ -1,6 +1,6 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig, ServiceConfig } from '../schema.js';
-import { formatDurationShort as short } from '../units.js';
+import { formatDurationShort as short } from '../../core/units.js';
 
 /** Timers that contradict each other: each one makes a promise the others break. */
 export function lintTimings(config: BulwarkConfig): Finding[] {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Repository, resolveChunkerParams } from '../../../backup/index.js';
-import { parseSize } from '../../../config/units.js';
+import { parseSize } from '../../../core/units.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { print, printJSON } from '../../output.js';
 import { addCommonOptions, addRepoOptions, openRepo, resolveRepo, track, type RepoOptions } from './repo-options.js';

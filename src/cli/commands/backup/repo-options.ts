@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Backend, openBackend, Repository, withRetries } from '../../../backup/index.js';
 import { BulwarkError } from '../../../core/errors.js';
 import { secretRegistry } from '../../../core/secrets.js';
-import { parseDuration, parseSize } from '../../../config/units.js';
+import { parseDuration, parseSize } from '../../../core/units.js';
 
 export interface RepoOptions {
   repo?: string;
