@@ -11,7 +11,8 @@ import { freePort } from '../testing/net.js';
 import { runAsUser, type RunAs } from '../testing/run-as.js';
 import { bootstrap } from './bootstrap.js';
 import { isWritable, probeMember } from './control.js';
-import { localSwitchover, pgCtlStart, prepareLogFile, type LocalSwitchoverMember, type LocalSwitchoverOptions } from './local-switchover.js';
+import { localSwitchover, type LocalSwitchoverMember, type LocalSwitchoverOptions } from './local-switchover.js';
+import { pgCtlStart, prepareLogFile } from './pg-ctl.js';
 import { queryRows, sqlLiteral, type PgEndpoint } from './pg-query.js';
 import { FailoverWriter } from './testing/failover-writer.js';
 

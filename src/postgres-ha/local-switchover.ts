@@ -26,15 +26,15 @@
  * the old primary accepts nothing after the shutdown began, and the target has
  * every byte it wrote before it is promoted.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chown, open, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { isWritable, probeMember, probeMembers, type ControlTopology, type DirectView } from './control.js';
 import { formatLsn, parseLsn, type Lsn } from './decide.js';
 import { queryRows, withClient, type PgEndpoint } from './pg-query.js';
+import { isRunning, pgCtl, pgCtlStart, pgCtlStartCommand, prepareLogFile } from './pg-ctl.js';
 import { PostgresMember, synchronousStandbyNames, type RunAs } from './postgres-process.js';
 import { sleep } from '../core/time.js';
 
@@ -165,78 +165,92 @@ export async function localSwitchover(o: LocalSwitchoverOptions): Promise<LocalS
     step(`promoted ${target.name}: it accepts writes on timeline ${promoted.timeline ?? '?'}; writes were paused ${(writePauseMs / 1000).toFixed(2)} s`);
     log.info({ from: primary.name, to: target.name, checkpoint: formatLsn(checkpoint), writePauseMs }, 'switchover: new primary accepts writes');
 
-    const warnings: string[] = [];
-    const newEndpoint = endpointOf(o, target);
-    const repointed: string[] = [];
-    for (const view of plan.views.filter((v) => v.name !== primary.name && v.name !== target.name)) {
-      const m = o.members.find((x) => x.name === view.name)!;
-      if (!view.reachable || view.role !== 'replica') {
-        warnings.push(`${m.name} ${view.reachable ? 'was not a replica' : `did not answer (${view.error ?? 'unreachable'})`}: it was not re-pointed; set its primary_conninfo to ${target.name} (${target.host}:${target.port}) when it is back`);
-        continue;
-      }
-      try {
-        // follow() only talks SQL: the data directory is not used.
-        await memberOf(o, { ...m, dataDir: m.dataDir ?? '' }).follow(newEndpoint, { timeoutMs: 5000 });
-        repointed.push(m.name);
-      } catch (err) {
-        warnings.push(`${m.name} could not be re-pointed to ${target.name}: ${errorMessage(err)}`);
-      }
-    }
-    if (repointed.length > 0) step(`re-pointed ${repointed.join(', ')} to ${target.name} (primary_conninfo, primary_slot_name, reload)`);
-
-    // The old primary, as the new one's standby. writeStandbyConfig also drops synchronous_standby_names.
-    let oldPrimaryStarted = false;
-    try {
-      await oldPg.writeStandbyConfig(newEndpoint);
-      await pgCtlStart(o, primary, logFile);
-      oldPrimaryStarted = true;
-      step(`${primary.name}: standby.signal, primary_conninfo → ${target.name}, slot ${primary.name}; started with pg_ctl (server log ${logFile})`);
-    } catch (err) {
-      warnings.push(`${primary.name} did not start as ${target.name}'s standby: ${errorMessage(err)} (server log ${logFile})`);
-    }
-
-    const expected = [...(oldPrimaryStarted ? [primary.name] : []), ...repointed];
-    const streaming = await waitStreaming(newEndpoint, expected, o.followTimeoutMs ?? 30_000, probeTimeoutMs);
-    const late = expected.filter((n) => !streaming.includes(n));
-    if (late.length > 0) warnings.push(`${late.join(', ')} ${late.length === 1 ? 'does' : 'do'} not stream from ${target.name} yet; see ${late.includes(primary.name) ? `${logFile} and ` : ''}\`bulwark db status ${o.database}\``);
-    else if (expected.length > 0) step(`${expected.join(', ')} ${expected.length === 1 ? 'streams' : 'stream'} from ${target.name}`);
-    const oldPrimaryStreaming = streaming.includes(primary.name);
-
-    let syncNames = '';
-    if (o.synchronousMode) {
-      const standbys = o.members.filter((m) => m.name !== target.name).map((m) => m.name);
-      if (standbys.length > 0 && (streaming.some((n) => standbys.includes(n)) || o.synchronousModeStrict)) {
-        try {
-          await memberOf(o, { ...target, dataDir: target.dataDir ?? '' }).setSynchronousStandbys(standbys, { timeoutMs: 5000 });
-          syncNames = synchronousStandbyNames(standbys);
-          step(`synchronous_standby_names on ${target.name}: ${syncNames}`);
-        } catch (err) {
-          warnings.push(`synchronous_standby_names could not be set on ${target.name} (it commits asynchronously): ${errorMessage(err)}`);
-        }
-      } else {
-        warnings.push(`no standby streams from ${target.name}: it commits asynchronously until one does and synchronous_standby_names is set`);
-      }
-    }
-
-    if (oldPrimaryStarted) {
-      // Slots the old primary kept for the others: on a standby nobody uses them, and they would hold its WAL forever.
-      const stale = o.members.filter((m) => m.name !== primary.name).map((m) => m.name);
-      const dropped = await dropSlots(endpointOf(o, primary), stale, call).catch((err: unknown) => {
-        warnings.push(`${primary.name}'s old replication slots could not be dropped (they hold WAL back): ${errorMessage(err)}`);
-        return [];
-      });
-      if (dropped.length > 0) step(`dropped ${primary.name}'s old slots ${dropped.join(', ')} (unused on a standby, they would keep its WAL)`);
-    }
-
+    const settled = await settleAfterPromotion(o, plan, logFile, step);
     return {
       database: o.database, from: primary.name, to: target.name, checkpoint: formatLsn(checkpoint), timeline: promoted.timeline ?? null,
-      writePauseMs, totalMs: performance.now() - started, logFile, oldPrimaryStreaming, repointed, streaming, synchronousStandbyNames: syncNames,
-      warnings, steps,
+      writePauseMs, totalMs: performance.now() - started, logFile, ...settled, steps,
     };
   } finally {
     await unlock();
   }
 }
+
+/**
+ * After the promotion: the other replicas re-pointed at the new primary, the old primary started as its
+ * standby, the wait for them to stream, the synchronous standbys set, the old primary's stale slots dropped.
+ * Nothing here undoes the switchover: what fails becomes a warning.
+ */
+async function settleAfterPromotion(o: LocalSwitchoverOptions, plan: Topology, logFile: string, step: (text: string) => void): Promise<Settled> {
+  const { primary, target } = plan;
+  const call = { timeoutMs: o.probeTimeoutMs ?? 2000 };
+  const probeTimeoutMs = call.timeoutMs;
+  const oldPg = memberOf(o, primary);
+  const warnings: string[] = [];
+  const newEndpoint = endpointOf(o, target);
+  const repointed: string[] = [];
+  for (const view of plan.views.filter((v) => v.name !== primary.name && v.name !== target.name)) {
+    const m = o.members.find((x) => x.name === view.name)!;
+    if (!view.reachable || view.role !== 'replica') {
+      warnings.push(`${m.name} ${view.reachable ? 'was not a replica' : `did not answer (${view.error ?? 'unreachable'})`}: it was not re-pointed; set its primary_conninfo to ${target.name} (${target.host}:${target.port}) when it is back`);
+      continue;
+    }
+    try {
+      // follow() only talks SQL: the data directory is not used.
+      await memberOf(o, { ...m, dataDir: m.dataDir ?? '' }).follow(newEndpoint, { timeoutMs: 5000 });
+      repointed.push(m.name);
+    } catch (err) {
+      warnings.push(`${m.name} could not be re-pointed to ${target.name}: ${errorMessage(err)}`);
+    }
+  }
+  if (repointed.length > 0) step(`re-pointed ${repointed.join(', ')} to ${target.name} (primary_conninfo, primary_slot_name, reload)`);
+
+  // The old primary, as the new one's standby. writeStandbyConfig also drops synchronous_standby_names.
+  let oldPrimaryStarted = false;
+  try {
+    await oldPg.writeStandbyConfig(newEndpoint);
+    await pgCtlStart(o, primary, logFile);
+    oldPrimaryStarted = true;
+    step(`${primary.name}: standby.signal, primary_conninfo → ${target.name}, slot ${primary.name}; started with pg_ctl (server log ${logFile})`);
+  } catch (err) {
+    warnings.push(`${primary.name} did not start as ${target.name}'s standby: ${errorMessage(err)} (server log ${logFile})`);
+  }
+
+  const expected = [...(oldPrimaryStarted ? [primary.name] : []), ...repointed];
+  const streaming = await waitStreaming(newEndpoint, expected, o.followTimeoutMs ?? 30_000, probeTimeoutMs);
+  const late = expected.filter((n) => !streaming.includes(n));
+  if (late.length > 0) warnings.push(`${late.join(', ')} ${late.length === 1 ? 'does' : 'do'} not stream from ${target.name} yet; see ${late.includes(primary.name) ? `${logFile} and ` : ''}\`bulwark db status ${o.database}\``);
+  else if (expected.length > 0) step(`${expected.join(', ')} ${expected.length === 1 ? 'streams' : 'stream'} from ${target.name}`);
+  const oldPrimaryStreaming = streaming.includes(primary.name);
+
+  let syncNames = '';
+  if (o.synchronousMode) {
+    const standbys = o.members.filter((m) => m.name !== target.name).map((m) => m.name);
+    if (standbys.length > 0 && (streaming.some((n) => standbys.includes(n)) || o.synchronousModeStrict)) {
+      try {
+        await memberOf(o, { ...target, dataDir: target.dataDir ?? '' }).setSynchronousStandbys(standbys, { timeoutMs: 5000 });
+        syncNames = synchronousStandbyNames(standbys);
+        step(`synchronous_standby_names on ${target.name}: ${syncNames}`);
+      } catch (err) {
+        warnings.push(`synchronous_standby_names could not be set on ${target.name} (it commits asynchronously): ${errorMessage(err)}`);
+      }
+    } else {
+      warnings.push(`no standby streams from ${target.name}: it commits asynchronously until one does and synchronous_standby_names is set`);
+    }
+  }
+
+  if (oldPrimaryStarted) {
+    // Slots the old primary kept for the others: on a standby nobody uses them, and they would hold its WAL forever.
+    const stale = o.members.filter((m) => m.name !== primary.name).map((m) => m.name);
+    const dropped = await dropSlots(endpointOf(o, primary), stale, call).catch((err: unknown) => {
+      warnings.push(`${primary.name}'s old replication slots could not be dropped (they hold WAL back): ${errorMessage(err)}`);
+      return [];
+    });
+    if (dropped.length > 0) step(`dropped ${primary.name}'s old slots ${dropped.join(', ')} (unused on a standby, they would keep its WAL)`);
+  }
+  return { oldPrimaryStreaming, repointed, streaming, synchronousStandbyNames: syncNames, warnings };
+}
+
+type Settled = Pick<LocalSwitchoverResult, 'oldPrimaryStreaming' | 'repointed' | 'streaming' | 'synchronousStandbyNames' | 'warnings'>;
 
 // ---------------------------------------------------------------- checks
 
@@ -423,82 +437,6 @@ async function dropSlots(endpoint: PgEndpoint, names: readonly string[], call: {
     "SELECT slot_name::text AS n FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND slot_name = ANY($1::text[]) ORDER BY 1", [names], call);
   for (const { n } of rows) await queryRows(endpoint, 'SELECT pg_drop_replication_slot($1)', [n], call);
   return rows.map((r) => r.n);
-}
-
-// ---------------------------------------------------------------- pg_ctl
-
-export interface PgCtlOptions {
-  database: string;
-  binDir: string;
-  socketDir: string;
-  runAs?: RunAs;
-}
-
-/**
- * The server log of a member started with pg_ctl: `<data_dir>.log` beside the data directory, or,
- * when that cannot be written, `<socket_dir>/bulwark-<database>-<member>.log`. Created (and, as
- * root, given to the run_as user) here, since pg_ctl opens it as that user.
- */
-export async function prepareLogFile(o: PgCtlOptions, m: { name: string; dataDir: string }): Promise<string> {
-  const dataDir = resolve(m.dataDir);
-  const candidates = [join(dirname(dataDir), `${basename(dataDir)}.log`), join(o.socketDir, `bulwark-${o.database}-${m.name}.log`)];
-  let last: unknown;
-  for (const path of candidates) {
-    try {
-      const handle = await open(path, 'a', 0o640);
-      await handle.close();
-      if (o.runAs) await chown(path, o.runAs.uid, o.runAs.gid);
-      return path;
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw new BulwarkError('INTERNAL', `no place for ${m.name}'s server log (${candidates.join(', ')}): ${errorMessage(last)}`, { hint: 'make the data directory\'s parent or the socket directory writable' });
-}
-
-/** `pg_ctl start -w -D DATA -l LOG -o "-p PORT -k SOCKETDIR"`: pg_ctl's -o goes through a shell, hence the quoting. */
-export async function pgCtlStart(o: PgCtlOptions, m: { port: number; dataDir: string }, logFile: string, timeoutSeconds = 60): Promise<void> {
-  await pgCtl(o, ['start', '-w', '-t', String(timeoutSeconds), '-D', m.dataDir, '-l', logFile, '-o', `-p ${m.port} -k ${shellQuote(o.socketDir)}`]).catch(async (err: unknown) => {
-    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join(' | ');
-    throw new BulwarkError('BACKEND_UNAVAILABLE', `pg_ctl start -D ${m.dataDir} failed: ${errorMessage(err)}${tail ? `; server log: ${tail}` : ''}`, { hint: `see ${logFile}` });
-  });
-}
-
-function pgCtlStartCommand(o: PgCtlOptions, m: { port: number; dataDir: string }, logFile: string): string {
-  return `pg_ctl start -w -D ${m.dataDir} -l ${logFile} -o "-p ${m.port} -k ${shellQuote(o.socketDir)}"`;
-}
-
-async function pgCtl(o: PgCtlOptions, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const r = await runPgCtl(o, args);
-  if (r.code !== 0) throw new BulwarkError('INTERNAL', `pg_ctl ${args[0]} failed: ${(r.stderr || r.stdout || `exit ${r.code}`).trim()}`);
-  return r;
-}
-
-async function isRunning(o: PgCtlOptions, dataDir: string): Promise<boolean> {
-  // 3: not running. Anything else (4: no accessible data directory, ...): assume it may still run.
-  return (await runPgCtl(o, ['status', '-D', dataDir])).code !== 3;
-}
-
-/**
- * pg_ctl in its own process group: a Ctrl-C at the terminal reaches the whole foreground group, and
- * a `pg_ctl stop -w` killed half way would leave us not knowing whether the server is stopping.
- */
-function runPgCtl(o: PgCtlOptions, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(o.binDir, 'pg_ctl'), args, {
-      detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, ...o.runAs,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout = (stdout + c).slice(-8192)));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 // ---------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../../coordination/index.js';
 import { EtcdCluster } from '../../../testing/etcd-cluster.js';
-import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/local-switchover.js';
+import { pgCtlStart, prepareLogFile } from '../../../postgres-ha/pg-ctl.js';
 import { queryRows, sqlLiteral } from '../../../postgres-ha/pg-query.js';
 import { databaseKeys, PostgresMember } from '../../../postgres-ha/index.js';
 import { findPostgresBinDir } from '../../../testing/postgres-server.js';
