@@ -46,6 +46,10 @@ npx tsc --noEmit
 log "lint"
 npx eslint .
 
+log "dependency rules (docs/architecture.md) and size limits"
+npm run --silent lint:deps
+node scripts/long-functions.mjs
+
 log "build"
 npm run build --silent
 

@@ -11,6 +11,14 @@ interface WalOptions { config: string; repository?: string }
 /** PostgreSQL's archive_command and restore_command: `bulwark backup wal archive POLICY %p -c FILE`. */
 export function registerWal(backup: Command): void {
   const wal = backup.command('wal').description('continuous WAL archiving for PostgreSQL policies (used as archive_command / restore_command)');
+  registerArchive(wal);
+  registerArchiver(wal);
+  registerStatus(wal);
+  registerCommand(wal);
+  registerRestore(wal);
+}
+
+function registerArchive(wal: Command): void {
   wal.command('archive')
     .description('store one WAL file in every repository of the policy (archive_command; `bulwark backup wal command` prints the exact line); '
       + 'it succeeds only once every repository holds the file. With a spool, it waits for the asynchronous archiver and starts it when none runs')
@@ -32,6 +40,9 @@ export function registerWal(backup: Command): void {
         await closeAll(stores);
       }
     });
+}
+
+function registerArchiver(wal: Command): void {
   wal.command('archiver')
     .description('the asynchronous WAL archiver of a policy: ships every ready WAL file to every repository, several at once; `wal archive` starts it on demand')
     .argument('<policy>', 'backup policy with wal_archiving: { spool: DIR }')
@@ -47,6 +58,9 @@ export function registerWal(backup: Command): void {
       process.once('SIGINT', stop);
       await runArchiver({ backups: config.backups!, name: policyName, policy, pgWal: resolve(options.pgWal), logger: createLogger(), idleMs: durationOption('--idle', options.idle), signal: controller.signal });
     });
+}
+
+function registerStatus(wal: Command): void {
   wal.command('status')
     .description('the asynchronous archiver of a policy: whether it runs, files waiting, the oldest wait, the last file archived and the last error')
     .argument('<policy>', 'backup policy')
@@ -60,6 +74,9 @@ export function registerWal(backup: Command): void {
       else for (const line of status.lines) print(line);
       process.exitCode = status.failing ? 1 : 0;
     });
+}
+
+function registerCommand(wal: Command): void {
   wal.command('command')
     .description('print the archive_command and restore_command lines for postgresql.conf')
     .argument('<policy>', 'backup policy')
@@ -73,6 +90,9 @@ export function registerWal(backup: Command): void {
       print(`archive_command = '${archiveCommand(walCommandPrefix(), policyName, spool ?? undefined).replace(/'/g, "''")}${spool ? '' : suffix}'`);
       print(`restore_command = '${`${restoreCommand(walCommandPrefix(), policyName)}${suffix}`.replace(/'/g, "''")}'`);
     });
+}
+
+function registerRestore(wal: Command): void {
   wal.command('restore')
     .description('fetch one WAL file (restore_command = \'bulwark backup wal restore POLICY %f %p -c /etc/bulwark.yaml\') from the first repository of the policy '
       + 'that has it, or from --repository only; exit 1 when absent, 126 when it cannot be fetched')
