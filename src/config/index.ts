@@ -6,7 +6,7 @@ export { configSchema, DEFAULT_DEGRADE_AFTER_MS, SERVICE_CHECK_DEFAULTS, DATABAS
 export { parseDuration, parsePercent, parseSize, formatDurationShort } from '../core/units.js';
 export { parseSchedule, longestGapMs, type Schedule } from './schedule.js';
 export { suggest, didYouMean } from './suggest.js';
-export { endpointName } from './endpoints.js';
+export { endpointName } from '../core/names.js';
 export { toTopology, serviceDetectionMs, serviceCheckTimings, PROMOTION_ESTIMATE_MS } from './topology.js';
 export { processLintFacts, type LintFacts } from './lint/index.js';
 export type { RetentionConfig } from './schema-ops.js';

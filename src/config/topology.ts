@@ -1,5 +1,5 @@
 import { hostOfUrl, type Component, type Member, type Topology } from '../plan/index.js';
-import { endpointName } from './endpoints.js';
+import { endpointName } from '../core/names.js';
 import { serviceHealthCheck, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from './schema.js';
 
 /**

@@ -1,4 +1,5 @@
-import { endpointName, type ServiceConfig } from '../../config/index.js';
+import type { ServiceConfig } from '../../config/index.js';
+import { endpointName } from '../../core/names.js';
 import type { PoolOptions } from './pool.js';
 import type { PoolEndpointSpec } from './types.js';
 

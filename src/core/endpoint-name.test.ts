@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointName } from './endpoints.js';
+import { endpointName } from './names.js';
 
 describe('endpointName', () => {
   it('uses the name, else host:port, else a positional name', () => {
