@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import { freePort } from '../core/net.js';
 import { isPortFree } from './ports.js';
+import { processAlive } from '../core/process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -195,7 +196,7 @@ export class DemoDbLayout {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = Number(readFileSync(this.lockFile, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new BulwarkError('DATA_DIR_LOCKED', `another \`bulwark demo db\` (pid ${holder}) runs in ${this.dir}`, {
           hint: `stop it first (kill ${holder}), or give this one another --data-dir`,
         });
@@ -203,15 +204,6 @@ export class DemoDbLayout {
       unlinkSync(this.lockFile); // a demo that was killed: its processes died with it
     }
     throw new BulwarkError('DATA_DIR_LOCKED', `could not take the lock ${this.lockFile}`, { hint: 'another demo is starting in the same directory; try again' });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

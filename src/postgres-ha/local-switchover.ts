@@ -37,6 +37,7 @@ import { queryRows, withClient, type PgEndpoint } from './pg-query.js';
 import { isRunning, pgCtl, pgCtlStart, pgCtlStartCommand, prepareLogFile } from './pg-ctl.js';
 import { PostgresMember, synchronousStandbyNames, type RunAs } from './postgres-process.js';
 import { sleep } from '../core/time.js';
+import { processAlive } from '../core/process.js';
 
 export interface LocalSwitchoverMember {
   name: string;
@@ -458,20 +459,11 @@ async function lock(o: LocalSwitchoverOptions): Promise<() => Promise<void>> {
         throw new BulwarkError('INTERNAL', `cannot create the switchover lock ${path}: ${errorMessage(err)}`, { hint: 'the socket directory must exist and be writable by bulwark' });
       }
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new BulwarkError('BAD_REQUEST', `another switchover of ${o.database} is running on this host (pid ${pid})`, { hint: `wait for it to finish; if no such process runs, remove ${path}` });
       }
       await rm(path, { force: true });
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

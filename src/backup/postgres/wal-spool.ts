@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../../core/errors.js';
 import { isWalFileName } from './wal-names.js';
+import { processAlive } from '../../core/process.js';
 
 export type SpoolOutcome = { kind: 'ok' } | { kind: 'error'; message: string; at: number };
 
@@ -63,7 +64,7 @@ export class WalSpool {
   /** Whether the process named in the pid file is alive (EPERM: alive, but another user's). */
   async archiverAlive(): Promise<boolean> {
     const pid = await this.archiverPid();
-    return pid !== undefined && isAlive(pid);
+    return pid !== undefined && processAlive(pid);
   }
 
   get logPath(): string {
@@ -158,15 +159,6 @@ export class WalSpool {
     } finally {
       await dir.close();
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
   }
 }
 
