@@ -1,10 +1,9 @@
 /**
- * PostgreSQL helpers every room that talks to PostgreSQL shares (postgres-ha,
- * backup): one short-lived client connection, and quoting for the three
- * languages values pass through (SQL literals, conninfo, postgresql.conf).
+ * The PostgreSQL client every room that talks to PostgreSQL shares (postgres-ha,
+ * backup): one short-lived connection. Quoting is in pg-quote.ts, apart, so that
+ * archive_command's path quotes without loading the pg library.
  */
 import pg from 'pg';
-import { BulwarkError } from './errors.js';
 
 /** Where to connect and as whom. */
 export interface PgTarget {
@@ -63,24 +62,4 @@ export async function withPgClient<T>(target: PgTarget, options: PgClientOptions
     signal?.removeEventListener('abort', end);
     await client.end().catch(() => undefined);
   }
-}
-
-/** A string literal for SQL text where parameters cannot go (ALTER SYSTEM). */
-export function sqlLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** A conninfo value: single quotes and backslashes escaped, always quoted. */
-export function conninfoValue(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/**
- * A string value for postgresql.conf / postgresql.auto.conf: single quotes
- * doubled, backslashes escaped, always quoted. A line break or NUL cannot be
- * written there: a USAGE error whose hint is `hint`.
- */
-export function confValue(value: string, hint = 'remove line breaks from the value'): string {
-  if (/[\n\r\0]/.test(value)) throw new BulwarkError('USAGE', 'a postgresql.conf setting cannot contain a line break or NUL character', { hint });
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }

@@ -55,5 +55,5 @@ export async function identifySystem(endpoint: PgEndpoint, options: QueryOptions
   });
 }
 
-/** Quoting lives in core/pg.ts; re-exported for the operator commands' tests that import it from here. */
-export { sqlLiteral } from '../core/pg.js';
+/** Quoting lives in core/pg-quote.ts; re-exported for the operator commands' tests that import it from here. */
+export { sqlLiteral } from '../core/pg-quote.js';

@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseLsn, type Lsn, type PgRole } from './decide.js';
-import { confValue, conninfoValue, sqlLiteral } from '../core/pg.js';
+import { confValue, conninfoValue, sqlLiteral } from '../core/pg-quote.js';
 import { identifySystem, queryRows, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
 import { sleep } from '../core/time.js';
 

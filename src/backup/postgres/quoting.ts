@@ -1,5 +1,5 @@
 /** Quoting for the two languages a restore/archive command passes through: /bin/sh and postgresql.conf. */
-import { confValue } from '../../core/pg.js';
+import { confValue } from '../../core/pg-quote.js';
 
 const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BulwarkError } from './errors.js';
-import { confValue, conninfoValue, sqlLiteral } from './pg.js';
+import { confValue, conninfoValue, sqlLiteral } from './pg-quote.js';
 
 describe('quoting', () => {
   it('escapes conninfo values and SQL literals', () => {
