@@ -364,12 +364,6 @@ export class PostgresMember {
     return { live: r.live, pending: r.pending ?? undefined, nextXid: BigInt(r.xmax) };
   }
 
-  /** Names in synchronous_standby_names as we write it. */
-  async synchronousStandbys(options: QueryOptions = {}): Promise<string[]> {
-    const rows = await queryRows<{ v: string }>(this.endpoint, "SELECT current_setting('synchronous_standby_names') AS v", [], options);
-    return parseSynchronousStandbyNames(rows[0]?.v ?? '');
-  }
-
   async ensureSlots(names: readonly string[], options: QueryOptions = {}): Promise<void> {
     await withClient(this.endpoint, options, async (c) => {
       for (const name of names) {
