@@ -22,6 +22,8 @@ export interface ApiDependencies {
   extraMetrics?: () => Promise<string>;
   /** Routes that subsystems add under /api/v1 (behind the token guard). */
   routes?: Array<{ path: string; app: Hono }>;
+  /** Routes outside the token guard that carry their own credential (signed incident links at /links). */
+  publicRoutes?: Array<{ path: string; app: Hono }>;
 }
 
 const MAX_VALIDATE_BODY = 1024 * 1024;
@@ -49,6 +51,7 @@ export function createApiApp(deps: ApiDependencies): Hono {
   });
   for (const extra of deps.routes ?? []) v1.route(extra.path, extra.app);
   app.route('/api/v1', v1);
+  for (const open of deps.publicRoutes ?? []) app.route(open.path, open.app);
 
   app.notFound((c) => c.json(errorBody(new BulwarkError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)), 404));
   app.onError((err, c) => {

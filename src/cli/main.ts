@@ -26,6 +26,8 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   backup: async () => [(await import('./commands/backup/index.js')).registerBackup],
   restore: async () => [(await import('./commands/backup/index.js')).registerRestore],
   db: async () => [(await import('./commands/db/index.js')).registerDb],
+  incident: async () => [(await import('./commands/incident.js')).registerIncident],
+  silence: async () => [(await import('./commands/silence.js')).registerSilence],
 };
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
