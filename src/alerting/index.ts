@@ -12,3 +12,7 @@ export {
   type ResolvedRule, type RuleGroupBy, type RuleOrigin, type RuleSubjects, type RuleThresholds,
 } from './default-rules.js';
 export { whoIsOnCall, type OnCallShift } from './oncall.js';
+export {
+  DEFAULT_TEMPLATES, TEMPLATE_KINDS, isTemplateKind, renderTemplate, templateFor, templateKindOf, templateNamed, templateNames,
+  type RenderedTemplate, type TemplateKind,
+} from './templates.js';

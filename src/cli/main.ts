@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   db: async () => [(await import('./commands/db/index.js')).registerDb],
   incident: async () => [(await import('./commands/incident.js')).registerIncident],
   silence: async () => [(await import('./commands/silence.js')).registerSilence],
+  template: async () => [(await import('./commands/template.js')).registerTemplate],
 };
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {

@@ -19,7 +19,13 @@ export interface Finding {
   hint?: string;
   /** For a misspelt key or name: the likely intended one. */
   suggestion?: string;
-  /** Filled by the loader from `path`. */
+  /**
+   * A character inside the string at `path`, counted in its value (after
+   * quotes, escapes and block indentation are undone): the loader points the
+   * location at that character instead of the start of the value.
+   */
+  valueOffset?: number;
+  /** Filled by the loader from `path` (and `valueOffset`). */
   location?: SourceLocation;
 }
 

@@ -10,3 +10,4 @@ export { endpointName } from '../core/names.js';
 export { toTopology, serviceDetectionMs, serviceCheckTimings, PROMOTION_ESTIMATE_MS } from './topology.js';
 export { processLintFacts, type LintFacts } from './lint/index.js';
 export type { RetentionConfig } from './schema-ops.js';
+export { TEMPLATE_VARIABLES, templateSyntax, toMustache, templateVariables, templateSyntaxErrors, isTemplateVariable, type TemplateSyntax, type TemplateVariableUse, type TemplateSyntaxError } from './template-vars.js';

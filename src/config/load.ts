@@ -83,7 +83,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     const schemaFindings = issuesToFindings(parsed.error.issues, { source, schema: configSchema, secrets });
     return { ...base, secrets, findings: sortFindings([...secretFindings, ...schemaFindings]), unusable: false };
   }
-  const lintFindings = options.lint === false ? [] : lintConfig(parsed.data, options.lintFacts).map((f) => ({ ...f, location: f.location ?? source.locate(f.path) }));
+  const lintFindings = options.lint === false ? [] : lintConfig(parsed.data, options.lintFacts).map((f) => ({ ...f, location: f.location ?? source.locate(f.path, { valueOffset: f.valueOffset }) }));
   const findings = sortFindings([...secretFindings, ...lintFindings]);
   return { ...base, secrets, config: parsed.data, findings, unusable: false };
 }

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Finding, KeyPath, SourceLocation } from './diagnostics.js';
+import { scalarSourceOffset } from './scalar-offset.js';
 
 /**
  * A parsed YAML document that can answer "where is this key path?" and
@@ -26,9 +27,16 @@ export class ConfigSource {
     return this.doc.toJS({ maxAliasCount: 100 });
   }
 
-  /** The location of the deepest node along `path`; for a key that is missing, its parent mapping. */
-  locate(path: KeyPath, { keyOf = false } = {}): SourceLocation {
+  /**
+   * The location of the deepest node along `path`; for a key that is missing, its parent mapping.
+   * `valueOffset` points inside a string value (see Finding.valueOffset).
+   */
+  locate(path: KeyPath, { keyOf = false, valueOffset }: { keyOf?: boolean; valueOffset?: number } = {}): SourceLocation {
     const { node, exact, pairKey } = this.walk(path);
+    if (valueOffset !== undefined && exact && isScalar(node)) {
+      const inside = scalarSourceOffset(this.text, node, valueOffset);
+      if (inside !== undefined) return this.at(inside);
+    }
     const target = keyOf && exact && pairKey ? pairKey : node;
     return this.at(target?.range?.[0] ?? 0);
   }
@@ -67,17 +75,33 @@ export class ConfigSource {
   }
 }
 
+/**
+ * Keys the schema accepts under a second spelling and normalises to the first
+ * (a template's `template:` is its `body`, seed 000's `level_1:` is a level's
+ * `notify`): lint paths name the normalised key, the file may hold either.
+ */
+const SPELLINGS: Record<string, RegExp> = { body: /^template$/, notify: /^level_\d+$/ };
+
 function child(node: Node | null, part: string | number): { key: Node | null; value: Node | null } | undefined {
   if (isSeq(node) && typeof part === 'number') {
     const item = node.items[part];
     return item === undefined ? undefined : { key: null, value: item as Node };
   }
   if (!isMap(node)) return undefined;
-  for (const pair of node.items) {
+  const found = pairWhere(node.items, (key) => key === String(part))
+    ?? (typeof part === 'string' && SPELLINGS[part] ? pairWhere(node.items, (key) => SPELLINGS[part]!.test(key)) : undefined);
+  if (found || typeof part !== 'number') return found;
+  // A list may be written as { levels: [...] } (escalation policies with `repeat`): index into it.
+  const levels = pairWhere(node.items, (key) => key === 'levels');
+  return levels ? child(levels.value, part) : undefined;
+}
+
+function pairWhere(items: readonly unknown[], match: (key: string) => boolean): { key: Node | null; value: Node | null } | undefined {
+  for (const pair of items) {
     if (!isPair(pair)) continue;
     const key = pair.key as Node | null;
     const keyValue = isScalar(key) ? key.value : key;
-    if (String(keyValue) === String(part)) return { key, value: (pair.value as Node | null) ?? key };
+    if (match(String(keyValue))) return { key, value: (pair.value as Node | null) ?? key };
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
+import { lintAlerting } from './alerting.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintFacts, LintRule } from './context.js';
@@ -16,6 +17,7 @@ export { processLintFacts } from './context.js';
 /** Every rule family, in the order their findings are listed before the loader sorts them by location. */
 export const LINT_RULES: readonly LintRule[] = [
   lintReferences,
+  lintAlerting,
   lintCycles,
   lintRpo,
   lintRto,

@@ -84,14 +84,36 @@ maintenance_windows:
   - { name: w, services: [db], start: "2026-01-01T00:00:00Z", duration: 1h }
 `);
     expect(byRule(findings, 'lint.unknown_reference').map((f) => f.path.join('.'))).toEqual([
-      'alerting.escalation_policies.critical.0.notify',
-      'alerting.escalation_policies.critical.1.notify.1',
       'alerting.rules.down.escalation',
       'alerting.rules.down.services.0',
       'alerting.rules.down.template',
       'communication_templates.incident_note.channels.0',
       'status_page.services.1',
       'maintenance_windows.0.services.0',
+    ]);
+    // Escalation targets may also be people, schedules or roles: lint/alerting.ts checks them.
+    expect(byRule(findings, 'lint.unreachable_escalation_target').map((f) => f.path.join('.'))).toEqual([
+      'alerting.escalation_policies.critical.0.notify',
+      'alerting.escalation_policies.critical.1.notify.1',
+    ]);
+  });
+
+  it('checks that each notification_channels entry names a channel or the type of exactly one', () => {
+    const findings = lintYaml(`
+alerting:
+  channels:
+    a: { slack: { webhook_url: https://hooks.example.com/a } }
+    b: { slack: { webhook_url: https://hooks.example.com/b } }
+    pager: { pagerduty: { routing_key: k } }
+  notification_channels:
+    - pagerduty: "critical alerts"
+    - slack: "warning alerts"
+    - a: "info alerts"
+    - email: "daily summary reports"
+`);
+    expect(byRule(findings, 'lint.unknown_reference').map((f) => f.path.join('.'))).toEqual([
+      'alerting.notification_channels.1.slack',
+      'alerting.notification_channels.3.email',
     ]);
   });
 });
