@@ -16,3 +16,5 @@ export {
   DEFAULT_TEMPLATES, TEMPLATE_KINDS, isTemplateKind, renderTemplate, templateFor, templateKindOf, templateNamed, templateNames,
   type RenderedTemplate, type TemplateKind,
 } from './templates.js';
+export { AlertingService, type AlertingServiceOptions } from './service.js';
+export type { Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction, SilenceRecord, Signal, OutgoingMessage, Channel, DeliveryResult } from './types.js';

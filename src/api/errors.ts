@@ -13,6 +13,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   CONFIG_INVALID: 422,
   CONFIG_SYNTAX: 422,
   STORE_UNAVAILABLE: 503,
+  NOT_READY: 503,
 };
 
 export function statusOf(err: unknown): ContentfulStatusCode {

@@ -10,4 +10,5 @@ export { endpointName } from '../core/names.js';
 export { toTopology, serviceDetectionMs, serviceCheckTimings, PROMOTION_ESTIMATE_MS } from './topology.js';
 export { processLintFacts, type LintFacts } from './lint/index.js';
 export type { RetentionConfig } from './schema-ops.js';
+export * from './schema-alerting.js';
 export { TEMPLATE_VARIABLES, templateSyntax, toMustache, templateVariables, templateSyntaxErrors, isTemplateVariable, type TemplateSyntax, type TemplateVariableUse, type TemplateSyntaxError } from './template-vars.js';

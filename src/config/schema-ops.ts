@@ -100,56 +100,6 @@ export const backupsSchema = z.strictObject({
   policies: z.record(name(), policy).default({}),
 });
 
-const webhook = z.strictObject({ url: httpUrl(), headers: z.record(z.string(), z.string()).default({}), secret: z.string().optional() });
-const smtp = z.strictObject({
-  host: z.string().min(1),
-  port: port().default(587),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  from: z.string().email({ message: 'expected an email address such as alerts@example.com' }),
-  starttls: z.boolean().default(true),
-});
-const email = z.strictObject({ smtp, to: z.array(z.string().email({ message: 'expected an email address such as alerts@example.com' })).min(1) });
-
-const channel = z
-  .strictObject({
-    webhook: webhook.optional(),
-    email: email.optional(),
-    slack: z.strictObject({ webhook_url: httpUrl() }).optional(),
-    pagerduty: z.strictObject({ routing_key: z.string().min(1) }).optional(),
-  })
-  .superRefine(exactlyOne(['webhook', 'email', 'slack', 'pagerduty'], 'an alert channel'));
-
-const ruleCondition = z.enum([
-  'service_down', 'endpoint_down', 'error_budget_burn', 'backup_failed', 'backup_stale',
-  'failover', 'drill_failed', 'certificate_expiring', 'replication_lag',
-]);
-const rule = z.strictObject({
-  when: ruleCondition,
-  for: duration().default(0),
-  severity: z.enum(['critical', 'major', 'minor', 'info']).default('major'),
-  escalation: name(),
-  services: z.array(name()).optional(),
-  template: name().optional(),
-});
-
-const escalationStep = z.strictObject({
-  notify: z.union([name(), z.array(name()).min(1)]),
-  after: duration().default(0),
-});
-
-export const alertingSchema = z.strictObject({
-  channels: z.record(name(), channel).default({}),
-  rules: z.record(name(), rule).default({}),
-  escalation_policies: z.record(name(), z.array(escalationStep).min(1)).default({}),
-  repeat_after: duration().optional(),
-});
-
-export const templatesSchema = z.record(
-  name(),
-  z.strictObject({ subject: z.string().min(1), body: z.string().min(1), channels: z.array(name()).optional() }),
-);
-
 export const statusPageSchema = z.strictObject({
   title: z.string().min(1),
   public: z.boolean().default(true),

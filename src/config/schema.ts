@@ -252,8 +252,10 @@ export const availabilityDefaults = z.strictObject({
   region: percent().default(0.9999),
 });
 
-export { backupsSchema, alertingSchema, templatesSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
-import { backupsSchema, alertingSchema, templatesSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
+export { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
+import { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
+export * from './schema-alerting.js';
+import { alertingSchema, templatesSchema } from './schema-alerting.js';
 
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),

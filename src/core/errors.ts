@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'COORDINATION_AUTH_FAILED'
   | 'WATCH_COMPACTED'
   | 'LEASE_LOST'
+  | 'NOT_READY'
   | 'INTERNAL';
 
 export interface BulwarkErrorOptions {

@@ -4,7 +4,8 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, backupRoutes, databaseRoutes, gatewayRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, backupRoutes, databaseRoutes, gatewayRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { AlertingService } from '../alerting/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
@@ -45,6 +46,7 @@ export class Daemon {
   private gateway!: Gateway;
   private backups!: BackupScheduler;
   private databases!: DatabaseHaService;
+  private alerting!: AlertingService;
   readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -82,10 +84,15 @@ export class Daemon {
       this.databases = new DatabaseHaService({
         config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
       });
+      // Incidents from what the others see (events, metrics, the store); idle without an alerting section.
+      this.alerting = new AlertingService({
+        config: this.loaded.config, store: this.store, bus: this.bus, registry: this.registry, log: log.child({ subsystem: 'alerting' }),
+        probes: this.probes, apiUrl: () => this.apiUrl(),
+      });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.alerting, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -143,6 +150,13 @@ export class Daemon {
     await this.store.recordConfigRevision({ checksum: this.loaded.checksum, source: this.loaded.file, text: redactConfigText(this.loaded.text) });
   }
 
+  /** The admin API as links in notifications reach it when alerting.public_url is not set. */
+  private apiUrl(): string {
+    const { host, port } = this.api.address();
+    const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+    return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  }
+
   private apiDependencies() {
     return {
       store: this.store,
@@ -163,7 +177,10 @@ export class Daemon {
         { path: '/', app: gatewayRoutes({ gateway: this.gateway, store: this.store, log: this.options.log.child({ subsystem: 'gateway-admin' }) }) },
         { path: '/', app: backupRoutes(this.backups) },
         { path: '/', app: databaseRoutes(this.databases) },
+        { path: '/', app: incidentRoutes(this.alerting.actions) },
       ],
+      // Signed one-click links from notifications: the signature is their authentication, not a token.
+      publicRoutes: [{ path: '/links', app: incidentLinkRoutes(this.alerting.actions) }],
       status: () => ({
         state: this.lifecycle.state.kind,
         version: this.options.version,

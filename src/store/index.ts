@@ -5,6 +5,7 @@ import { openSqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
 export type * from './store.js';
+export type * from './alerting-types.js';
 export { DEFAULT_PROBE_RETENTION, ROLLUP_BUCKET_MS } from './store.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';

@@ -131,6 +131,85 @@ function backupRuns(d: Dialect): string {
     CREATE INDEX backup_runs_started ON backup_runs (started_at);`;
 }
 
+/**
+ * Alerting: incidents (one open per key, enforced by a partial unique index),
+ * their timeline, the notification outbox (one row per idempotency key) and
+ * silences. Times are epoch milliseconds.
+ */
+function alerting(d: Dialect): string {
+  return `
+    CREATE TABLE incidents (
+      id ${ID[d]},
+      key TEXT NOT NULL,
+      rule TEXT NOT NULL,
+      severity TEXT NOT NULL,
+      title TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('triggered', 'acknowledged', 'resolved')),
+      policy TEXT,
+      labels TEXT NOT NULL,
+      alerts TEXT NOT NULL,
+      opened_at ${BIG[d]} NOT NULL,
+      acknowledged_at ${BIG[d]},
+      acknowledged_by TEXT,
+      resolved_at ${BIG[d]},
+      resolved_by TEXT,
+      owner TEXT,
+      next_level INTEGER NOT NULL,
+      cycle INTEGER NOT NULL,
+      next_at ${BIG[d]},
+      clear_since ${BIG[d]},
+      flapping ${BOOL[d]} NOT NULL,
+      root_cause TEXT,
+      resolution TEXT,
+      reminder_at ${BIG[d]},
+      updated_at ${BIG[d]} NOT NULL
+    );
+    CREATE UNIQUE INDEX incidents_open_key ON incidents (key) WHERE state <> 'resolved';
+    CREATE INDEX incidents_opened ON incidents (opened_at);
+    CREATE TABLE incident_events (
+      id ${ID[d]},
+      incident_id ${BIG[d]} NOT NULL REFERENCES incidents (id),
+      at ${BIG[d]} NOT NULL,
+      kind TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      data TEXT NOT NULL
+    );
+    CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+    CREATE TABLE alert_outbox (
+      id ${ID[d]},
+      idempotency_key TEXT NOT NULL UNIQUE,
+      channel TEXT NOT NULL,
+      incident_id ${BIG[d]},
+      kind TEXT NOT NULL,
+      message TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+      attempts INTEGER NOT NULL,
+      created_at ${BIG[d]} NOT NULL,
+      deadline_at ${BIG[d]} NOT NULL,
+      next_attempt_at ${BIG[d]} NOT NULL,
+      lease_until ${BIG[d]},
+      last_error TEXT,
+      delivered_at ${BIG[d]}
+    );
+    CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
+    CREATE INDEX alert_outbox_incident ON alert_outbox (incident_id);
+    CREATE TABLE silences (
+      id ${ID[d]},
+      matchers TEXT NOT NULL,
+      starts_at ${BIG[d]} NOT NULL,
+      ends_at ${BIG[d]} NOT NULL,
+      created_by TEXT NOT NULL,
+      comment TEXT NOT NULL,
+      created_at ${BIG[d]} NOT NULL,
+      expired_at ${BIG[d]},
+      expired_by TEXT
+    );
+    CREATE TABLE settings (
+      name TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    );`;
+}
+
 function both(version: number, name: string, sql: (d: Dialect) => string): Migration {
   return { version, name, sqlite: sql('sqlite'), postgres: sql('postgres') };
 }
@@ -143,6 +222,7 @@ export const MIGRATIONS: readonly Migration[] = [
   both(5, 'backup_runs', backupRuns),
   // The applied file's text (inline secrets redacted, references as written), for `bulwark config history|diff`.
   both(6, 'config_revision_text', () => 'ALTER TABLE config_revisions ADD COLUMN text TEXT;'),
+  both(7, 'alerting', alerting),
 ];
 
 export const LATEST_SCHEMA_VERSION: number = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -5,6 +5,8 @@ import { readSchemaVersion, runMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { ProbeHistory } from './probe-history.js';
 import { BackupRuns } from './backup-runs.js';
+import { AlertingTables } from './alerting.js';
+import type { AlertingStore } from './alerting-types.js';
 import type {
   BackupRunRecord, BackupRunsQuery, LastBackupRuns, ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
   ProbeResultInput, ProbeResultRecord, ProbeRetention, ProbeRollup, ProbeRollupsQuery, PruneResult,
@@ -53,6 +55,7 @@ export class SqlStore implements Store {
   private closed = false;
   private readonly history: ProbeHistory;
   private readonly backupRuns: BackupRuns;
+  readonly alerting: AlertingStore;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -60,6 +63,7 @@ export class SqlStore implements Store {
   ) {
     this.history = new ProbeHistory(driver);
     this.backupRuns = new BackupRuns(driver);
+    this.alerting = new AlertingTables(driver);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

@@ -1,3 +1,5 @@
+import type { AlertingStore } from './alerting-types.js';
+
 /**
  * Bulwark's own state and history: API tokens, events, config revisions.
  * One interface, two backends (SQLite for a single node, PostgreSQL for a
@@ -218,6 +220,8 @@ export interface MigrationResult {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Incidents, their timeline, the notification outbox and silences. */
+  readonly alerting: AlertingStore;
 
   /**
    * Apply pending migrations, each in its own transaction. Throws

@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import type { Incident, LinkAction } from '../../alerting/types.js';
+import type { Incident, LinkAction } from '../../alerting/index.js';
 
 /** A well-formed signed link; whether its signature holds is the engine's to say. */
 export interface Link {

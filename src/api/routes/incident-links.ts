@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isBulwarkError } from '../../core/errors.js';
-import type { Incident, IncidentActions, LinkAction } from '../../alerting/types.js';
+import type { Incident, IncidentActions, LinkAction } from '../../alerting/index.js';
 import { actedPage, confirmPage, invalidPage, notFoundPage, resolvedPage, type Link } from './incident-links-pages.js';
 
 const MAX_FORM = 8 * 1024;

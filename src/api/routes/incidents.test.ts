@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/types.js';
+import type { Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/index.js';
 import { generateToken } from '../../auth/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';

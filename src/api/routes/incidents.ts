@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { parseDuration } from '../../config/index.js';
-import type { IncidentActions, IncidentState } from '../../alerting/types.js';
+import type { IncidentActions, IncidentState } from '../../alerting/index.js';
 
 const MAX_BODY = 64 * 1024;
 const DEFAULT_LIMIT = 50;

@@ -1,3 +1,5 @@
+import { resolveChannelRef } from '../schema-alerting.js';
+export { resolveChannelRef };
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { didYouMean } from '../suggest.js';
@@ -102,19 +104,38 @@ function alertingRefs(config: BulwarkConfig): Finding[] {
     const path = ['alerting', 'rules', name];
     escalation([...path, 'escalation'], rule.escalation);
     template([...path, 'template'], rule.template);
+    template([...path, 'resolution_template'], rule.resolution_template);
     rule.services?.forEach((s, i) => component([...path, 'services', i], s));
   }
-  for (const [name, steps] of Object.entries(alerting?.escalation_policies ?? {})) {
-    steps.forEach((step, i) => {
-      const path = ['alerting', 'escalation_policies', name, i, 'notify'];
-      if (typeof step.notify === 'string') channel(path, step.notify);
-      else step.notify.forEach((c, j) => channel([...path, j], c));
-    });
+  rulesAndPeopleRefs(config, channel, component, checker(out, 'person', 'alerting.people', Object.keys(alerting?.people ?? {})));
+  for (const [i, entry] of (alerting?.notification_channels ?? []).entries()) {
+    if (resolveChannelRef(alerting?.channels ?? {}, entry.channel) === undefined) {
+      out.push({
+        severity: 'error', rule: 'lint.unknown_reference', path: ['alerting', 'notification_channels', i, entry.channel],
+        message: `notification_channels names "${entry.channel}", which is neither a channel in alerting.channels nor the type of exactly one of them`,
+        found: entry.channel, expected: `a channel name or type: ${[...Object.keys(alerting?.channels ?? {}), 'webhook', 'email', 'slack', 'pagerduty', 'http'].join(', ')}`,
+        hint: 'define the channel under alerting.channels, for example pagerduty: { pagerduty: { routing_key: "${env:PAGERDUTY_KEY}" } }',
+      });
+    }
   }
   for (const [name, t] of Object.entries(config.communication_templates)) {
     t.channels?.forEach((c, i) => channel(['communication_templates', name, 'channels', i], c));
   }
   return out;
+}
+
+function rulesAndPeopleRefs(config: BulwarkConfig, channel: Check, component: Check, person: Check): void {
+  const alerting = config.alerting;
+  for (const [name, person] of Object.entries(alerting?.people ?? {})) {
+    person.channels.forEach((c, i) => channel(['alerting', 'people', name, 'channels', i], c));
+  }
+  for (const [name, schedule] of Object.entries(alerting?.schedules ?? {})) {
+    schedule.people.forEach((p, i) => person(['alerting', 'schedules', name, 'people', i], p));
+    schedule.overrides.forEach((o, i) => person(['alerting', 'schedules', name, 'overrides', i, 'person'], o.person));
+  }
+  for (const [name, rule] of Object.entries(alerting?.rules ?? {})) {
+    rule.databases?.forEach((d, i) => component(['alerting', 'rules', name, 'databases', i], d));
+  }
 }
 
 function componentListRefs(config: BulwarkConfig): Finding[] {

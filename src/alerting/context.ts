@@ -1,0 +1,90 @@
+import type { AlertingConfig, BulwarkConfig } from '../config/index.js';
+import type { Logger } from '../core/logger.js';
+import type { AlertingStore, IncidentEventInput, IncidentPatch, OutboxInput, Store } from '../store/index.js';
+import type { ResolvedRule } from './default-rules.js';
+import type { AlertingMetrics } from './metrics.js';
+import type { NotifyContext } from './notify.js';
+import { whoIsOnCall } from './oncall.js';
+import { resolveTargets, type ResolvedTargets } from './targets.js';
+import type { Incident } from './types.js';
+
+/**
+ * What the engine, the escalation and the operator actions share: the
+ * configuration and rules in effect, the store, and the cache of open
+ * incidents (the store is the truth; the cache is rebuilt from it at start).
+ * Every change of an incident goes through `change`, one at a time.
+ */
+export class AlertContext {
+  readonly open = new Map<number, Incident>();
+  private queue: Promise<unknown> = Promise.resolve();
+  config!: BulwarkConfig;
+  alerting!: AlertingConfig;
+  rules = new Map<string, ResolvedRule>();
+
+  constructor(
+    readonly store: AlertingStore,
+    readonly events: Pick<Store, 'appendEvent'>,
+    readonly log: Logger,
+    readonly metrics: AlertingMetrics,
+    readonly now: () => number,
+    readonly baseUrl: () => string,
+    readonly linkKey: string,
+    readonly afterChange: () => void,
+  ) {}
+
+  configure(config: BulwarkConfig, rules: readonly ResolvedRule[]): void {
+    this.config = config;
+    this.alerting = config.alerting ?? EMPTY_ALERTING;
+    this.rules = new Map(rules.map((r) => [r.name, r]));
+  }
+
+  /** Runs `fn` after every change queued before it: incidents change one at a time. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async load(): Promise<void> {
+    this.open.clear();
+    for (const incident of await this.store.openIncidents()) this.open.set(incident.id, incident);
+  }
+
+  openByKey(key: string): Incident | undefined {
+    for (const incident of this.open.values()) if (incident.key === key) return incident;
+    return undefined;
+  }
+
+  async update(incident: Incident, patch: IncidentPatch, events: readonly IncidentEventInput[], outbox: readonly OutboxInput[] = []): Promise<Incident> {
+    const next = await this.store.updateIncident(incident.id, patch, events, outbox);
+    this.track(next);
+    return next;
+  }
+
+  track(incident: Incident): void {
+    if (incident.state === 'resolved') this.open.delete(incident.id);
+    else this.open.set(incident.id, incident);
+    this.afterChange();
+  }
+
+  notifyContext(incident: Incident): NotifyContext {
+    const rule = this.rules.get(incident.rule);
+    return {
+      config: this.config, alerting: this.alerting, now: this.now(), baseUrl: this.baseUrl(), linkKey: this.linkKey,
+      template: rule?.template ?? null, resolutionTemplate: rule?.resolutionTemplate ?? null,
+    };
+  }
+
+  targets(names: readonly string[], incident: Incident): ResolvedTargets {
+    return resolveTargets(names, incident.severity, this.alerting, this.now(), (schedule, at) => {
+      const config = this.alerting.schedules[schedule];
+      return config ? whoIsOnCall(config, at).person : undefined;
+    });
+  }
+}
+
+export const EMPTY_ALERTING: AlertingConfig = {
+  channels: {}, people: {}, schedules: {}, rules: undefined, escalation_policies: {}, notification_channels: [], severity_policies: {},
+  repeat_after: undefined, resolve_after: 30_000, flapping: { changes: 4, window: 600_000, hold: 300_000 }, public_url: undefined,
+  link_ttl: 86_400_000, daily_summary: undefined, update_interval: 1_800_000, review_within: 172_800_000,
+};

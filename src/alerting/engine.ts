@@ -1,0 +1,199 @@
+import { maintenanceIntervals } from '../slo/index.js';
+import type { SilenceRecord } from '../store/index.js';
+import type { AlertContext } from './context.js';
+import { addAlert, markFlapping, openIncident, removeAlert } from './incidents.js';
+import type { Incident, Signal } from './types.js';
+
+/**
+ * From signals to incidents. An alert is one (rule, subject). It becomes
+ * active once it has fired for the rule's `for`; an active alert joins the
+ * open incident of its group (rule + group label) or opens one, unless a
+ * silence, a maintenance window or a broader alert (inhibition) holds it back,
+ * which is written to the audit log. When its last alert clears, an incident
+ * resolves after `resolve_after` (longer while it flaps).
+ */
+
+interface AlertState {
+  signal: Signal;
+  firingSince: number | null;
+  active: boolean;
+  /** Why it opened no incident, while it is held back. */
+  held: 'silence' | 'maintenance' | 'inhibited' | null;
+  incidentKey: string | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/** (inhibitor condition, inhibited condition, the label both must share). */
+const INHIBITIONS: ReadonlyArray<[string, string, string]> = [
+  ['region_down', 'zone_down', 'region'],
+  ['region_down', 'endpoint_down', 'region'],
+  ['zone_down', 'endpoint_down', 'zone'],
+  ['service_down', 'endpoint_down', 'service'],
+  ['database_down', 'replication_lag', 'database'],
+  ['database_down', 'no_sync_standby', 'database'],
+];
+
+export class AlertEngine {
+  private readonly alerts = new Map<string, AlertState>();
+  private readonly changes = new Map<string, number[]>();
+  private silences: SilenceRecord[] = [];
+
+  constructor(private readonly ctx: AlertContext) {}
+
+  async refreshSilences(): Promise<void> {
+    this.silences = await this.ctx.store.listSilences(this.ctx.now());
+  }
+
+  /** Feed signals; incidents change in order, one at a time. */
+  handle(signals: readonly Signal[]): Promise<void> {
+    return this.ctx.serial(async () => {
+      for (const signal of signals) await this.one(signal).catch((err: unknown) => this.ctx.log.error({ err: (err as Error).message, rule: signal.rule, subject: signal.subject }, 'alert signal not processed'));
+    });
+  }
+
+  stop(): void {
+    for (const alert of this.alerts.values()) if (alert.timer) clearTimeout(alert.timer);
+  }
+
+  /** An alert of an open incident that no source reported after a restart: it cleared while nobody watched. */
+  async clearStale(incident: Incident, subject: string): Promise<void> {
+    await removeAlert(this.ctx, incident, subject, 'not firing since the daemon restarted');
+  }
+
+  firing(): Signal[] {
+    return [...this.alerts.values()].filter((a) => a.firingSince !== null).map((a) => a.signal);
+  }
+
+  private async one(signal: Signal): Promise<void> {
+    const rule = this.ctx.rules.get(signal.rule);
+    if (!rule) return;
+    const id = `${signal.rule}|${signal.subject}`;
+    const state = this.alerts.get(id) ?? { signal, firingSince: null, active: false, held: null, incidentKey: null, timer: null };
+    this.alerts.set(id, state);
+    state.signal = signal;
+    if (signal.firing && state.firingSince === null) {
+      state.firingSince = signal.at;
+      const wait = signal.at + rule.forMs - this.ctx.now();
+      if (wait > 0 && !signal.oneShot) {
+        state.timer = setTimeout(() => void this.ctx.serial(() => this.activate(state)), wait);
+        state.timer.unref();
+      } else await this.activate(state);
+    } else if (!signal.firing && state.firingSince !== null) {
+      await this.clear(state);
+    }
+    if (signal.oneShot && state.firingSince !== null) await this.clear(state);
+  }
+
+  private async activate(state: AlertState): Promise<void> {
+    state.timer = null;
+    if (state.firingSince === null || state.active) return;
+    state.active = true;
+    const held = this.holdReason(state.signal);
+    if (held) return this.hold(state, held);
+    state.held = null;
+    const rule = this.ctx.rules.get(state.signal.rule)!;
+    const group = rule.groupBy ? state.signal.labels[rule.groupBy] : undefined;
+    const key = `${rule.name}:${group ?? state.signal.subject}`;
+    state.incidentKey = key;
+    const flaps = this.countChange(key);
+    const existing = this.ctx.openByKey(key);
+    const incident = existing
+      ? await addAlert(this.ctx, existing, state.signal)
+      : await openIncident(this.ctx, { key, rule: rule.name, title: group ? `${rule.when.replace(/_/g, ' ')}: ${rule.groupBy} ${group}` : state.signal.summary, labels: this.incidentLabels(state.signal, rule.groupBy, group), signal: state.signal });
+    if (flaps >= this.ctx.alerting.flapping.changes) await markFlapping(this.ctx, incident, flaps);
+    await this.inhibitOpen(state.signal);
+  }
+
+  private async clear(state: AlertState): Promise<void> {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    state.firingSince = null;
+    const wasActive = state.active;
+    state.active = false;
+    if (state.held) {
+      state.held = null;
+      return;
+    }
+    if (!wasActive || !state.incidentKey) return;
+    this.countChange(state.incidentKey);
+    const incident = this.ctx.openByKey(state.incidentKey);
+    if (incident) await removeAlert(this.ctx, incident, state.signal.subject, state.signal.oneShot ? 'one-shot event' : 'condition cleared');
+    await this.releaseInhibited(state.signal);
+  }
+
+  private incidentLabels(signal: Signal, groupBy: string | null, group: string | undefined): Record<string, string> {
+    if (!groupBy || group === undefined) return signal.labels;
+    // A grouped incident keeps only what all its alerts share.
+    const shared = ['service', 'database', 'zone', 'region', 'tier'].filter((l) => l === groupBy || (groupBy === 'zone' && l === 'region'));
+    return Object.fromEntries(shared.filter((l) => signal.labels[l] !== undefined).map((l) => [l, signal.labels[l]!]));
+  }
+
+  /** State changes of a group within the flapping window, this one included. */
+  private countChange(key: string): number {
+    const now = this.ctx.now();
+    const recent = (this.changes.get(key) ?? []).filter((t) => t > now - this.ctx.alerting.flapping.window);
+    recent.push(now);
+    this.changes.set(key, recent);
+    return recent.length;
+  }
+
+  private holdReason(signal: Signal): AlertState['held'] {
+    if (this.silenceFor(signal)) return 'silence';
+    if (this.inMaintenance(signal)) return 'maintenance';
+    if (this.inhibitorOf(signal)) return 'inhibited';
+    return null;
+  }
+
+  private silenceFor(signal: Signal): SilenceRecord | undefined {
+    const now = this.ctx.now();
+    const labels: Record<string, string> = { ...signal.labels, rule: signal.rule, subject: signal.subject };
+    return this.silences.find((s) => s.startsAt <= now && s.endsAt > now && s.expiredAt === null && Object.entries(s.matchers).every(([k, v]) => labels[k] === v));
+  }
+
+  private inMaintenance(signal: Signal): string | undefined {
+    const component = signal.labels.service ?? signal.labels.database;
+    if (!component) return undefined;
+    const now = this.ctx.now();
+    return maintenanceIntervals(this.ctx.config.maintenance_windows, { start: now, end: now + 1 }, component)[0]?.name;
+  }
+
+  private inhibitorOf(signal: Signal): Signal | undefined {
+    const when = this.ctx.rules.get(signal.rule)?.when;
+    for (const [inhibitor, inhibited, label] of INHIBITIONS) {
+      if (inhibited !== when || signal.labels[label] === undefined) continue;
+      for (const other of this.alerts.values()) {
+        if (!other.active || other.held) continue;
+        if (this.ctx.rules.get(other.signal.rule)?.when === inhibitor && other.signal.labels[label] === signal.labels[label]) return other.signal;
+      }
+    }
+    return undefined;
+  }
+
+  private async hold(state: AlertState, reason: NonNullable<AlertState['held']>): Promise<void> {
+    state.held = reason;
+    this.ctx.metrics.suppressed.inc({ reason });
+    const detail = reason === 'silence' ? { silence: this.silenceFor(state.signal)?.id } : reason === 'maintenance' ? { window: this.inMaintenance(state.signal) } : { by: this.inhibitorOf(state.signal)?.subject };
+    await this.ctx.events.appendEvent({ subsystem: 'alerting', kind: `alert.${reason === 'inhibited' ? 'inhibited' : reason === 'silence' ? 'silenced' : 'in_maintenance'}`, subject: state.signal.subject, data: { rule: state.signal.rule, summary: state.signal.summary, ...detail } });
+  }
+
+  /** A broader alert became active: alerts it covers leave their incidents (which then resolve) and are held. */
+  private async inhibitOpen(inhibitor: Signal): Promise<void> {
+    for (const state of this.alerts.values()) {
+      if (!state.active || state.held || state.signal === inhibitor || this.inhibitorOf(state.signal) === undefined) continue;
+      const incident = state.incidentKey ? this.ctx.openByKey(state.incidentKey) : undefined;
+      await this.hold(state, 'inhibited');
+      if (incident) await removeAlert(this.ctx, incident, state.signal.subject, `inhibited by ${inhibitor.subject}`);
+    }
+  }
+
+  /** A broader alert cleared: alerts it held that still fire become active again. */
+  private async releaseInhibited(cleared: Signal): Promise<void> {
+    for (const state of this.alerts.values()) {
+      if (state.held !== 'inhibited' || state.firingSince === null || this.inhibitorOf(state.signal)) continue;
+      state.active = false;
+      state.held = null;
+      this.ctx.log.debug({ subject: state.signal.subject, after: cleared.subject }, 'inhibition lifted');
+      await this.activate(state);
+    }
+  }
+}
