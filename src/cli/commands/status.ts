@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { formatPercent } from '../../plan/index.js';
 import type { OwnerSlo } from '../../slo/index.js';
-import { getJson, resolveApi } from '../api-client.js';
+import { getJson, resolveApi, type ApiTarget } from '../api-client.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJSON } from '../output.js';
+import { age, table, type IncidentAnswer } from './incident-render.js';
 
 interface StatusOptions {
   url?: string;
@@ -28,8 +29,21 @@ interface GatewayPool {
   heldLevel?: string;
   endpoints: Array<{ id: string; admin: string; serving: boolean; active: number }>;
 }
+/** An open incident as `status` shows it. */
+interface OpenIncident {
+  id: number;
+  severity: string;
+  state: string;
+  title: string;
+  openedAt: number;
+  ageMs: number;
+}
 interface StatusAnswer {
   services: ServiceAnswer[];
+  /** Triggered and acknowledged incidents, newest first; absent when the daemon could not list them. */
+  incidents?: OpenIncident[];
+  /** Why `incidents` is absent. */
+  incidentsError?: string;
   /** Live pools of services with a gateway (from /api/v1/gateway). */
   gateway?: Record<string, GatewayPool>;
   agents: Array<{ name: string; zone?: string; reporting: boolean; lastSeen: number }>;
@@ -38,7 +52,7 @@ interface StatusAnswer {
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('what is up: services, their endpoints from every vantage point, measured availability and error budget per tier')
+    .description('what is up: services, their endpoints from every vantage point, measured availability and error budget per tier, open incidents')
     .option('--url <url>', 'API of the running daemon (default: $BULWARK_URL, api.listen of -c, or http://127.0.0.1:9180)')
     .option('--token <token>', 'API token (default: $BULWARK_TOKEN)')
     .option('-c, --config <file>', 'configuration file, to find api.listen')
@@ -55,6 +69,7 @@ async function runStatus(options: StatusOptions): Promise<number> {
   // The pools are extra detail: a daemon that cannot answer them still gets a status.
   const pools = await getJson<{ services: Record<string, GatewayPool> }>(api, '/api/v1/gateway').catch(() => undefined);
   if (pools && Object.keys(pools.services).length > 0) answer.gateway = pools.services;
+  Object.assign(answer, await openIncidents(api, Date.now()));
   if (options.json) printJSON(answer);
   else print(renderStatus(answer));
   return answer.services.every((s) => s.status === 'up') ? EXIT.ok : EXIT.findings;
@@ -82,7 +97,32 @@ export function renderStatus(answer: StatusAnswer): string {
   }
   const pools = Object.entries(answer.gateway ?? {});
   if (pools.length > 0) lines.push('', 'Gateway', ...pools.map(([name, p]) => poolLine(name, p)));
+  const incidents = incidentLines(answer);
+  if (incidents.length > 0) lines.push('', ...incidents);
   return lines.join('\n');
+}
+
+const MAX_INCIDENTS = 1000;
+
+/** Open incidents are extra detail too: a daemon that cannot list them (alerting not started yet) still gets a status. */
+async function openIncidents(api: ApiTarget, now: number): Promise<Pick<StatusAnswer, 'incidents' | 'incidentsError'>> {
+  try {
+    const answer = await getJson<{ incidents: IncidentAnswer[] }>(api, `/api/v1/incidents?state=triggered,acknowledged&limit=${MAX_INCIDENTS}`);
+    return {
+      incidents: answer.incidents.map((i) => ({ id: i.id, severity: i.severity, state: i.state, title: i.title, openedAt: i.openedAt, ageMs: Math.max(0, now - i.openedAt) })),
+    };
+  } catch (err) {
+    return { incidentsError: (err as Error).message };
+  }
+}
+
+/** `Open incidents` with one row each, `none`, or why they could not be listed. */
+export function incidentLines(answer: Pick<StatusAnswer, 'incidents' | 'incidentsError'>): string[] {
+  if (answer.incidents === undefined) return answer.incidentsError === undefined ? [] : [`Open incidents: unknown (${answer.incidentsError})`];
+  if (answer.incidents.length === 0) return ['Open incidents: none'];
+  const rows = [['ID', 'SEVERITY', 'STATE', 'AGE', 'TITLE']];
+  for (const i of answer.incidents) rows.push([String(i.id), i.severity, i.state.toUpperCase(), age(i.ageMs), i.title.replace(/\s+/g, ' ')]);
+  return ['Open incidents', ...table(rows, '  ')];
 }
 
 /** `api on 127.0.0.1:8080: primary, serving e0, e1; draining e2 (3 in flight)` */
