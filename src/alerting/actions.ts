@@ -44,8 +44,8 @@ export class IncidentActionsImpl implements IncidentActions {
     });
   }
 
-  note(id: number, actor: string, text: string): Promise<Incident> {
-    return this.ctx.serial(() => note(this.ctx, id, actor, text));
+  note(id: number, actor: string, text: string, options: { public?: boolean } = {}): Promise<Incident> {
+    return this.ctx.serial(() => note(this.ctx, id, actor, text, options.public ?? false));
   }
 
   assign(id: number, actor: string, owner: string): Promise<Incident> {

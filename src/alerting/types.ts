@@ -77,7 +77,8 @@ export interface IncidentActions {
   acknowledge(id: number, actor: string): Promise<Incident>;
   resolve(id: number, actor: string, details?: { rootCause?: string; resolution?: string }): Promise<Incident>;
   /** A note on the timeline; it counts as the public update the owner owes (resets the "next update due" reminder). */
-  note(id: number, actor: string, text: string): Promise<Incident>;
+  /** `public`: also an update on the public status page (never the internal title or error texts). */
+  note(id: number, actor: string, text: string, options?: { public?: boolean }): Promise<Incident>;
   assign(id: number, actor: string, owner: string): Promise<Incident>;
   /** Checks a signed link's parameters; throws AUTH_INVALID when the signature is wrong or it expired. */
   verifyLink(params: { id: number; action: LinkAction; actor: string; expires: number; signature: string }): Promise<void>;

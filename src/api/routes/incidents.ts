@@ -15,7 +15,7 @@ const resolveBody = z.strictObject({
   root_cause: z.string().trim().min(1).max(4000).optional(),
   resolution: z.string().trim().min(1).max(4000).optional(),
 });
-const noteBody = z.strictObject({ text: z.string().trim().min(1, 'text must not be empty').max(4000, 'text is longer than 4000 characters') });
+const noteBody = z.strictObject({ text: z.string().trim().min(1, 'text must not be empty').max(4000, 'text is longer than 4000 characters'), public: z.boolean().default(false) });
 const assignBody = z.strictObject({
   owner: z.string().trim().min(1, 'owner must not be empty').max(200, 'owner is longer than 200 characters')
     .regex(/^[^\p{Cc}]+$/u, 'owner must not contain control characters'),
@@ -35,7 +35,7 @@ const silenceBody = z.strictObject({
 
 const HINTS = {
   resolve: 'send {"root_cause": "...", "resolution": "..."} (both optional, at most 4000 characters each), or no body',
-  note: 'send {"text": "..."} with 1 to 4000 characters',
+  note: 'send {"text": "...", "public": false} with 1 to 4000 characters; public: true also posts it on the status page',
   assign: 'send {"owner": "alice"}',
   silence: 'send {"matchers": {"service": "api"}, "duration": "2h", "comment": "deploying", "starts_at": "2026-01-01T10:00:00Z"} (starts_at optional)',
 };
@@ -66,7 +66,7 @@ export function incidentRoutes(actions: IncidentActions): Hono {
   app.post('/incidents/:id/notes', limit, async (c) => {
     const id = parseId(c.req.param('id'), 'incident');
     const body = parseBody(noteBody, await readJson(c, true), HINTS.note);
-    return c.json({ incident: await actions.note(id, actor(c), body.text) });
+    return c.json({ incident: await actions.note(id, actor(c), body.text, { public: body.public }) });
   });
   app.post('/incidents/:id/assign', limit, async (c) => {
     const id = parseId(c.req.param('id'), 'incident');

@@ -82,10 +82,11 @@ function registerActions(incident: Command): void {
     });
 
   withApiOptions(incident.command('note').argument('<id>', 'incident ID').argument('<text>', 'the note (1 to 4000 characters)')
-    .description('add a note to the timeline; it counts as the public update the owner owes'))
-    .action(async (raw: string, text: string, options: ApiOptions) => {
+    .description('add a note to the timeline; it counts as the update the owner owes')
+    .option('--public', 'also post it as an update on the public status page'))
+    .action(async (raw: string, text: string, options: ApiOptions & { public?: boolean }) => {
       if (text.trim() === '' || text.length > 4000) throw new BulwarkError('USAGE', 'the note must have 1 to 4000 characters');
-      await act(raw, options, 'notes', { text }, (i) => `note added to incident ${i.id}`);
+      await act(raw, options, 'notes', { text, public: options.public === true }, (i) => `${options.public ? 'public update' : 'note'} added to incident ${i.id}`);
     });
 
   withApiOptions(incident.command('assign').argument('<id>', 'incident ID').argument('<owner>', 'who owns it now')
