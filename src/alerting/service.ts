@@ -18,6 +18,7 @@ import { LINK_KEY_SETTING, newLinkKey } from './links.js';
 import { registerAlertingMetrics, type AlertingMetrics } from './metrics.js';
 import { OutboxSender } from './sender.js';
 import { createSources, type ProbeViews, type SignalSources, type SignalSourcesOptions } from './sources/index.js';
+import { DailySummary } from './summary.js';
 import type { Channel, IncidentActions } from './types.js';
 
 export interface AlertingServiceOptions {
@@ -49,6 +50,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   private engine!: AlertEngine;
   private sender!: OutboxSender;
   private sources: SignalSources | undefined;
+  private summary: DailySummary | undefined;
   private channels = new Map<string, Channel>();
   private timer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
@@ -89,6 +91,8 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
       now: this.now,
     });
     this.sender.start();
+    this.summary = new DailySummary({ config: () => this.config, store, registry: this.options.registry, log, now: this.now, queued: () => this.sender.wake() });
+    this.summary.start();
     this.startSources();
     this.silenceTimer = setInterval(() => void this.engine.refreshSilences().catch(() => undefined), 15_000);
     this.silenceTimer.unref();
@@ -102,6 +106,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.started = false;
     this.sources?.stop();
     this.engine?.stop();
+    this.summary?.stop();
     for (const t of [this.timer, this.reconcileTimer, this.silenceTimer]) if (t) clearTimeout(t);
     await this.sender?.stop();
     await this.closeChannels();
