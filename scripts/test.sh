@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, then runs all of it: typecheck, lint,
 # unit and integration tests (real PostgreSQL, etcd, Redis, OpenSSH and S3-protocol
-# servers started by the tests), and
+# servers started by the tests, Chromium for the web pages), and
 # `bulwark check` on every example. The README's test command and .ci/run
 # both call this script.
 set -euo pipefail
@@ -18,6 +18,8 @@ missing_packages() {
   command -v ip >/dev/null && command -v tc >/dev/null || pkgs+=(iproute2)
   [ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
   command -v etcd >/dev/null || pkgs+=(etcd-server)
+  # Web pages are tested in a real browser (src/testing/browser.ts).
+  command -v chromium >/dev/null || pkgs+=(chromium)
   printf '%s\n' "${pkgs[@]}"
 }
 
