@@ -210,6 +210,30 @@ function alerting(d: Dialect): string {
     );`;
 }
 
+/**
+ * Status page subscribers (email or webhook) and the fan-out's cursor. No
+ * token is kept: confirmation and unsubscribe links are HMACs over the row id
+ * under a key in `settings`, so every later email can carry its unsubscribe link.
+ * One active (not unsubscribed) row per (kind, address).
+ */
+function statusSubscribers(d: Dialect): string {
+  return `
+    CREATE TABLE status_subscribers (
+      id ${ID[d]},
+      kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),
+      address TEXT NOT NULL,
+      components TEXT NOT NULL,
+      created_at ${BIG[d]} NOT NULL,
+      confirmed_at ${BIG[d]},
+      unsubscribed_at ${BIG[d]}
+    );
+    CREATE UNIQUE INDEX status_subscribers_active ON status_subscribers (kind, address) WHERE unsubscribed_at IS NULL;
+    CREATE TABLE status_cursors (
+      name TEXT PRIMARY KEY,
+      value ${BIG[d]} NOT NULL
+    );`;
+}
+
 function both(version: number, name: string, sql: (d: Dialect) => string): Migration {
   return { version, name, sqlite: sql('sqlite'), postgres: sql('postgres') };
 }
@@ -223,6 +247,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // The applied file's text (inline secrets redacted, references as written), for `bulwark config history|diff`.
   both(6, 'config_revision_text', () => 'ALTER TABLE config_revisions ADD COLUMN text TEXT;'),
   both(7, 'alerting', alerting),
+  both(8, 'status_subscribers', statusSubscribers),
 ];
 
 export const LATEST_SCHEMA_VERSION: number = Math.max(...MIGRATIONS.map((m) => m.version));

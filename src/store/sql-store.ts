@@ -7,6 +7,8 @@ import { ProbeHistory } from './probe-history.js';
 import { BackupRuns } from './backup-runs.js';
 import { AlertingTables } from './alerting.js';
 import type { AlertingStore } from './alerting-types.js';
+import { StatusSubscriberTables } from './status-subscribers.js';
+import type { StatusSubscribersStore } from './status-subscribers-types.js';
 import type {
   BackupRunRecord, BackupRunsQuery, LastBackupRuns, ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
   ProbeResultInput, ProbeResultRecord, ProbeRetention, ProbeRollup, ProbeRollupsQuery, PruneResult,
@@ -56,6 +58,7 @@ export class SqlStore implements Store {
   private readonly history: ProbeHistory;
   private readonly backupRuns: BackupRuns;
   readonly alerting: AlertingStore;
+  readonly statusSubscribers: StatusSubscribersStore;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -64,6 +67,7 @@ export class SqlStore implements Store {
     this.history = new ProbeHistory(driver);
     this.backupRuns = new BackupRuns(driver);
     this.alerting = new AlertingTables(driver);
+    this.statusSubscribers = new StatusSubscriberTables(driver);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

@@ -1,4 +1,5 @@
 import type { AlertingStore } from './alerting-types.js';
+import type { StatusSubscribersStore } from './status-subscribers-types.js';
 
 /**
  * Bulwark's own state and history: API tokens, events, config revisions.
@@ -222,6 +223,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Incidents, their timeline, the notification outbox and silences. */
   readonly alerting: AlertingStore;
+  /** The status page's subscribers and its fan-out cursor. */
+  readonly statusSubscribers: StatusSubscribersStore;
 
   /**
    * Apply pending migrations, each in its own transaction. Throws
