@@ -73,6 +73,12 @@ describe('lint: alerting', () => {
     expect(findings.filter((f) => f.rule.includes('escalation') || f.rule.includes('template') || f.rule.includes('severity'))).toEqual([]);
   });
 
+  it('warns that a rule on a condition nothing raises yet will never fire', () => {
+    const rules = '  rules:\n    certs: { when: certificate_expiring, severity: warning }\n    api: { when: service_down, severity: critical }\n';
+    const findings = byRule(lintYaml(SERVICES + SEED_ALERTING.trimEnd() + '\n' + rules + SEED_TEMPLATES), 'lint.unwatched_condition');
+    expect(findings.map((f) => [f.severity, f.path.join('.')])).toEqual([['warning', 'alerting.rules.certs.when']]);
+  });
+
   it('points at an unknown variable inside a block scalar, with did-you-mean', () => {
     const yaml = SERVICES + SEED_ALERTING + SEED_TEMPLATES.replace('Current Status: [current_status]', 'Current Status: [curent_status]');
     const [finding, ...rest] = byRule(lintYaml(yaml), 'lint.unknown_template_variable');

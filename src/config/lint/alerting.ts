@@ -16,7 +16,26 @@ export function lintAlerting(config: BulwarkConfig): Finding[] {
     ...escalationTargetFindings(config),
     ...severityPolicyFindings(config),
     ...unreachableSeverityFindings(config),
+    ...unwatchedConditionFindings(config),
   ];
+}
+
+/** Conditions a rule may name that nothing raises yet (the sources in src/alerting/sources say why). */
+const UNWATCHED: Readonly<Record<string, string>> = {
+  certificate_expiring: 'Bulwark does not collect TLS certificates yet',
+  drill_failed: 'DR drills are not built yet',
+};
+
+function unwatchedConditionFindings(config: BulwarkConfig): Finding[] {
+  return Object.entries(config.alerting?.rules ?? {}).flatMap(([name, rule]): Finding[] => {
+    const why = UNWATCHED[rule.when];
+    if (!why) return [];
+    return [{
+      severity: 'warning', rule: 'lint.unwatched_condition', path: ['alerting', 'rules', name, 'when'],
+      message: `rule ${name} watches ${rule.when}, which nothing raises yet: ${why}; it will never fire`,
+      found: rule.when, hint: 'keep the rule for later, or remove it so nobody counts on it',
+    }];
+  });
 }
 
 function templateFindings(config: BulwarkConfig): Finding[] {
