@@ -17,4 +17,5 @@ export {
   type RenderedTemplate, type TemplateKind,
 } from './templates.js';
 export { AlertingService, type AlertingServiceOptions } from './service.js';
+export { STATUS_SUBSCRIBERS_CHANNEL, subscriberUrlProblem, verifySubscriberWebhook, type SubscriberWebhookOptions } from './channels/index.js';
 export type { Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction, SilenceRecord, Signal, OutgoingMessage, Channel, DeliveryResult } from './types.js';

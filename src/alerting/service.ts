@@ -7,7 +7,7 @@ import type { EventBus } from '../events/index.js';
 import type { DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { ProbeEvents } from '../probes/index.js';
 import type { Store } from '../store/index.js';
-import { createChannel } from './channels/index.js';
+import { createChannel, STATUS_SUBSCRIBERS_CHANNEL, subscriberWebhookChannel, type SubscriberWebhookOptions } from './channels/index.js';
 import { AlertContext } from './context.js';
 import { effectiveRules } from './default-rules.js';
 import { AlertEngine } from './engine.js';
@@ -35,9 +35,13 @@ export interface AlertingServiceOptions {
   intervals?: SignalSourcesOptions['intervals'];
   /** After a restart, alerts of open incidents that no source reports firing within this time are taken as cleared. */
   reconcileAfterMs?: number;
+  /** The status page subscribers' webhook channel (tests let it reach local receivers). */
+  subscriberWebhooks?: SubscriberWebhookOptions;
 }
 
 const MAX_TIMER_MS = 60_000;
+/** One channel carries every subscriber's webhook: a configured channel's default of 60 a minute would hold a large list back. */
+const SUBSCRIBER_WEBHOOKS_PER_MINUTE = 600;
 
 /**
  * Alerting as a subsystem: condition sources feed the engine, which opens,
@@ -129,6 +133,8 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.ctx.configure(config, config.alerting ? effectiveRules(config) : []);
     const make = this.options.createChannel ?? createChannel;
     this.channels = new Map(Object.entries(config.alerting?.channels ?? {}).map(([name, c]) => [name, make(name, c)]));
+    // Reserved name: set after the configured ones so that none can take it over.
+    if (config.status_page?.subscriptions.webhooks) this.channels.set(STATUS_SUBSCRIBERS_CHANNEL, subscriberWebhookChannel(this.options.subscriberWebhooks));
   }
 
   private startSources(): void {
@@ -141,7 +147,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   }
 
   private rateLimits(): Map<string, number> {
-    return new Map(Object.entries(this.config.alerting?.channels ?? {}).map(([name, c]) => [name, c.rate_limit]));
+    return new Map([...Object.entries(this.config.alerting?.channels ?? {}).map(([name, c]): [string, number] => [name, c.rate_limit]), [STATUS_SUBSCRIBERS_CHANNEL, SUBSCRIBER_WEBHOOKS_PER_MINUTE]]);
   }
 
   private baseUrl(): string {

@@ -44,6 +44,8 @@ export interface OutgoingMessage {
   idempotencyKey: string;
   /** Flat values for structured payloads: service, status, started_at, … */
   fields: Record<string, string>;
+  /** Extra email headers (List-Unsubscribe for status page subscribers); ours win on a clash. */
+  headers?: Record<string, string>;
 }
 
 export type DeliveryResult =

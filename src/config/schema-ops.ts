@@ -106,6 +106,12 @@ export const statusPageSchema = z.strictObject({
   path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/status'),
   services: z.array(name()).optional(),
   history_days: z.number().int().min(1).max(365).default(90),
+  /** Updates to subscribers: email through an alerting email channel (double opt-in), webhooks through the built-in status-subscribers channel. */
+  subscriptions: z.strictObject({
+    email_channel: name().optional(),
+    webhooks: z.boolean().default(true),
+    confirm_within: duration().default(48 * 3_600_000),
+  }).default({ webhooks: true, confirm_within: 48 * 3_600_000 }),
 });
 
 export const maintenanceSchema = z.array(

@@ -44,6 +44,15 @@ describe('email channel', () => {
     expect(smtp.mails[0]!.to).toEqual(['ada@example.com']);
   });
 
+  it('passes the message\'s extra headers (List-Unsubscribe), without letting them replace its own', async () => {
+    smtp = await starttlsServer();
+    const headers = { 'List-Unsubscribe': '<https://status.example.com/unsubscribe?token=t1>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Bulwark-Incident': '7' };
+    await emailChannel('mail', config(smtp.port), options).send(testMessage({ headers }), signal());
+    expect(smtp.mails[0]!.raw).toMatch(/^List-Unsubscribe: <https:\/\/status\.example\.com\/unsubscribe\?token=t1>\r$/m);
+    expect(smtp.mails[0]!.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+    expect(smtp.mails[0]!.raw).toMatch(/^X-Bulwark-Incident: 42\r$/m);
+  });
+
   it('reports a wrong password as not retryable, without the password', async () => {
     smtp = await starttlsServer();
     const wrong = 'wrong-password-123';

@@ -55,7 +55,7 @@ class EmailChannel implements Channel {
   }
 
   private mail(message: OutgoingMessage) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...message.headers };
     if (message.incidentId !== null) headers['X-Bulwark-Incident'] = String(message.incidentId);
     return {
       from: this.config.smtp.from,

@@ -12,6 +12,7 @@ export { safePost, type PostRequest } from './safe-http.js';
 export { checkTargetUrl } from './address-guard.js';
 export { verifyWebhookSignature, signWebhook } from './webhook.js';
 export { HTTP_TEMPLATE_VARIABLES } from './http.js';
+export { STATUS_SUBSCRIBERS_CHANNEL, subscriberUrlProblem, subscriberWebhookChannel, verifySubscriberWebhook, type SubscriberWebhookOptions } from './subscriber-webhook.js';
 
 type Factory = (name: string, config: AlertChannelConfig, options: ChannelOptions) => Channel;
 

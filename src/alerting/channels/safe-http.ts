@@ -21,6 +21,8 @@ export interface PostRequest {
   signal: AbortSignal;
   /** Values that must never appear in an error (routing keys, secrets); the URL is always among them. */
   secrets?: ReadonlyArray<string | undefined>;
+  /** Connection pool; default one resolving through the address guard. */
+  dispatcher?: Dispatcher;
 }
 
 export interface BoundedResponse {
@@ -79,7 +81,7 @@ export async function postBounded(url: URL, req: PostRequest, signal: AbortSigna
     headers: req.headers,
     body: req.body,
     signal,
-    dispatcher: guardedAgent(),
+    dispatcher: req.dispatcher ?? guardedAgent(),
   });
   const { text, truncated } = await readBounded(response.body, MAX_RESPONSE_BYTES);
   return { status: response.statusCode, headers: response.headers, body: text, truncated };
