@@ -6,7 +6,7 @@ import { BulwarkError } from '../core/errors.js';
 import { findingToJSON, hasErrors, parseConfigText } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import type { CoreMetrics } from '../metrics/index.js';
-import { requireToken } from './auth.js';
+import { FailureThrottle, requireToken } from './auth.js';
 import { errorBody, statusOf } from './errors.js';
 
 export interface ApiDependencies {
@@ -24,6 +24,8 @@ export interface ApiDependencies {
   routes?: Array<{ path: string; app: Hono }>;
   /** Routes outside the token guard that carry their own credential (signed incident links at /links). */
   publicRoutes?: Array<{ path: string; app: Hono }>;
+  /** Refused credentials per client address; share it with the dashboard's sign-in so both count together. */
+  authThrottle?: FailureThrottle;
 }
 
 const MAX_VALIDATE_BODY = 1024 * 1024;
@@ -39,7 +41,7 @@ export function createApiApp(deps: ApiDependencies): Hono {
   });
 
   const v1 = new Hono();
-  v1.use('*', requireToken(deps.store));
+  v1.use('*', requireToken(deps.store, deps.authThrottle ?? new FailureThrottle(deps.log)));
   v1.get('/config', (c) => c.json(deps.currentConfig()));
   v1.get('/status', (c) => c.json(deps.status()));
   v1.get('/events', async (c) => c.json({ events: await deps.store.recentEvents({ limit: boundedLimit(c.req.query('limit')) }) }));

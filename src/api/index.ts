@@ -1,5 +1,6 @@
 export { ApiServer } from './server.js';
 export { createApiApp, type ApiDependencies } from './app.js';
+export { FailureThrottle, clientAddress, throttled } from './auth.js';
 export { probeRoutes } from './routes/probes.js';
 export { serviceRoutes } from './routes/services.js';
 export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from './routes/gateway.js';

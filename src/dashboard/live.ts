@@ -1,0 +1,65 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { StatusEvents } from './deps.js';
+
+export interface StatusChange {
+  /** `service/NAME`, `database/NAME` or `target/ID`: what the page's data-status cells name. */
+  key: string;
+  status: string;
+  at: number;
+}
+
+/** Open streams at most: each holds a connection. */
+const MAX_STREAMS = 100;
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * One subscription to the event bus, fanned out to every open stream, so the
+ * bus's listener count does not grow with the number of browsers.
+ */
+export class LiveStatus {
+  private readonly streams = new Set<(change: StatusChange) => void>();
+
+  constructor(bus: StatusEvents) {
+    bus.on('owner.state', (e) => this.publish({ key: `${e.kind}/${e.name}`, status: e.to, at: e.at }));
+    bus.on('target.state', (e) => this.publish({ key: `target/${e.target.id}`, status: e.to, at: e.at }));
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  stream(c: Context): Response {
+    if (this.streams.size >= MAX_STREAMS) return c.text('too many live streams; reload later', 503);
+    return streamSSE(c, async (sse) => {
+      const queue: StatusChange[] = [];
+      let wake: (() => void) | undefined;
+      const listener = (change: StatusChange): void => {
+        queue.push(change);
+        wake?.();
+      };
+      this.streams.add(listener);
+      sse.onAbort(() => {
+        this.streams.delete(listener);
+        wake?.();
+      });
+      try {
+        await sse.writeSSE({ event: 'hello', data: '{}' });
+        while (!sse.aborted && !sse.closed) {
+          for (const change of queue.splice(0)) await sse.writeSSE({ event: 'status', data: JSON.stringify(change) });
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, KEEPALIVE_MS).unref();
+          });
+          if (queue.length === 0 && !sse.aborted) await sse.write(': keepalive\n\n');
+        }
+      } finally {
+        this.streams.delete(listener);
+      }
+    });
+  }
+
+  private publish(change: StatusChange): void {
+    for (const send of this.streams) send(change);
+  }
+}
