@@ -33,6 +33,8 @@ const INHIBITIONS: ReadonlyArray<[string, string, string]> = [
   ['database_down', 'no_sync_standby', 'database'],
 ];
 
+const alertId = (signal: Pick<Signal, 'rule' | 'subject'>): string => `${signal.rule}|${signal.subject}`;
+
 export class AlertEngine {
   private readonly alerts = new Map<string, AlertState>();
   private readonly changes = new Map<string, number[]>();
@@ -40,15 +42,21 @@ export class AlertEngine {
 
   constructor(private readonly ctx: AlertContext) {}
 
+  /** Reloads the silences, then activates what should be active by now (see `activatePending`). */
   async refreshSilences(): Promise<void> {
     this.silences = await this.ctx.store.listSilences(this.ctx.now());
+    await this.ctx.serial(() => this.activatePending());
   }
 
   /** Feed signals; incidents change in order, one at a time. */
   handle(signals: readonly Signal[]): Promise<void> {
     return this.ctx.serial(async () => {
-      for (const signal of signals) await this.one(signal).catch((err: unknown) => this.ctx.log.error({ err: (err as Error).message, rule: signal.rule, subject: signal.subject }, 'alert signal not processed'));
+      for (const signal of signals) await this.one(signal).catch((err: unknown) => this.logFailure(err, signal));
     });
+  }
+
+  private logFailure(err: unknown, signal: Signal): void {
+    this.ctx.log.error({ err: (err as Error).message, rule: signal.rule, subject: signal.subject }, 'alert signal not processed');
   }
 
   stop(): void {
@@ -60,6 +68,20 @@ export class AlertEngine {
     await removeAlert(this.ctx, incident, subject, 'not firing since the daemon restarted');
   }
 
+  /** After a restart: alerts of open incidents that no source has reported firing since cleared while nobody watched. */
+  async reconcile(): Promise<void> {
+    const firing = new Set(this.firing().map(alertId));
+    await this.ctx.serial(async () => {
+      for (const incident of [...this.ctx.open.values()]) {
+        for (const subject of incident.alerts) {
+          if (firing.has(`${incident.rule}|${subject}`)) continue;
+          const current = this.ctx.open.get(incident.id);
+          if (current) await this.clearStale(current, subject);
+        }
+      }
+    });
+  }
+
   firing(): Signal[] {
     return [...this.alerts.values()].filter((a) => a.firingSince !== null).map((a) => a.signal);
   }
@@ -67,7 +89,7 @@ export class AlertEngine {
   private async one(signal: Signal): Promise<void> {
     const rule = this.ctx.rules.get(signal.rule);
     if (!rule) return;
-    const id = `${signal.rule}|${signal.subject}`;
+    const id = alertId(signal);
     const state = this.alerts.get(id) ?? { signal, firingSince: null, active: false, held: null, incidentKey: null, timer: null };
     this.alerts.set(id, state);
     state.signal = signal;
@@ -75,7 +97,7 @@ export class AlertEngine {
       state.firingSince = signal.at;
       const wait = signal.at + rule.forMs - this.ctx.now();
       if (wait > 0 && !signal.oneShot) {
-        state.timer = setTimeout(() => void this.ctx.serial(() => this.activate(state)), wait);
+        state.timer = setTimeout(() => void this.ctx.serial(() => this.activate(state)).catch((err: unknown) => this.logFailure(err, state.signal)), wait);
         state.timer.unref();
       } else await this.activate(state);
     } else if (!signal.firing && state.firingSince !== null) {
@@ -91,11 +113,19 @@ export class AlertEngine {
     const held = this.holdReason(state.signal);
     if (held) return this.hold(state, held);
     state.held = null;
+    // Not active until its incident is written: a failed write (the store away) is tried again by `activatePending`.
+    await this.joinIncident(state).catch((err: unknown) => {
+      state.active = false;
+      throw err;
+    });
+  }
+
+  private async joinIncident(state: AlertState): Promise<void> {
     const rule = this.ctx.rules.get(state.signal.rule)!;
     const group = rule.groupBy ? state.signal.labels[rule.groupBy] : undefined;
     const key = `${rule.name}:${group ?? state.signal.subject}`;
     state.incidentKey = key;
-    const flaps = this.countChange(key);
+    const flaps = this.countChange(alertId(state.signal));
     const existing = this.ctx.openByKey(key);
     const incident = existing
       ? await addAlert(this.ctx, existing, state.signal)
@@ -115,7 +145,7 @@ export class AlertEngine {
       return;
     }
     if (!wasActive || !state.incidentKey) return;
-    this.countChange(state.incidentKey);
+    this.countChange(alertId(state.signal));
     const incident = this.ctx.openByKey(state.incidentKey);
     if (incident) await removeAlert(this.ctx, incident, state.signal.subject, state.signal.oneShot ? 'one-shot event' : 'condition cleared');
     await this.releaseInhibited(state.signal);
@@ -128,7 +158,7 @@ export class AlertEngine {
     return Object.fromEntries(shared.filter((l) => signal.labels[l] !== undefined).map((l) => [l, signal.labels[l]!]));
   }
 
-  /** State changes of a group within the flapping window, this one included. */
+  /** State changes of one alert within the flapping window, this one included. */
   private countChange(key: string): number {
     const now = this.ctx.now();
     const recent = (this.changes.get(key) ?? []).filter((t) => t > now - this.ctx.alerting.flapping.window);
@@ -183,6 +213,22 @@ export class AlertEngine {
       const incident = state.incidentKey ? this.ctx.openByKey(state.incidentKey) : undefined;
       await this.hold(state, 'inhibited');
       if (incident) await removeAlert(this.ctx, incident, state.signal.subject, `inhibited by ${inhibitor.subject}`);
+    }
+  }
+
+  /**
+   * Alerts that still fire and should have an incident by now: those a silence
+   * or maintenance window held that no longer holds them (it expired or ended),
+   * and those whose incident could not be written (the store was away).
+   */
+  private async activatePending(): Promise<void> {
+    for (const state of this.alerts.values()) {
+      if (state.firingSince === null || state.timer !== null || !this.ctx.rules.has(state.signal.rule)) continue;
+      const releasable = state.held === 'silence' || state.held === 'maintenance';
+      if (state.active && !(releasable && this.holdReason(state.signal) === null)) continue;
+      state.active = false;
+      state.held = null;
+      await this.activate(state).catch((err: unknown) => this.logFailure(err, state.signal));
     }
   }
 

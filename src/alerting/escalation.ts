@@ -62,11 +62,11 @@ export function dueLevels(ctx: AlertContext, incident: Incident, now: number): D
   return out;
 }
 
-/** Channels and recipients this incident has paged, from its outbox rows: they hear of acknowledgement and resolution. */
+/** Channels and recipients this incident has paged, in the order paged, from its outbox rows: they hear of acknowledgement and resolution. */
 export async function pagedSoFar(ctx: AlertContext, incidentId: number): Promise<Delivery[]> {
   const rows = await ctx.store.listOutbox({ incidentId, limit: 1000 });
   const seen = new Map<string, Delivery>();
-  for (const row of rows) {
+  for (const row of rows.reverse()) {
     if (row.kind !== 'trigger' && row.kind !== 'escalate') continue;
     const message = row.message as { to?: string[]; fields?: Record<string, string> };
     const key = `${row.channel}|${(message.to ?? []).join(',')}`;

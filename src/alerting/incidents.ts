@@ -1,7 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
 import type { OutboxInput } from '../store/index.js';
 import type { AlertContext } from './context.js';
-import { dueLevels, nextStep, ownerDeliveries, pagedSoFar, policyOf, resolveHoldMs, stepAt } from './escalation.js';
+import { dueLevels, nextDue, nextStep, ownerDeliveries, pagedSoFar, policyOf, resolveHoldMs, stepAt } from './escalation.js';
 import { outboxRows } from './notify.js';
 import type { Incident, Signal } from './types.js';
 
@@ -79,6 +79,15 @@ export async function advance(ctx: AlertContext, incident: Incident): Promise<In
   return current;
 }
 
+/** One pass of the clock: every open incident whose next step is due advances; one that fails does not hold up the others. Run inside `ctx.serial`. */
+export async function advanceDue(ctx: AlertContext): Promise<void> {
+  for (const incident of [...ctx.open.values()]) {
+    const due = nextDue(ctx, incident);
+    if (due === null || due > ctx.now()) continue;
+    await advance(ctx, incident).catch((err: unknown) => ctx.log.error({ incident: incident.id, err: (err as Error).message }, 'incident step failed; retrying'));
+  }
+}
+
 async function remindOwner(ctx: AlertContext, incident: Incident, now: number): Promise<Incident> {
   const deliveries = await ownerDeliveries(ctx, incident);
   const outbox = outboxRows(incident, 'update_due', deliveries, `update-${incident.reminderAt}`, ctx.notifyContext(incident));
@@ -122,11 +131,11 @@ export async function resolveIncident(ctx: AlertContext, incident: Incident, act
   }, [{ kind: 'resolved', actor, at: now, data: { ...details, ...why } }], outbox);
 }
 
-export async function note(ctx: AlertContext, id: number, actor: string, text: string): Promise<Incident> {
+export async function note(ctx: AlertContext, id: number, actor: string, text: string, isPublic = false): Promise<Incident> {
   const incident = mustBeOpen(ctx.open.get(id) ?? (await ctx.store.incident(id)), id);
   const now = ctx.now();
   const reminderAt = incident.state === 'acknowledged' ? now + ctx.alerting.update_interval : incident.reminderAt;
-  return ctx.update(incident, { reminderAt }, [{ kind: 'note', actor, at: now, data: { text } }]);
+  return ctx.update(incident, { reminderAt }, [{ kind: 'note', actor, at: now, data: { text, public: isPublic } }]);
 }
 
 export async function assign(ctx: AlertContext, id: number, actor: string, owner: string): Promise<Incident> {

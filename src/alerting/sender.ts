@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { AlertingStore, OutboxRecord } from '../store/index.js';
+import { OUTCOME_LOST, type AlertingStore, type OutboxRecord } from '../store/index.js';
 import type { AlertingMetrics } from './metrics.js';
 import type { Channel, DeliveryResult, OutgoingMessage } from './types.js';
 
@@ -100,7 +100,8 @@ export class OutboxSender {
     this.timer.unref();
   }
 
-  private async pass(): Promise<void> {
+  /** Claims and delivers everything due now (the timer's work; tests call it directly). */
+  async pass(): Promise<void> {
     try {
       for (;;) {
         const now = this.now();
@@ -117,16 +118,21 @@ export class OutboxSender {
     const { store, metrics } = this.options;
     const channel = this.options.channels().get(row.channel);
     const now = this.now();
-    if (row.attempts > 1 && row.lastError === null) metrics.resentAfterClaim.inc({ channel: row.channel });
     if (!channel) {
       metrics.notifications.inc({ channel: row.channel, result: 'dead' });
       return store.completeOutbox(row.id, { state: 'dead', error: `channel "${row.channel}" is no longer configured` });
     }
+    if (now >= row.deadlineAt) {
+      metrics.notifications.inc({ channel: row.channel, result: 'dead' });
+      return store.completeOutbox(row.id, { state: 'dead', error: `deadline passed before it could be sent${row.lastError ? ` (last error: ${row.lastError})` : ''}` });
+    }
     const wait = this.limiter.waitMs(row.channel, this.options.rateLimits().get(row.channel) ?? 60, now);
     if (wait > 0) {
       metrics.notifications.inc({ channel: row.channel, result: 'rate_limited' });
-      return store.completeOutbox(row.id, { state: 'pending', nextAttemptAt: now + wait, error: 'rate limited: waiting for the channel\'s per-minute budget' });
+      return store.completeOutbox(row.id, { state: 'deferred', nextAttemptAt: now + wait });
     }
+    // Taken over after a lost outcome: this send may be a duplicate.
+    if (row.lastError === OUTCOME_LOST) metrics.resentAfterClaim.inc({ channel: row.channel });
     const signal = AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(this.options.sendTimeoutMs ?? 15_000)]);
     const result: DeliveryResult = await channel.send(row.message as OutgoingMessage, signal).catch((err: unknown): DeliveryResult => ({ ok: false, retryable: true, error: (err as Error).message }));
     if (this.stopped && !result.ok) return; // the lease lapses; the next start sends it
@@ -136,7 +142,8 @@ export class OutboxSender {
       metrics.deliverySeconds.observe({ channel: row.channel }, Math.max(0, done - Math.max(row.createdAt, row.nextAttemptAt)) / 1000);
       return store.completeOutbox(row.id, { state: 'delivered', at: done });
     }
-    const next = done + (result.retryAfterMs ?? backoffMs(row.attempts));
+    // Retry-After is a floor, not a replacement: "Retry-After: 0" must not turn the backoff into a tight loop.
+    const next = done + Math.max(result.retryAfterMs ?? 0, backoffMs(row.attempts));
     if (result.retryable && next < row.deadlineAt) {
       metrics.notifications.inc({ channel: row.channel, result: 'retry' });
       this.options.log.warn({ channel: row.channel, incident: row.incidentId, attempts: row.attempts, error: result.error }, 'notification failed; will retry');

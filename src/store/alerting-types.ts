@@ -58,6 +58,9 @@ export interface IncidentEventRecord extends IncidentEventInput {
 
 export type OutboxState = 'pending' | 'sending' | 'delivered' | 'dead';
 
+/** `lastError` of a row whose claim ended without an outcome (a crash mid-send, an expired lease): its next send may be a duplicate. */
+export const OUTCOME_LOST = 'the previous attempt\'s outcome was lost (the sender stopped or its claim expired mid-send)';
+
 export interface OutboxInput {
   /** (incident, step, channel[, recipient]): the same key is never queued twice. */
   idempotencyKey: string;
@@ -87,6 +90,8 @@ export interface OutboxRecord extends OutboxInput {
 export type OutboxOutcome =
   | { state: 'delivered'; at: number }
   | { state: 'pending'; nextAttemptAt: number; error: string }
+  /** Not sent (a rate limit): pending again, the claim not counted as an attempt, the last error kept. */
+  | { state: 'deferred'; nextAttemptAt: number }
   | { state: 'dead'; error: string };
 
 export interface SilenceInput {
@@ -130,10 +135,10 @@ export interface AlertingStore {
 
   /** Queues notifications outside an incident change (summaries); keys already queued are skipped. Returns how many were new. */
   enqueue(outbox: readonly OutboxInput[]): Promise<number>;
-  /** Due rows (pending and due, or sending with an expired lease), oldest first, claimed until `leaseUntil`. */
+  /** Due rows (pending and due, or sending with an expired lease: their `lastError` becomes OUTCOME_LOST), oldest first, claimed until `leaseUntil`. */
   claimOutbox(now: number, limit: number, leaseUntil: number): Promise<OutboxRecord[]>;
   completeOutbox(id: number, outcome: OutboxOutcome): Promise<void>;
-  /** At start, with one sender: rows a previous life claimed go back to pending at once (their outcome is unknown). Returns how many. */
+  /** At start, with one sender: rows a previous life claimed go back to pending at once, with `lastError` OUTCOME_LOST. Returns how many. */
   releaseClaims(): Promise<number>;
   /** Newest first; of one incident when given. */
   listOutbox(query: { incidentId?: number; limit: number }): Promise<OutboxRecord[]>;

@@ -4,6 +4,7 @@ import type {
   AlertingStore, IncidentEventInput, IncidentEventRecord, IncidentPatch, IncidentRecord, IncidentsQuery, NewIncident,
   OutboxInput, OutboxOutcome, OutboxRecord, OutboxState, SilenceInput, SilenceRecord,
 } from './alerting-types.js';
+import { OUTCOME_LOST } from './alerting-types.js';
 
 /** Alerting's tables over `SqlDriver`; see `alerting-types.ts` for the contract. */
 
@@ -136,7 +137,10 @@ export class AlertingTables implements AlertingStore {
       if (rows.length === 0) return [];
       const ids = rows.map((r) => Number(r.id));
       const list = ids.map(() => '?').join(', ');
-      await tx.run(`UPDATE alert_outbox SET state = 'sending', attempts = attempts + 1, lease_until = ? WHERE id IN (${list})`, [leaseUntil, ...ids]);
+      await tx.run(
+        `UPDATE alert_outbox SET last_error = CASE WHEN state = 'sending' THEN ? ELSE last_error END, state = 'sending', attempts = attempts + 1, lease_until = ? WHERE id IN (${list})`,
+        [OUTCOME_LOST, leaseUntil, ...ids],
+      );
       const claimed = await tx.all(`SELECT * FROM alert_outbox WHERE id IN (${list}) ORDER BY next_attempt_at, id`, ids);
       return claimed.map(outboxFromRow);
     });
@@ -145,6 +149,8 @@ export class AlertingTables implements AlertingStore {
   async completeOutbox(id: number, outcome: OutboxOutcome): Promise<void> {
     if (outcome.state === 'delivered') {
       await this.driver.run(`UPDATE alert_outbox SET state = 'delivered', delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`, [outcome.at, id]);
+    } else if (outcome.state === 'deferred') {
+      await this.driver.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, attempts = attempts - 1 WHERE id = ?`, [outcome.nextAttemptAt, id]);
     } else if (outcome.state === 'pending') {
       await this.driver.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?`, [outcome.nextAttemptAt, outcome.error, id]);
     } else {
@@ -153,7 +159,7 @@ export class AlertingTables implements AlertingStore {
   }
 
   async releaseClaims(): Promise<number> {
-    return this.driver.run(`UPDATE alert_outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'`);
+    return this.driver.run(`UPDATE alert_outbox SET state = 'pending', lease_until = NULL, last_error = ? WHERE state = 'sending'`, [OUTCOME_LOST]);
   }
 
   async listOutbox(query: { incidentId?: number; limit: number }): Promise<OutboxRecord[]> {

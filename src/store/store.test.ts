@@ -10,6 +10,7 @@ import { BulwarkError } from '../core/errors.js';
 import { LATEST_SCHEMA_VERSION, openPostgresStore, openSqliteStore, openStore, type Store } from './index.js';
 import { probeHistorySuite } from './testing/probe-history-suite.js';
 import { backupRunsSuite } from './testing/backup-runs-suite.js';
+import { alertingSuite } from './testing/alerting-suite.js';
 import { statusSubscribersSuite } from './testing/status-subscribers-suite.js';
 import { startPostgres, type PostgresServer } from '../testing/postgres-server.js';
 
@@ -165,6 +166,7 @@ function storeSuite(name: 'sqlite' | 'postgres', backend: () => Backend): void {
 
       probeHistorySuite(() => store);
       backupRunsSuite(() => store);
+      alertingSuite(() => store);
       statusSubscribersSuite(() => store);
 
       it('closes twice without error', async () => {
