@@ -4,8 +4,9 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, backupRoutes, databaseRoutes, gatewayRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, gatewayRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
+import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
 import { SloReporter } from '../slo/index.js';
@@ -47,6 +48,8 @@ export class Daemon {
   private backups!: BackupScheduler;
   private databases!: DatabaseHaService;
   private alerting!: AlertingService;
+  /** Refused API tokens and dashboard sign-ins, counted together per client address. */
+  private authThrottle!: FailureThrottle;
   readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -89,6 +92,7 @@ export class Daemon {
         config: this.loaded.config, store: this.store, bus: this.bus, registry: this.registry, log: log.child({ subsystem: 'alerting' }),
         probes: this.probes, apiUrl: () => this.apiUrl(),
       });
+      this.authThrottle = new FailureThrottle(log.child({ subsystem: 'auth' }));
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
@@ -157,6 +161,15 @@ export class Daemon {
     return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
   }
 
+  /** The operator dashboard at /ui: its own session guard, the same subsystems as the API routes. */
+  private dashboard() {
+    return dashboardRoutes({
+      store: this.store, log: this.options.log.child({ subsystem: 'dashboard' }), config: () => this.loaded.config,
+      probes: this.probes, slo: this.slo, gateway: this.gateway, backups: this.backups, databases: this.databases,
+      incidents: this.alerting.actions, bus: this.bus, throttle: this.authThrottle, switchover: etcdSwitchover(() => this.loaded.config),
+    });
+  }
+
   private apiDependencies() {
     return {
       store: this.store,
@@ -180,7 +193,8 @@ export class Daemon {
         { path: '/', app: incidentRoutes(this.alerting.actions) },
       ],
       // Signed one-click links from notifications: the signature is their authentication, not a token.
-      publicRoutes: [{ path: '/links', app: incidentLinkRoutes(this.alerting.actions) }],
+      publicRoutes: [{ path: '/links', app: incidentLinkRoutes(this.alerting.actions) }, { path: '/ui', app: this.dashboard() }],
+      authThrottle: this.authThrottle,
       status: () => ({
         state: this.lifecycle.state.kind,
         version: this.options.version,

@@ -192,6 +192,7 @@ function renderDemo(f: DemoFacts): string {
     '',
     `  gateway  ${f.gateway}   (service "${f.service}": health checks every 1 s, retries, outlier detection)`,
     `  API      ${f.api}`,
+    `  UI       ${f.api}/ui   (the operator dashboard: sign in with the API token below)`,
     `  config   ${shown(f.config)}   (edit it: the daemon reloads it)`,
     `  logs     ${f.log === null ? 'stderr' : shown(f.log)}`,
     '',
