@@ -12,7 +12,7 @@ import { AlertContext } from './context.js';
 import { effectiveRules } from './default-rules.js';
 import { AlertEngine } from './engine.js';
 import { nextDue } from './escalation.js';
-import { advance } from './incidents.js';
+import { advanceDue } from './incidents.js';
 import { IncidentActionsImpl } from './actions.js';
 import { LINK_KEY_SETTING, newLinkKey } from './links.js';
 import { registerAlertingMetrics, type AlertingMetrics } from './metrics.js';
@@ -168,28 +168,13 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
 
   private async tick(): Promise<void> {
     this.timer = null;
-    await this.ctx.serial(async () => {
-      for (const incident of [...this.ctx.open.values()]) {
-        const due = nextDue(this.ctx, incident);
-        if (due === null || due > this.now()) continue;
-        await advance(this.ctx, incident).catch((err: unknown) => this.options.log.error({ incident: incident.id, err: (err as Error).message }, 'incident step failed; retrying'));
-      }
-    });
+    await this.ctx.serial(() => advanceDue(this.ctx));
     this.changed();
   }
 
   /** Open incidents whose alerts no source reports any more (they cleared while the daemon was down). */
   private async reconcile(): Promise<void> {
-    const firing = new Set(this.engine.firing().map((s) => `${s.rule}|${s.subject}`));
-    await this.ctx.serial(async () => {
-      for (const incident of [...this.ctx.open.values()]) {
-        for (const subject of incident.alerts) {
-          if (firing.has(`${incident.rule}|${subject}`)) continue;
-          const current = this.ctx.open.get(incident.id);
-          if (current) await this.engine.clearStale(current, subject);
-        }
-      }
-    });
+    await this.engine.reconcile();
   }
 
   private updateGauges(): void {
