@@ -12,3 +12,4 @@ export { processLintFacts, type LintFacts } from './lint/index.js';
 export type { RetentionConfig } from './schema-ops.js';
 export * from './schema-alerting.js';
 export { TEMPLATE_VARIABLES, templateSyntax, toMustache, templateVariables, templateSyntaxErrors, isTemplateVariable, type TemplateSyntax, type TemplateVariableUse, type TemplateSyntaxError } from './template-vars.js';
+export { DRILL_TYPES, type DrillType, type DrillConfig } from './schema-drills.js';

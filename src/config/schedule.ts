@@ -37,6 +37,8 @@ const ALIASES: Record<string, string> = {
   '@weekly': '0 0 * * 0', weekly: '0 0 * * 0',
   '@monthly': '0 0 1 * *', monthly: '0 0 1 * *',
   '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', yearly: '0 0 1 1 *',
+  // The DR-testing vocabulary of the seeds (`frequency: quarterly`).
+  quarterly: '0 0 1 1,4,7,10 *', 'semi-annually': '0 0 1 1,7 *', semiannually: '0 0 1 1,7 *', annually: '0 0 1 1 *',
 };
 
 /** Parse a schedule; the result is checked by croner, the same engine that runs it. */

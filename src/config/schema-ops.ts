@@ -124,16 +124,4 @@ export const maintenanceSchema = z.array(
   }).superRefine(exactlyOne(['schedule', 'start'], 'a maintenance window')),
 );
 
-const drillType = z.enum(['backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection']);
-export const drTestingSchema = z.record(
-  name(),
-  z.strictObject({
-    type: drillType.optional(),
-    schedule: schedule(),
-    policy: name().optional(),
-    database: name().optional(),
-    service: name().optional(),
-    zone: name().optional(),
-    sandbox: z.string().optional(),
-  }),
-);
+export { drTestingSchema } from './schema-drills.js';

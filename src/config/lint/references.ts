@@ -3,6 +3,7 @@ export { resolveChannelRef };
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { didYouMean } from '../suggest.js';
+import { DRILL_TYPES, type DrillType } from '../schema-drills.js';
 import { databaseKind, unknownName, type DatabaseKind } from './context.js';
 
 /**
@@ -146,15 +147,16 @@ function componentListRefs(config: BulwarkConfig): Finding[] {
   return out;
 }
 
-export const DRILL_TYPES = ['backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection'] as const;
-type DrillType = (typeof DRILL_TYPES)[number];
 type DrillTarget = 'policy' | 'database' | 'service' | 'zone';
 const REQUIRED: Record<DrillType, DrillTarget[]> = {
-  backup_restoration: ['policy'],
+  // Without a policy, a restoration drill restores every policy.
+  backup_restoration: [],
   database_failover: ['database'],
   endpoint_failure: ['service'],
   zone_failure: ['service', 'zone'],
   latency_injection: [],
+  failover_testing: [],
+  full_dr_exercise: [],
 };
 
 function drillRefs(config: BulwarkConfig): Finding[] {
@@ -165,8 +167,10 @@ function drillRefs(config: BulwarkConfig): Finding[] {
     service: checker(out, 'service', 'services', Object.keys(config.services)),
     zone: checker(out, 'zone', 'zones', Object.keys(config.zones)),
   };
+  const tierRef = checker(out, 'tier', 'sla_tiers', Object.keys(config.sla_tiers));
   for (const [name, drill] of Object.entries(config.dr_testing)) {
     for (const key of ['policy', 'database', 'service', 'zone'] as const) targets[key](['dr_testing', name, key], drill[key]);
+    tierRef(['dr_testing', name, 'tier'], drill.tier);
     const type = drill.type ?? (DRILL_TYPES as readonly string[]).find((t) => t === name) as DrillType | undefined;
     if (type === undefined) {
       out.push({

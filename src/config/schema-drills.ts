@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { exactlyOne, name, positiveInt, schedule } from './fields.js';
+
+export const DRILL_TYPES = [
+  'backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection',
+  'failover_testing', 'full_dr_exercise',
+] as const;
+export type DrillType = (typeof DRILL_TYPES)[number];
+
+/** What the drill checks in a restored database: SQL that must run, and least row counts. */
+const validate = z.strictObject({
+  sql: z.array(z.string().min(1)).default([]),
+  min_rows: z.record(z.string().min(1), z.number().int().min(0)).default({}),
+});
+
+/** Free text from the seeds' DR plans, kept for the report. */
+const note = () => z.string().min(1).optional();
+
+const drill = z
+  .strictObject({
+    type: z.enum(DRILL_TYPES).optional(),
+    schedule: schedule().optional(),
+    /** The seeds' word for a schedule: monthly, quarterly, semi-annually, annually (or any schedule). */
+    frequency: schedule().optional(),
+    /** backup_restoration: the policy restored; every policy when absent. */
+    policy: name().optional(),
+    database: name().optional(),
+    service: name().optional(),
+    zone: name().optional(),
+    sandbox: z.string().optional(),
+    /** The tier whose RTO and RPO grade the drill; by default the tier of what it restores. */
+    tier: name().optional(),
+    validate: validate.optional(),
+    /** Restore and validation must finish within this long, or the drill is aborted. */
+    timeout_minutes: positiveInt().optional(),
+    scope: note(),
+    validation: note(),
+    rollback: note(),
+    stakeholders: note(),
+    duration: note(),
+  })
+  .superRefine(exactlyOne(['schedule', 'frequency'], 'a drill'))
+  .transform(({ frequency, schedule: given, ...rest }) => ({ ...rest, schedule: (given ?? frequency)! }));
+
+export const drTestingSchema = z.record(name(), drill);
+export type DrillConfig = z.output<typeof drill>;
