@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, exactlyOne, httpUrl, name, policySchedule, port, positiveInt, schedule } from './fields.js';
+import { duration, exactlyOne, httpUrl, listenAddress, name, policySchedule, port, positiveInt, schedule } from './fields.js';
 
 const s3 = z.strictObject({
   endpoint: httpUrl().optional(),
@@ -100,11 +100,19 @@ export const backupsSchema = z.strictObject({
   policies: z.record(name(), policy).default({}),
 });
 
+/** The public status page: its own listener, never the admin API's. */
 export const statusPageSchema = z.strictObject({
   title: z.string().min(1),
+  description: z.string().optional(),
   public: z.boolean().default(true),
   path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/status'),
+  listen: listenAddress().default('127.0.0.1:9181'),
+  /** Where the public reaches the page; absolute links in the feeds and the JSON use it. */
+  public_url: httpUrl().optional(),
+  /** The components shown, services or databases; every one by default. */
   services: z.array(name()).optional(),
+  /** Group name → its components; by default grouped by the region of their endpoints' or members' zones. */
+  groups: z.record(z.string().min(1).max(100), z.array(name()).min(1)).optional(),
   history_days: z.number().int().min(1).max(365).default(90),
   /** Updates to subscribers: email through an alerting email channel (double opt-in), webhooks through the built-in status-subscribers channel. */
   subscriptions: z.strictObject({
@@ -112,6 +120,8 @@ export const statusPageSchema = z.strictObject({
     webhooks: z.boolean().default(true),
     confirm_within: duration().default(48 * 3_600_000),
   }).default({ webhooks: true, confirm_within: 48 * 3_600_000 }),
+  /** Requests per minute per client address. */
+  rate_limit: z.number().int().min(1).max(1_000_000).default(300),
 });
 
 export const maintenanceSchema = z.array(

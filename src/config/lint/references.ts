@@ -143,6 +143,7 @@ function componentListRefs(config: BulwarkConfig): Finding[] {
   const out: Finding[] = [];
   const component = checker(out, 'service', 'services or databases', componentNames(config));
   config.status_page?.services?.forEach((s, i) => component(['status_page', 'services', i], s));
+  for (const [group, list] of Object.entries(config.status_page?.groups ?? {})) list.forEach((s, i) => component(['status_page', 'groups', group, i], s));
   config.maintenance_windows.forEach((w, i) => w.services.forEach((s, j) => component(['maintenance_windows', i, 'services', j], s)));
   return out;
 }
