@@ -125,6 +125,11 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.changed();
   }
 
+  /** Rows were queued from outside (the status page's subscriptions): deliver them now rather than at the sender's next wake-up. */
+  outboxChanged(): void {
+    if (this.started) this.sender.wake();
+  }
+
   ready(): boolean {
     return this.started;
   }
