@@ -7,6 +7,7 @@ import type { Store } from './store.js';
 export type * from './store.js';
 export type * from './alerting-types.js';
 export type * from './status-subscribers-types.js';
+export type * from './drill-runs-types.js';
 export { OUTCOME_LOST } from './alerting-types.js';
 export { DEFAULT_PROBE_RETENTION, ROLLUP_BUCKET_MS } from './store.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.js';

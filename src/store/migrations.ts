@@ -234,6 +234,22 @@ function statusSubscribers(d: Dialect): string {
     );`;
 }
 
+/** Drill runs: one row per drill when it ends (or, after a crash, when the next start reverts it as aborted). */
+function drillRuns(d: Dialect): string {
+  return `
+    CREATE TABLE drill_runs (
+      id TEXT PRIMARY KEY,
+      drill TEXT NOT NULL,
+      type TEXT NOT NULL,
+      started_at ${BIG[d]} NOT NULL,
+      finished_at ${BIG[d]} NOT NULL,
+      outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed', 'aborted')),
+      measured TEXT NOT NULL,
+      report TEXT NOT NULL
+    );
+    CREATE INDEX drill_runs_drill ON drill_runs (drill, started_at);`;
+}
+
 function both(version: number, name: string, sql: (d: Dialect) => string): Migration {
   return { version, name, sqlite: sql('sqlite'), postgres: sql('postgres') };
 }
@@ -248,6 +264,7 @@ export const MIGRATIONS: readonly Migration[] = [
   both(6, 'config_revision_text', () => 'ALTER TABLE config_revisions ADD COLUMN text TEXT;'),
   both(7, 'alerting', alerting),
   both(8, 'status_subscribers', statusSubscribers),
+  both(9, 'drill_runs', drillRuns),
 ];
 
 export const LATEST_SCHEMA_VERSION: number = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -9,6 +9,8 @@ import { AlertingTables } from './alerting.js';
 import type { AlertingStore } from './alerting-types.js';
 import { StatusSubscriberTables } from './status-subscribers.js';
 import type { StatusSubscribersStore } from './status-subscribers-types.js';
+import { DrillRunTables } from './drill-runs.js';
+import type { DrillRunsStore } from './drill-runs-types.js';
 import type {
   BackupRunRecord, BackupRunsQuery, LastBackupRuns, ConfigRevision, EventRecord, MigrationResult, NewConfigRevision, NewEvent, NewStateChange, NewToken,
   ProbeResultInput, ProbeResultRecord, ProbeRetention, ProbeRollup, ProbeRollupsQuery, PruneResult,
@@ -59,6 +61,7 @@ export class SqlStore implements Store {
   private readonly backupRuns: BackupRuns;
   readonly alerting: AlertingStore;
   readonly statusSubscribers: StatusSubscribersStore;
+  readonly drillRuns: DrillRunsStore;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -68,6 +71,7 @@ export class SqlStore implements Store {
     this.backupRuns = new BackupRuns(driver);
     this.alerting = new AlertingTables(driver);
     this.statusSubscribers = new StatusSubscriberTables(driver);
+    this.drillRuns = new DrillRunTables(driver);
   }
 
   get dialect(): 'sqlite' | 'postgres' {

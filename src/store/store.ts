@@ -1,5 +1,6 @@
 import type { AlertingStore } from './alerting-types.js';
 import type { StatusSubscribersStore } from './status-subscribers-types.js';
+import type { DrillRunsStore } from './drill-runs-types.js';
 
 /**
  * Bulwark's own state and history: API tokens, events, config revisions.
@@ -225,6 +226,8 @@ export interface Store {
   readonly alerting: AlertingStore;
   /** The status page's subscribers and its fan-out cursor. */
   readonly statusSubscribers: StatusSubscribersStore;
+  /** Drill runs and their reports. */
+  readonly drillRuns: DrillRunsStore;
 
   /**
    * Apply pending migrations, each in its own transaction. Throws
