@@ -109,6 +109,18 @@ describe('grouping', () => {
     expect(await timeline(h, zoneA.id)).toEqual({ opened: 1, notified: 1, alert_added: 2, alert_cleared: 3, resolved: 1 });
     expect(await rows(h, zoneA.id)).toEqual(['trigger chat', 'trigger pager', 'resolve chat', 'resolve pager', 'review_due chat', 'review_due pager']);
   });
+
+  it('a zone-grouped incident of a rule about one service keeps that service (and its tier) for its messages', async () => {
+    const rules = { 'api-eps': { when: 'endpoint_down', escalation: 'notify', services: ['api'] } };
+    const h = await open(alertingConfig({ rules, escalation_policies: POLICIES }, { sla_tiers: { gold: { availability: '99.9%', rto: '4h', rpo: '1h' } }, services: {
+      api: { tier: 'gold', endpoints: [{ url: 'http://127.0.0.1:9001', zone: 'a' }, { url: 'http://127.0.0.1:9002', zone: 'a' }] },
+    } }));
+    const labels = { service: 'api', zone: 'a', region: 'r1', tier: 'gold' };
+    await h.signal(...['1', '2'].map((e) => ({ ...endpointSignal('api-eps', 'api', e, 'a', true, T0), labels: { ...labels, endpoint: e } })));
+    const [incident] = await h.store.alerting.openIncidents();
+    expect(incident).toMatchObject({ key: 'api-eps:a', alerts: ['endpoint/api/1', 'endpoint/api/2'], labels });
+    expect((await h.outbox()).map((r) => (r.message as { fields: Record<string, string> }).fields.service)).toEqual(['api', 'api']);
+  });
 });
 
 describe('inhibition', () => {
@@ -309,6 +321,27 @@ describe('for', () => {
     await vi.advanceTimersByTimeAsync(1);
     await h.ctx.serial(async () => undefined);
     expect((await h.store.alerting.listIncidents({ limit: 10 })).map((i) => [i.key, i.openedAt])).toEqual([['slow:service/web', T0 + 30 * S]]);
+  });
+});
+
+describe('one-shot events', () => {
+  it('a failover opens an incident that resolves after resolve_after; a second one within it joins the same incident', async () => {
+    const rules = { failover: { when: 'failover', escalation: 'notify', severity: 'warning' } };
+    const h = await open(alertingConfig({ rules, escalation_policies: POLICIES }, {
+      databases: { main: { postgres: { members: [{ name: 'pg-a', port: 15432 }, { name: 'pg-b', port: 15433 }] } } },
+    }));
+    const failover = (at: number) => ({ rule: 'failover', subject: 'database/main', firing: true, at, summary: 'main failed over to pg-b', labels: { database: 'main' }, oneShot: true });
+    await h.signal(failover(T0));
+    const [incident] = await h.store.alerting.openIncidents();
+    expect(incident).toMatchObject({ key: 'failover:database/main', alerts: [], clearSince: T0 });
+    h.clock.set(T0 + 20 * S);
+    await h.signal(failover(h.clock.t));
+    expect(await h.store.alerting.openIncidents()).toEqual([expect.objectContaining({ id: incident!.id, clearSince: T0 + 20 * S })]);
+    await h.at(T0 + 50 * S - 1);
+    expect(h.ctx.open.size).toBe(1);
+    await h.at(T0 + 50 * S);
+    expect(h.ctx.open.size).toBe(0);
+    expect(await timeline(h, incident!.id)).toEqual({ opened: 1, notified: 1, alert_cleared: 2, recurred: 1, resolved: 1 });
   });
 });
 

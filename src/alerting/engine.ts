@@ -1,6 +1,7 @@
 import { maintenanceIntervals } from '../slo/index.js';
 import type { SilenceRecord } from '../store/index.js';
 import type { AlertContext } from './context.js';
+import type { ResolvedRule } from './default-rules.js';
 import { addAlert, markFlapping, openIncident, removeAlert } from './incidents.js';
 import type { Incident, Signal } from './types.js';
 
@@ -129,7 +130,7 @@ export class AlertEngine {
     const existing = this.ctx.openByKey(key);
     const incident = existing
       ? await addAlert(this.ctx, existing, state.signal)
-      : await openIncident(this.ctx, { key, rule: rule.name, title: group ? `${rule.when.replace(/_/g, ' ')}: ${rule.groupBy} ${group}` : state.signal.summary, labels: this.incidentLabels(state.signal, rule.groupBy, group), signal: state.signal });
+      : await openIncident(this.ctx, { key, rule: rule.name, title: group ? `${rule.when.replace(/_/g, ' ')}: ${rule.groupBy} ${group}` : state.signal.summary, labels: this.incidentLabels(state.signal, rule, group), signal: state.signal });
     if (flaps >= this.ctx.alerting.flapping.changes) await markFlapping(this.ctx, incident, flaps);
     await this.inhibitOpen(state.signal);
   }
@@ -151,10 +152,12 @@ export class AlertEngine {
     await this.releaseInhibited(state.signal);
   }
 
-  private incidentLabels(signal: Signal, groupBy: string | null, group: string | undefined): Record<string, string> {
+  private incidentLabels(signal: Signal, rule: ResolvedRule, group: string | undefined): Record<string, string> {
+    const { groupBy, subjects } = rule;
     if (!groupBy || group === undefined) return signal.labels;
-    // A grouped incident keeps only what all its alerts share.
-    const shared = ['service', 'database', 'zone', 'region', 'tier'].filter((l) => l === groupBy || (groupBy === 'zone' && l === 'region'));
+    // A grouped incident keeps only what all its alerts share: the group, a zone's region, and the owner when the rule is about one.
+    const oneOwner = subjects.services.length + subjects.databases.length === 1;
+    const shared = ['service', 'database', 'zone', 'region', 'tier'].filter((l) => l === groupBy || (groupBy === 'zone' && l === 'region') || (oneOwner && ['service', 'database', 'tier'].includes(l)));
     return Object.fromEntries(shared.filter((l) => signal.labels[l] !== undefined).map((l) => [l, signal.labels[l]!]));
   }
 
