@@ -44,7 +44,7 @@ textarea { width: 100%; max-width: 40rem; }
 
 const JS = `// Live status: the server pushes status changes; cells marked data-status follow them.
 (function () {
-  if (!('EventSource' in window)) return;
+  if (!('EventSource' in window) || !document.querySelector('[data-status]')) return;
   var source = new EventSource('/ui/events/stream');
   source.addEventListener('status', function (e) {
     var change;

@@ -32,18 +32,20 @@ export function page(o: PageOptions, body: Html): Html {
 <h1>${o.title}</h1>
 ${o.notice ? html`<p class="notice ${o.notice.ok ? 'ok' : 'bad'}" role="status">${o.notice.text}</p>` : ''}
 ${body}
-</main>`);
+</main>`, true);
 }
 
-export function shell(title: string, body: Html): Html {
+/** `live`: load the script that follows status changes (signed-in pages only; the stream needs a session). */
+export function shell(title: string, body: Html, live = false): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Bulwark</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${BASE}/static/dashboard.css?v=${ASSET_VERSION}">
-<script src="${BASE}/static/live.js?v=${ASSET_VERSION}" defer></script>
+${live ? html`<script src="${BASE}/static/live.js?v=${ASSET_VERSION}" defer></script>` : ''}
 </head>
 <body>
 ${body}

@@ -12,6 +12,8 @@ export interface Check {
   evidence: string;
   ok: boolean | null;
   reason?: string;
+  /** The promise does not apply (a service keeps no state to back up). */
+  na?: true;
 }
 
 export interface OwnerPromises {
@@ -64,7 +66,7 @@ function rpoCheck(owner: OwnerSlo, component: ComponentPlan | undefined, policie
   const rpoMs = component?.target?.rpoMs ?? null;
   const mine = policies.filter((p) => p.source.kind === owner.kind.replace('database', 'postgres') && p.source.name === owner.name);
   const target = rpoMs === null ? 'none' : short(rpoMs);
-  if (owner.kind === 'service' && mine.length === 0) return { target, evidence: 'no state to back up', ok: null };
+  if (owner.kind === 'service' && mine.length === 0) return { target, evidence: 'no state to back up', ok: null, na: true };
   if (mine.length === 0) return { target, evidence: 'no backup policy', ok: rpoMs === null ? null : false, ...(rpoMs === null ? {} : { reason: 'no backup policy covers it' }) };
   const ages = mine.map((p) => p.age_ms);
   const newest = ages.some((a) => a === null) && ages.every((a) => a === null) ? null : Math.min(...ages.filter((a): a is number => a !== null));

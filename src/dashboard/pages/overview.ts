@@ -30,7 +30,7 @@ function ownerRow(r: OwnerPromises, status: string): Html {
 }
 
 function checkCells(c: Check): Html {
-  return html`<td>${c.target}</td><td>${c.evidence}</td><td>${verdict(c.ok, c.reason)}</td>`;
+  return html`<td>${c.target}</td><td>${c.evidence}</td><td>${c.na ? html`<span class="muted">n/a</span>` : verdict(c.ok, c.reason)}</td>`;
 }
 
 function seconds(ms: number): string {
