@@ -149,6 +149,23 @@ describe('dashboard pages and forms', () => {
     expect(f.incidents.notes).toEqual([{ id: 1, actor: 'alice', text: 'looking' }]);
   });
 
+  it('shows database members and failover history, and switches over only after the confirmation step', async () => {
+    const page = await (await ui.get('/ui/databases')).text();
+    expect(page).toMatch(/m2<\/th><td>127\.0\.0\.1:5432<\/td><td>replica/);
+    expect(page).toContain('128 bytes');
+    expect(page).toContain('<select id="to-main" name="to">');
+    const confirm = await (await ui.get('/ui/databases/main/switchover?to=m2')).text();
+    expect(confirm).toContain('Yes, switch over main');
+    expect(f.switchovers).toEqual([]);
+    const csrf = await ui.csrf('/ui/databases/main/switchover?to=m2');
+    const unconfirmed = await ui.post('/ui/databases/main/switchover', { _csrf: csrf, to: 'm2' });
+    expect(decodeURIComponent(unconfirmed.headers.get('location') ?? '')).toContain('err=the switchover was not confirmed');
+    const done = await ui.post('/ui/databases/main/switchover', { _csrf: csrf, to: 'm2', confirm: 'yes' });
+    expect(decodeURIComponent(done.headers.get('location') ?? '')).toContain('msg=switchover of main requested: m1 → m2');
+    expect(f.switchovers).toEqual(['main m2 alice']);
+    expect((await f.store.recentEvents({ limit: 1 }))[0]).toMatchObject({ subsystem: 'postgres-ha', kind: 'switchover.requested', subject: 'main', data: { by: 'alice', to: 'm2' } });
+  });
+
   it('escapes HTML in incident titles, notes and event subjects', async () => {
     const csrf = await ui.csrf('/ui/incidents/1');
     await ui.post('/ui/incidents/1/notes', { _csrf: csrf, text: `note ${EVIL}` });

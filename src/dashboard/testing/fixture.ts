@@ -83,6 +83,17 @@ export class FakeIncidents implements Partial<IncidentActions> {
   }
 }
 
+const member = (name: string, role: string) => ({
+  name, host: '127.0.0.1', port: 5432, local: false, health_port: null, snapshot: null,
+  record: { role, timeline: 2, lsn: '0/3000060', fenced: false, state: 'running', following: role === 'replica' ? 'm1' : null, lag_bytes: role === 'replica' ? 128 : null, mod_revision: 7, at: null, age_ms: null },
+});
+
+const MAIN_DB = {
+  name: 'main', kind: 'postgres' as const, failover: 'automatic' as const, managed_here: false, leader: 'm1', sync: null, etcd_revision: 9,
+  members: [member('m1', 'primary'), member('m2', 'replica')],
+  history: [{ kind: 'failover' as const, from: 'm2', to: 'm1', timeline: 2, at: '2026-12-01T10:00:00.000Z', duration_ms: 4200 }],
+};
+
 export interface Fixture {
   app: Hono;
   store: Store;
@@ -91,6 +102,7 @@ export interface Fixture {
   bus: EventBus<ProbeEvents>;
   incidents: FakeIncidents;
   runs: string[];
+  switchovers: string[];
   lines: Array<Record<string, unknown>>;
   clock: { now: number };
   close(): Promise<void>;
@@ -108,6 +120,7 @@ export async function dashboardFixture(): Promise<Fixture> {
   const bus = new EventBus<ProbeEvents>();
   const incidents = new FakeIncidents();
   const runs: string[] = [];
+  const switchovers: string[] = [];
   const clock = { now: Date.now() };
   const throttle = new FailureThrottle(log, () => clock.now);
   const config = testConfig();
@@ -123,7 +136,11 @@ export async function dashboardFixture(): Promise<Fixture> {
         return { started: true, id: `run-${runs.length}`, kind: 'backup' };
       },
     },
-    databases: { databases: async () => [], database: async () => undefined, databaseNames: () => [] },
+    databases: { databases: async () => [MAIN_DB], database: async (n) => (n === 'main' ? MAIN_DB : undefined), databaseNames: () => ['main'] },
+    switchover: async (database, to, actor) => {
+      switchovers.push(`${database} ${to ?? '(best)'} ${actor}`);
+      return { from: 'm1', to };
+    },
   };
   const registry = createMetricsRegistry('test');
   const app = createApiApp({
@@ -132,7 +149,7 @@ export async function dashboardFixture(): Promise<Fixture> {
     publicRoutes: [{ path: '/ui', app: dashboardRoutes(deps) }],
   });
   return {
-    app, store, token: generated.token, pool, bus, incidents, runs, lines, clock,
+    app, store, token: generated.token, pool, bus, incidents, runs, switchovers, lines, clock,
     close: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
