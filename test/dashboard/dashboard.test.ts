@@ -101,6 +101,13 @@ describe('operator dashboard in Chromium (real daemon)', () => {
     expect(new Set(await Promise.all(Array.from({ length: 20 }, gateway)))).toEqual(new Set(['e1']));
     await saveScreenshot(page, 'dashboard-services-drained');
 
+    // Live updates: e0 dies; its status cell follows over Server-Sent Events, without a reload.
+    const e0 = servers[0] as Server;
+    e0.closeAllConnections();
+    await new Promise((resolve) => e0.close(resolve));
+    await page.waitForFunction(() => document.querySelector('[data-status="target/service/api/e0"]')?.textContent === 'down', undefined, { timeout: 15_000 });
+    expect(await page.textContent('.notice')).toContain('api/e0: draining');
+
     await page.click('nav >> text=Backups');
     await page.waitForSelector('h1:has-text("Backups")');
     await page.click('button:has-text("Run files now")');
