@@ -89,9 +89,14 @@ export class AlertEngine {
 
   private async one(signal: Signal): Promise<void> {
     const rule = this.ctx.rules.get(signal.rule);
-    if (!rule) return;
     const id = alertId(signal);
-    const state = this.alerts.get(id) ?? { signal, firingSince: null, active: false, held: null, incidentKey: null, timer: null };
+    const known = this.alerts.get(id);
+    if (!rule) {
+      // A rule removed by a reload: its sources clear its alerts, and their incidents must resolve.
+      if (!signal.firing && known && known.firingSince !== null) await this.clear(known);
+      return;
+    }
+    const state = known ?? { signal, firingSince: null, active: false, held: null, incidentKey: null, timer: null };
     this.alerts.set(id, state);
     state.signal = signal;
     if (signal.firing && state.firingSince === null) {

@@ -132,6 +132,24 @@ describe('AlertingService', () => {
     expect((await store.alerting.incident(1))!.openedAt).toBeLessThanOrEqual(T0 + 10 * M + 15 * S);
   });
 
+  it('resolves the incident of a rule removed by a reload instead of paging for it forever', async () => {
+    const bus = new EventBus<ProbeEvents & DatabaseHaEvents>();
+    const service = await startService(bus);
+    bus.emit('owner.state', serviceState('down', T0));
+    await channel('chat').until(1);
+    const withoutRule = alertingConfig({
+      rules: { 'web-down': { when: 'service_down', severity: 'critical', escalation: 'page', services: ['web'] } },
+      escalation_policies: { page: [{ level_1: 'chat', timeout: '5 minutes' }, { level_2: 'manager', timeout: '30 minutes' }] },
+    }, ZONES);
+    await service.reload(withoutRule);
+    await vi.advanceTimersByTimeAsync(30 * S);
+    expect(await store.alerting.incident(1)).toMatchObject({ state: 'resolved', alerts: [], resolvedAt: T0 + 30 * S });
+    await channel('chat').until(1);
+    expect(channel('chat').kinds()).toEqual(['resolve']);
+    await vi.advanceTimersByTimeAsync(10 * M);
+    expect(channel('manager').messages).toEqual([]);
+  });
+
   it('after a restart, pages nobody twice and resolves an incident whose service nobody reports down by the reconcile time', async () => {
     const bus = new EventBus<ProbeEvents & DatabaseHaEvents>();
     const first = await startService(bus);
