@@ -6,6 +6,7 @@ import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
 import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, gatewayRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
+import { StatusPageServer } from '../status/index.js';
 import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
 import { EventBus } from '../events/index.js';
 import { ProbeEngine, type ProbeEvents } from '../probes/index.js';
@@ -48,6 +49,7 @@ export class Daemon {
   private backups!: BackupScheduler;
   private databases!: DatabaseHaService;
   private alerting!: AlertingService;
+  private statusPage!: StatusPageServer;
   /** Refused API tokens and dashboard sign-ins, counted together per client address. */
   private authThrottle!: FailureThrottle;
   readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
@@ -93,10 +95,14 @@ export class Daemon {
         probes: this.probes, apiUrl: () => this.apiUrl(),
       });
       this.authThrottle = new FailureThrottle(log.child({ subsystem: 'auth' }));
+      // The public status page on its own listener; idle without a status_page section.
+      this.statusPage = new StatusPageServer({
+        config: this.loaded.config, probes: this.probes, store: this.store, log: log.child({ subsystem: 'status-page' }),
+      });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.alerting, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.alerting, this.statusPage, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).

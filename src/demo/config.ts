@@ -3,6 +3,8 @@ import type { RunningDemoServer } from './servers.js';
 export interface DemoConfigInput {
   gatewayPort: number;
   apiPort: number;
+  /** The public status page's port; without it the demo has none. */
+  statusPort?: number;
   servers: readonly RunningDemoServer[];
 }
 
@@ -51,5 +53,10 @@ ${endpoints.join('\n')}
     outlier_detection: { consecutive_errors: 3, base_ejection_time: 10s, max_ejection_percent: 50% }
     timeout: 5s
     connect_timeout: 1s
-`;
+${input.statusPort === undefined ? '' : `
+status_page:
+  title: Bulwark demo status
+  description: The demo's public status page, from the same probes and incidents the operators see
+  listen: 127.0.0.1:${input.statusPort}
+`}`;
 }

@@ -24,6 +24,7 @@ interface DemoOptions {
 export interface DemoFacts {
   gateway: string;
   api: string;
+  statusPage: string;
   token: string;
   service: string;
   config: string;
@@ -34,6 +35,7 @@ export interface DemoFacts {
 
 const PREFERRED_GATEWAY_PORT = 8080;
 const PREFERRED_API_PORT = 9180;
+const PREFERRED_STATUS_PORT = 9181;
 const DRAIN_MS = 2_000;
 const READY_TIMEOUT_MS = 15_000;
 
@@ -83,9 +85,11 @@ async function runDemo(options: DemoOptions): Promise<void> {
     const gatewayPort = requestedPort ?? await preferPort(PREFERRED_GATEWAY_PORT);
     let apiPort = await preferPort(PREFERRED_API_PORT);
     if (apiPort === gatewayPort) apiPort = await preferPort(0);
+    let statusPort = await preferPort(PREFERRED_STATUS_PORT);
+    while (statusPort === gatewayPort || statusPort === apiPort) statusPort = await preferPort(0);
 
     const configFile = join(demoDir, 'bulwark.yaml');
-    await writeFile(configFile, demoConfigYaml({ gatewayPort, apiPort, servers: started }));
+    await writeFile(configFile, demoConfigYaml({ gatewayPort, apiPort, statusPort, servers: started }));
     const token = await createDemoToken(demoDir);
     const logFile = options.verbose ? null : join(demoDir, 'daemon.log');
     const log = demoLogger(logFile);
@@ -96,7 +100,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     await waitForGateway(gateway);
 
     const facts: DemoFacts = {
-      gateway, api: `http://127.0.0.1:${apiPort}`, token, service: DEMO_SERVICE, config: configFile, log: logFile, dataDir: demoDir,
+      gateway, api: `http://127.0.0.1:${apiPort}`, statusPage: `http://127.0.0.1:${statusPort}/`, token, service: DEMO_SERVICE, config: configFile, log: logFile, dataDir: demoDir,
       servers: started.map(({ name, zone, region, backup, pid, url }) => ({ name, zone, region, backup, pid, url })),
     };
     print(options.json ? JSON.stringify(facts) : renderDemo(facts));
@@ -193,6 +197,7 @@ function renderDemo(f: DemoFacts): string {
     `  gateway  ${f.gateway}   (service "${f.service}": health checks every 1 s, retries, outlier detection)`,
     `  API      ${f.api}`,
     `  UI       ${f.api}/ui   (the operator dashboard: sign in with the API token below)`,
+    `  status   ${f.statusPage}   (the public status page)`,
     `  config   ${shown(f.config)}   (edit it: the daemon reloads it)`,
     `  logs     ${f.log === null ? 'stderr' : shown(f.log)}`,
     '',
