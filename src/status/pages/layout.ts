@@ -16,7 +16,7 @@ export function layout(snap: StatusSnapshot, heading: string | null, body: Html)
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title}</title>${snap.description ? html`<meta name="description" content="${snap.description}">` : ''}
-<link rel="stylesheet" href="/static/status.css?v=${STATUS_CSS_VERSION}">
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/status.css?v=${STATUS_CSS_VERSION}">
 <link rel="alternate" type="application/rss+xml" title="${snap.title} incidents (RSS)" href="/history.rss">
 <link rel="alternate" type="application/atom+xml" title="${snap.title} incidents (Atom)" href="/history.atom">
 </head><body>
