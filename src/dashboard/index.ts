@@ -39,7 +39,10 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
   });
   for (const actions of [logoutRoute(deps, sessions), serviceActions(deps), backupActions(deps), incidentActions(deps), databaseActions(deps)]) app.route('/', actions);
   pages(app, deps);
-  app.get('/events/stream', (c) => live.stream(c));
+  app.get('/events/stream', (c) => {
+    const id = c.get('session').id;
+    return live.stream(c, () => sessions.alive(id));
+  });
   app.onError((err, c) => errorPage(c, err, deps));
   return app as unknown as Hono;
 }

@@ -29,7 +29,8 @@ export class LiveStatus {
     return this.streams.size;
   }
 
-  stream(c: Context): Response {
+  /** `alive`: checked at every keepalive; the stream ends with the session. */
+  stream(c: Context, alive: () => boolean): Response {
     if (this.streams.size >= MAX_STREAMS) return c.text('too many live streams; reload later', 503);
     return streamSSE(c, async (sse) => {
       const queue: StatusChange[] = [];
@@ -45,7 +46,7 @@ export class LiveStatus {
       });
       try {
         await sse.writeSSE({ event: 'hello', data: '{}' });
-        while (!sse.aborted && !sse.closed) {
+        while (!sse.aborted && !sse.closed && alive()) {
           for (const change of queue.splice(0)) await sse.writeSSE({ event: 'status', data: JSON.stringify(change) });
           await new Promise<void>((resolve) => {
             wake = resolve;

@@ -53,6 +53,13 @@ export class SessionStore {
     return session;
   }
 
+  /** Still valid, without counting as use (a live stream open in a tab is not activity). */
+  alive(id: string): boolean {
+    const session = this.sessions.get(id);
+    const now = this.now();
+    return session !== undefined && now < session.expiresAt && now < session.idleUntil;
+  }
+
   end(id: string | undefined): void {
     if (id) this.sessions.delete(id);
   }

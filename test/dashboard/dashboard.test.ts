@@ -105,7 +105,7 @@ describe('operator dashboard in Chromium (real daemon)', () => {
     const e0 = servers[0] as Server;
     e0.closeAllConnections();
     await new Promise((resolve) => e0.close(resolve));
-    await page.waitForFunction(() => document.querySelector('[data-status="target/service/api/e0"]')?.textContent === 'down', undefined, { timeout: 15_000 });
+    await page.waitForFunction(`document.querySelector('[data-status="target/service/api/e0"]')?.textContent === 'down'`, undefined, { timeout: 15_000 });
     expect(await page.textContent('.notice')).toContain('api/e0: draining');
 
     await page.click('nav >> text=Backups');
