@@ -21,7 +21,12 @@ class RecordingChannel implements Channel {
   readonly messages: OutgoingMessage[] = [];
   private waiters: Array<() => void> = [];
   constructor(readonly name: string) {}
-  async send(message: OutgoingMessage): Promise<DeliveryResult> {
+  /** While set, sends hang until aborted (a receiver that never answers, then the daemon stops). */
+  static hang = false;
+  async send(message: OutgoingMessage, signal: AbortSignal): Promise<DeliveryResult> {
+    if (RecordingChannel.hang) {
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, error: 'aborted' }), { once: true }));
+    }
     this.messages.push(message);
     for (const w of this.waiters.splice(0)) w();
     return { ok: true };
@@ -81,6 +86,7 @@ beforeEach(async () => {
   await store.migrate();
 });
 afterEach(async () => {
+  RecordingChannel.hang = false;
   for (const s of services.splice(0)) await s.stop();
   await store.close();
   vi.useRealTimers();
@@ -148,6 +154,25 @@ describe('AlertingService', () => {
     expect(channel('chat').kinds()).toEqual(['resolve']);
     await vi.advanceTimersByTimeAsync(10 * M);
     expect(channel('manager').messages).toEqual([]);
+  });
+
+  it('sends again, once, what a stopped daemon was sending, and counts it as a possible duplicate', async () => {
+    const bus = new EventBus<ProbeEvents & DatabaseHaEvents>();
+    RecordingChannel.hang = true;
+    const first = await startService(bus);
+    bus.emit('owner.state', serviceState('down', T0));
+    await vi.advanceTimersByTimeAsync(S);
+    expect((await store.alerting.listOutbox({ limit: 10 })).map((r) => r.state)).toEqual(['sending']);
+    await first.stop();
+    RecordingChannel.hang = false;
+
+    const registry = new Registry();
+    await startService(new EventBus<ProbeEvents & DatabaseHaEvents>(), registry);
+    await channel('chat').until(1);
+    expect(channel('chat').messages.map((m) => m.idempotencyKey)).toEqual(['incident-1.c0l1.chat']);
+    await vi.advanceTimersByTimeAsync(0); // the outcome is written after the send returns
+    expect(await store.alerting.listOutbox({ limit: 10 })).toMatchObject([{ state: 'delivered', attempts: 2 }]);
+    expect((await registry.getSingleMetric('bulwark_alert_notifications_resent_total')!.get()).values).toMatchObject([{ labels: { channel: 'chat' }, value: 1 }]);
   });
 
   it('after a restart, pages nobody twice and resolves an incident whose service nobody reports down by the reconcile time', async () => {
