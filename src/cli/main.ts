@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   incident: async () => [(await import('./commands/incident.js')).registerIncident],
   silence: async () => [(await import('./commands/silence.js')).registerSilence],
   template: async () => [(await import('./commands/template.js')).registerTemplate],
+  drill: async () => [(await import('./commands/drill.js')).registerDrill],
 };
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
@@ -46,10 +47,27 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
 async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withoutHelpForUnknownCommand(program, argv));
   } catch (err) {
     process.exitCode = handleError(err);
   }
+}
+
+/**
+ * commander answers `bulwark nosuch --help` with the top-level help and exit 0,
+ * and `bulwark help nosuch` with it and no suggestion: a typo in a script
+ * would pass. Parsing just the unknown name makes commander report it, with
+ * its did-you-mean, like `bulwark nosuch`.
+ */
+function withoutHelpForUnknownCommand(program: Command, argv: string[]): string[] {
+  const operands = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const name = operands[0] === 'help' ? operands[1] : operands[0];
+  if (name === undefined || isCommandName(program, name)) return argv;
+  return [...argv.slice(0, 2), name];
+}
+
+function isCommandName(program: Command, name: string): boolean {
+  return name === 'help' || program.commands.some((command) => command.name() === name || command.aliases().includes(name));
 }
 
 /** Errors that mean "could not even start": bad input, or nothing to talk to. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../core/names.js';
 import { formatDurationShort, parseDuration, parsePercent, parseSize, type Parsed } from '../core/units.js';
 import { parsePolicySchedule, parseSchedule } from './schedule.js';
+import { ENDPOINT_URL_FORMS, HOST_FORMS, endpointUrlProblem, hostProblem } from './address.js';
 
 /** A value parsed by one of our own parsers; a failure becomes one schema issue naming what was expected. */
 function parsedBy<T>(parse: (input: unknown) => Parsed<T>) {
@@ -41,6 +42,19 @@ export const listenAddress = () =>
 
 export const httpUrl = () =>
   z.string().refine((value) => isUrl(value, ['http:', 'https:']), { message: 'expected an http:// or https:// URL' });
+
+/** A string `problemOf` finds nothing wrong with; its problem becomes one issue, with the forms accepted. */
+function checkedString(problemOf: (value: string) => string | undefined, expected: string) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, params: { expected } });
+  });
+}
+
+/** Where a service's endpoint is: see ENDPOINT_URL_FORMS. */
+export const endpointUrl = () => checkedString(endpointUrlProblem, ENDPOINT_URL_FORMS);
+/** A database member's host: a name or an IP address. */
+export const hostName = () => checkedString(hostProblem, HOST_FORMS);
 
 function isUrl(value: string, protocols: string[]): boolean {
   try {

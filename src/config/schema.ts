@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
-import { boundedDuration, duration, exactlyOne, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
+import { boundedDuration, duration, endpointUrl, exactlyOne, hostName, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -15,7 +15,7 @@ const region = z.strictObject({ availability: percent().optional(), description:
 const zone = z.strictObject({ region: name(), availability: percent().optional(), description: z.string().optional() });
 
 const endpoint = z.strictObject({
-  url: z.string().min(1, { message: 'expected a URL (http://host:port) or host:port' }),
+  url: endpointUrl(),
   name: name().optional(),
   zone: name().optional(),
   backup: z.boolean().default(false),
@@ -124,11 +124,24 @@ const service = z.strictObject({
   /** TCP services: close the sessions of an endpoint marked down (HAProxy's on-marked-down shutdown-sessions). */
   on_marked_down: z.enum(['keep-sessions', 'shutdown-sessions']).default('keep-sessions'),
   depends_on: z.array(name()).default([]),
-});
+}).superRefine(tcpUrlsOnlyForTcp);
+
+/** An HTTP service's probes and proxy find no HTTP origin in a tcp:// URL. */
+function tcpUrlsOnlyForTcp(service: { protocol: string; endpoints: Array<{ url: string }> }, ctx: z.RefinementCtx): void {
+  if (service.protocol === 'tcp') return;
+  service.endpoints.forEach((endpoint, index) => {
+    if (!/^tcp:\/\//i.test(endpoint.url)) return;
+    ctx.addIssue({
+      code: 'custom', path: ['endpoints', index, 'url'],
+      message: `a tcp:// endpoint URL needs protocol: tcp on its service (this one is ${service.protocol})`,
+      params: { expected: 'http://host:port, https://host[:port] or host:port' },
+    });
+  });
+}
 
 const dbMember = z.strictObject({
   name: name(),
-  host: z.string().min(1).default('127.0.0.1'),
+  host: hostName().default('127.0.0.1'),
   port: port(),
   zone: name().optional(),
   data_dir: z.string().optional(),
