@@ -142,7 +142,7 @@ describe('bulwark incident', () => {
     expect((await run('incident', 'resolve', '1', '--root-cause', 'disk full')).out).toMatch(/^incident 1 resolved by alice/);
     expect(requests.at(-1)).toMatchObject({ method: 'POST', path: '/api/v1/incidents/1/resolve', body: '{"root_cause":"disk full"}' });
     expect((await run('incident', 'note', '2', 'rolling back')).out).toBe('note added to incident 2\n');
-    expect(requests.at(-1)).toMatchObject({ path: '/api/v1/incidents/2/notes', body: '{"text":"rolling back"}' });
+    expect(requests.at(-1)).toMatchObject({ path: '/api/v1/incidents/2/notes', body: '{"text":"rolling back","public":false}' });
     expect((await run('incident', 'assign', '2', 'carol')).out).toBe('incident 2 is owned by carol\n');
   });
 
