@@ -6,6 +6,7 @@ import { EventBus } from '../events/index.js';
 import type { DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { ProbeEvents } from '../probes/index.js';
 import { openSqliteStore, type Store } from '../store/index.js';
+import { reconcileDelayMs } from './reconcile.js';
 import { AlertingService } from './service.js';
 import { M, S, T0, alertingConfig, removeTempDirs, tempDbPath } from './testing/harness.js';
 import type { Channel, DeliveryResult, NotificationKind, OutgoingMessage } from './types.js';
@@ -60,17 +61,17 @@ function channel(name: string): RecordingChannel {
   return channels.get(name)!;
 }
 
-async function startService(bus: EventBus<ProbeEvents & DatabaseHaEvents>, registry = new Registry()): Promise<AlertingService> {
+async function startService(bus: EventBus<ProbeEvents & DatabaseHaEvents>, registry = new Registry(), options: { config?: BulwarkConfig; reconcileAfterMs?: number } = { reconcileAfterMs: M }): Promise<AlertingService> {
   channels.clear();
   const service = new AlertingService({
-    config: config(), store, bus, registry, log: silentLogger(), apiUrl: () => 'http://127.0.0.1:9180',
+    config: options.config ?? config(), store, bus, registry, log: silentLogger(), apiUrl: () => 'http://127.0.0.1:9180',
     createChannel: (name) => {
       const c = new RecordingChannel(name);
       channels.set(name, c);
       return c;
     },
     intervals: { database: LONG, backups: LONG, burn: LONG, metric: LONG },
-    reconcileAfterMs: M,
+    ...(options.reconcileAfterMs !== undefined ? { reconcileAfterMs: options.reconcileAfterMs } : {}),
   });
   await service.start();
   services.push(service);
@@ -173,6 +174,28 @@ describe('AlertingService', () => {
     await vi.advanceTimersByTimeAsync(0); // the outcome is written after the send returns
     expect(await store.alerting.listOutbox({ limit: 10 })).toMatchObject([{ state: 'delivered', attempts: 2 }]);
     expect((await registry.getSingleMetric('bulwark_alert_notifications_resent_total')!.get()).values).toMatchObject([{ labels: { channel: 'chat' }, value: 1 }]);
+  });
+
+  it('after a restart, waits for slow health checks to decide before taking an incident as cleared, and pages nobody again', async () => {
+    const slow = alertingConfig({
+      rules: { 'api-down': { when: 'service_down', severity: 'critical', escalation: 'page', services: ['api'] } },
+      escalation_policies: { page: [{ level_1: 'chat', timeout: '5 minutes' }, { level_2: 'manager', timeout: '30 minutes' }] },
+    }, { ...ZONES, services: { api: { health_check: { interval: '1m', fall: 3, timeout: '5s' }, endpoints: [{ url: 'http://127.0.0.1:9001', zone: 'a' }] } } });
+    expect(reconcileDelayMs(slow)).toBe(3 * M + 5 * S);
+    const bus = new EventBus<ProbeEvents & DatabaseHaEvents>();
+    const first = await startService(bus, new Registry(), { config: slow });
+    bus.emit('owner.state', serviceState('down', T0));
+    await channel('chat').until(1);
+    await first.stop();
+    services.splice(0);
+
+    // The restarted daemon's probes need 3 checks a minute apart to call api down again.
+    await startService(bus, new Registry(), { config: slow });
+    await vi.advanceTimersByTimeAsync(3 * M);
+    bus.emit('owner.state', serviceState('down', Date.now()));
+    await vi.advanceTimersByTimeAsync(10 * S);
+    expect(await store.alerting.openIncidents()).toEqual([expect.objectContaining({ id: 1, alerts: ['service/api'], clearSince: null })]);
+    expect((await store.alerting.listOutbox({ limit: 10 })).map((r) => `${r.kind} ${r.channel}`)).toEqual(['trigger chat']);
   });
 
   it('after a restart, pages nobody twice and resolves an incident whose service nobody reports down by the reconcile time', async () => {

@@ -16,6 +16,7 @@ import { advanceDue } from './incidents.js';
 import { IncidentActionsImpl } from './actions.js';
 import { LINK_KEY_SETTING, newLinkKey } from './links.js';
 import { registerAlertingMetrics, type AlertingMetrics } from './metrics.js';
+import { reconcileDelayMs } from './reconcile.js';
 import { OutboxSender } from './sender.js';
 import { createSources, type ProbeViews, type SignalSources, type SignalSourcesOptions } from './sources/index.js';
 import { DailySummary } from './summary.js';
@@ -33,7 +34,7 @@ export interface AlertingServiceOptions {
   now?: () => number;
   createChannel?: (name: string, config: NonNullable<BulwarkConfig['alerting']>['channels'][string]) => Channel;
   intervals?: SignalSourcesOptions['intervals'];
-  /** After a restart, alerts of open incidents that no source reports firing within this time are taken as cleared. */
+  /** After a restart, alerts of open incidents that no source reports firing within this time are taken as cleared; default: `reconcileDelayMs(config)`. */
   reconcileAfterMs?: number;
   /** The status page subscribers' webhook channel (tests let it reach local receivers). */
   subscriberWebhooks?: SubscriberWebhookOptions;
@@ -100,7 +101,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.startSources();
     this.silenceTimer = setInterval(() => void this.engine.refreshSilences().catch(() => undefined), 15_000);
     this.silenceTimer.unref();
-    this.reconcileTimer = setTimeout(() => void this.reconcile(), this.options.reconcileAfterMs ?? 60_000);
+    this.reconcileTimer = setTimeout(() => void this.reconcile(), this.options.reconcileAfterMs ?? reconcileDelayMs(this.config));
     this.reconcileTimer.unref();
     this.started = true;
     this.changed();
