@@ -9,6 +9,7 @@ import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
 import { lintPostgresHa } from './postgres.js';
 import { lintReferences } from './references.js';
 import { lintSpofs } from './spof.js';
+import { lintStatusSubscriptions } from './status-subscriptions.js';
 import { lintTimings } from './timings.js';
 
 export type { LintFacts, LintRule } from './context.js';
@@ -18,6 +19,7 @@ export { processLintFacts } from './context.js';
 export const LINT_RULES: readonly LintRule[] = [
   lintReferences,
   lintAlerting,
+  lintStatusSubscriptions,
   lintCycles,
   lintRpo,
   lintRto,
