@@ -1,11 +1,14 @@
-import { maintenanceIntervals, measure, type MaintenanceWindowConfig, type StatusChange, type TimeRange } from '../slo/index.js';
+import {
+  applyMaintenance, buildTimeline, maintenanceIntervals, mergeRanges,
+  type MaintenanceWindowConfig, type StatusChange, type TimelineStatus, type TimeRange,
+} from '../slo/index.js';
 import type { StateChange } from '../store/index.js';
 import type { ComponentRef, DayFigure, StatusStore } from './types.js';
 
 /**
  * The uptime bars: per UTC day, the time up against the time up or down, as
- * the SLO reporter measures availability (src/slo: the owner's recorded state
- * changes, maintenance and unknown time counting as neither).
+ * the SLO reporter measures availability (src/slo's timeline of the owner's
+ * recorded state changes, maintenance and unknown time counting as neither).
  */
 
 export const DAY_MS = 86_400_000;
@@ -15,33 +18,36 @@ export function historyStart(now: number, days: number): number {
   return Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
 }
 
-/** The changes that decide [start, end): the last at or before `start` and those inside. */
-function changesFor(sorted: readonly StatusChange[], range: TimeRange): StatusChange[] {
-  let first = 0;
-  for (let i = 0; i < sorted.length && sorted[i]!.at <= range.start; i++) first = i;
-  const out: StatusChange[] = [];
-  for (let i = first; i < sorted.length && sorted[i]!.at < range.end; i++) out.push(sorted[i]!);
-  return out;
-}
-
 export interface ComponentHistory {
   days: DayFigure[];
   uptime: number | null;
 }
 
-/** One component's days from its changes (oldest first, preceded by the state at the start). */
+type Sums = Record<TimelineStatus, number>;
+
+/**
+ * One component's days from its changes (the state before the window included).
+ * One timeline over the whole history, cut at each UTC midnight: the figures
+ * `measure` gives day by day, in one pass rather than a timeline per day.
+ */
 export function dailyUptime(changes: readonly StatusChange[], maintenance: readonly TimeRange[], now: number, days: number): ComponentHistory {
   const start = historyStart(now, days);
-  const sorted = [...changes].sort((a, b) => a.at - b.at);
-  const out: DayFigure[] = [];
-  for (let day = 0; day < days; day++) {
-    const window = { start: start + day * DAY_MS, end: Math.min(start + (day + 1) * DAY_MS, now) };
-    if (window.end <= window.start) break;
-    const m = measure({ changes: changesFor(sorted, window), window, maintenance, target: 1 });
-    out.push({ start: window.start, availability: m.availability, downMs: m.downMs, maintenanceMs: m.maintenanceMs });
+  const window = { start, end: now };
+  const sums: Sums[] = Array.from({ length: Math.ceil((now - start) / DAY_MS) }, () => ({ up: 0, down: 0, unknown: 0, maintenance: 0 }));
+  for (const iv of applyMaintenance(buildTimeline(changes, window), mergeRanges(maintenance, window))) {
+    for (let from = iv.start; from < iv.end;) {
+      const day = Math.floor((from - start) / DAY_MS);
+      const to = Math.min(iv.end, start + (day + 1) * DAY_MS);
+      sums[day]![iv.status] += to - from;
+      from = to;
+    }
   }
-  const whole = measure({ changes: sorted, window: { start, end: now }, maintenance, target: 1 });
-  return { days: out, uptime: whole.availability };
+  const ratio = (s: Pick<Sums, 'up' | 'down'>) => (s.up + s.down > 0 ? s.up / (s.up + s.down) : null);
+  const total = sums.reduce((a, s) => ({ up: a.up + s.up, down: a.down + s.down }), { up: 0, down: 0 });
+  return {
+    days: sums.map((s, i) => ({ start: start + i * DAY_MS, availability: ratio(s), downMs: s.down, maintenanceMs: s.maintenance })),
+    uptime: ratio(total),
+  };
 }
 
 /** Every component's history, with one store read per kind. */
