@@ -9,6 +9,8 @@ export type DrillType = (typeof DRILL_TYPES)[number];
 
 /** What the drill checks in a restored database: SQL that must run, and least row counts. */
 const validate = z.strictObject({
+  /** The database the checks run in; `postgres` by default. */
+  database: z.string().min(1).optional(),
   sql: z.array(z.string().min(1)).default([]),
   min_rows: z.record(z.string().min(1), z.number().int().min(0)).default({}),
 });
