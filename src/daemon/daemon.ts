@@ -98,6 +98,8 @@ export class Daemon {
       // The public status page on its own listener; idle without a status_page section.
       this.statusPage = new StatusPageServer({
         config: this.loaded.config, probes: this.probes, store: this.store, log: log.child({ subsystem: 'status-page' }),
+        // Subscribers' emails and webhooks go through alerting's outbox; the status page queues them.
+        subscriptions: { store: this.store, queued: () => this.alerting.outboxChanged() },
       });
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
