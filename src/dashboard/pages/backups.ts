@@ -25,7 +25,7 @@ function policyRow(p: Policy, session: Session): Html {
     : p.source.kind === 'stdin' ? html`<span class="muted">fed by a pipe</span>`
       : html`<form class="inline" method="post" action="${BASE}/backups/${encodeURIComponent(p.policy)}/run">${csrfField(session)}<button type="submit">Run ${p.policy} now</button></form>`;
   return html`<tr><th scope="row">${p.policy}</th><td>${source}</td><td>${p.schedule.text}</td><td>${last}</td><td>${p.last_success ? when(p.last_success.started_at) : 'never'}</td>
-<td>${duration(p.age_ms)}</td><td>${duration(p.rpo_ms)}</td><td>${verdict(p.within_rpo, p.within_rpo === false ? 'older than the RPO' : undefined)}</td>
+<td>${duration(p.age_ms)}</td><td>${duration(p.rpo_ms)}</td><td>${p.rpo_ms === null ? html`<span class="muted">no RPO</span>` : verdict(p.within_rpo, p.within_rpo === false ? 'older than the RPO' : undefined)}</td>
 <td>${p.copies.map((c) => html`${c.repository}${c.primary ? ' (primary)' : ''}: ${duration(c.age_ms)} old<br>`)}</td><td>${running}</td></tr>`;
 }
 
