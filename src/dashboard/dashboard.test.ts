@@ -166,11 +166,11 @@ describe('dashboard pages and forms', () => {
     expect((await f.store.recentEvents({ limit: 1 }))[0]).toMatchObject({ subsystem: 'postgres-ha', kind: 'switchover.requested', subject: 'main', data: { by: 'alice', to: 'm2' } });
   });
 
-  it('escapes HTML in incident titles, notes and event subjects', async () => {
+  it('escapes HTML in service names, incident titles, notes and event subjects', async () => {
     const csrf = await ui.csrf('/ui/incidents/1');
     await ui.post('/ui/incidents/1/notes', { _csrf: csrf, text: `note ${EVIL}` });
     await f.store.appendEvent({ subsystem: 'test', kind: 'x', subject: EVIL, data: { text: EVIL } });
-    for (const path of ['/ui/incidents', '/ui/incidents/1', '/ui/events']) {
+    for (const path of ['/ui', '/ui/incidents', '/ui/incidents/1', '/ui/events']) {
       const text = await (await ui.get(path)).text();
       expect(text, path).not.toContain('<script>alert');
       expect(text, path).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

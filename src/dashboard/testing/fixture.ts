@@ -127,7 +127,8 @@ export async function dashboardFixture(): Promise<Fixture> {
   const deps: DashboardDeps = {
     store, log, config: () => config, bus, throttle, now: () => clock.now, incidents: incidents as unknown as IncidentActions,
     probes: { vantage: 'local', ownerViews: () => [{ kind: 'service', name: 'api', status: 'up' }], targetViews: () => [] },
-    slo: { owners: async () => [{ kind: 'service', name: 'api', tier: 'gold', target: 0.999, windows: null, computedAt: clock.now }] },
+    // A name no configuration would accept, as if it had slipped through: the page must still escape it.
+    slo: { owners: async () => [{ kind: 'service', name: 'api', tier: 'gold', target: 0.999, windows: null, computedAt: clock.now }, { kind: 'service', name: EVIL, tier: null, target: null, windows: null, computedAt: clock.now }] },
     gateway: { snapshot: () => ({ api: pool.snapshot() }), service: (n) => (n === 'api' ? { pool } : undefined) },
     backups: {
       status: () => [], walArchive: async () => [], history: async () => [],
