@@ -2,6 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { subscriberWebhookChannel } from '../../alerting/channels/subscriber-webhook.js';
+import { startReceiver } from '../../alerting/channels/testing/receiver.js';
+import type { OutgoingMessage } from '../../alerting/index.js';
 import { silentLogger } from '../../core/logger.js';
 import { openSqliteStore, type Store } from '../../store/index.js';
 import { FANOUT_CURSOR, SubscriptionFanout } from './fanout.js';
@@ -89,5 +92,27 @@ describe('subscription fan-out', () => {
     await incident('nosuch', 'y');
     expect(await fanout().pass()).toBe(0);
     expect(await store.statusSubscribers.cursor(FANOUT_CURSOR)).toBe(2);
+  });
+});
+
+describe('subscription fan-out through the webhook channel', () => {
+  it('delivers a queued update to the subscriber\'s URL with its unsubscribe link and no internal words', async () => {
+    const receiver = await startReceiver();
+    try {
+      await subscriber('webhook', `${receiver.url}/hook`, [], T0 - 500);
+      await incident('api', 'api: 10.0.0.7:8080 refuses connections');
+      await fanout().pass();
+      const [row] = await store.alerting.listOutbox({ limit: 10 });
+      const result = await subscriberWebhookChannel({ allowPrivate: true }).send(row!.message as OutgoingMessage, new AbortController().signal);
+      expect(result).toMatchObject({ ok: true });
+      const body = JSON.parse(receiver.received[0]!.body) as { subject: string; fields: Record<string, string> };
+      expect(body.subject).toBe('[Acme <Status>] Outage of api: Investigating');
+      expect(body.fields).toMatchObject({ status: 'investigating', components: 'api', body: 'We are investigating a disruption of api.' });
+      expect(body.fields.unsubscribe).toMatch(/^http:\/\/status\.test\/unsubscribe\?token=1\./);
+      expect(receiver.received[0]!.headers['idempotency-key']).toBe(row!.idempotencyKey);
+      expect(receiver.received[0]!.body).not.toMatch(/10\.0\.0\.7|refuses|\/hook/);
+    } finally {
+      await receiver.close();
+    }
   });
 });

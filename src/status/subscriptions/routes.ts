@@ -48,7 +48,9 @@ export function subscriptionRoutes(deps: SubscriptionDeps): Hono {
   const title = () => deps.config().status_page?.title ?? 'Status';
   const show = (c: Context, o: Outcome) => c.html(message(title(), o.heading, o.text) as Page, o.status);
 
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => show(c, { status: 400, heading: 'Too large', text: 'That request is too large.' }) }));
+  // Per path, not '*': mounted at '/', a wildcard would wrap every page of the listener.
+  const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => show(c, { status: 400, heading: 'Too large', text: 'That request is too large.' }) });
+  for (const path of ['/subscribe', '/subscribe/confirm', '/unsubscribe']) app.use(path, limit);
   app.get('/subscribe', (c) => {
     const config = deps.config();
     return c.html(subscribeForm(title(), pageComponents(config).map((p) => p.name), offered(config)) as Page);
