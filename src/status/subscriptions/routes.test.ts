@@ -60,6 +60,7 @@ describe('subscription routes', () => {
 
     const get = await a.request(`http://status.test/subscribe/confirm?token=${encodeURIComponent(token)}`);
     expect(get.status).toBe(200);
+    expect(get.headers.get('cache-control')).toBe('no-store');
     const page = await get.text();
     expect(page).toContain('<form method="post" action="/subscribe/confirm">');
     expect(page).toContain('Acme &lt;Status&gt;');

@@ -50,7 +50,14 @@ export function subscriptionRoutes(deps: SubscriptionDeps): Hono {
 
   // Per path, not '*': mounted at '/', a wildcard would wrap every page of the listener.
   const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => show(c, { status: 400, heading: 'Too large', text: 'That request is too large.' }) });
-  for (const path of ['/subscribe', '/subscribe/confirm', '/unsubscribe']) app.use(path, limit);
+  for (const path of ['/subscribe', '/subscribe/confirm', '/unsubscribe']) {
+    app.use(path, limit);
+    // Answers carry tokens and addresses: no shared cache may keep them.
+    app.use(path, async (c, next) => {
+      await next();
+      c.header('Cache-Control', 'no-store');
+    });
+  }
   app.get('/subscribe', (c) => {
     const config = deps.config();
     return c.html(subscribeForm(title(), pageComponents(config).map((p) => p.name), offered(config)) as Page);
