@@ -5,6 +5,7 @@ import type { Channel, DeliveryResult, OutgoingMessage } from '../types.js';
 import { checkTargetUrl, guardedLookup } from './address-guard.js';
 import { Deadline } from './deadline.js';
 import { postBounded, safePost } from './safe-http.js';
+import { signWebhook } from './webhook.js';
 
 /**
  * Webhooks of the public status page's subscribers: one built-in channel,
@@ -71,7 +72,7 @@ function dispatcherFor(options: SubscriberWebhookOptions): Dispatcher {
 
 /** What a subscriber's endpoint receives: public wording only (the message was written for the public page). */
 export function subscriberPayload(message: OutgoingMessage, sentAtMs: number): Record<string, unknown> {
-  const { url: _url, ...fields } = message.fields;
+  const { url: _url, secret: _secret, ...fields } = message.fields;
   return { type: 'status.update', subject: message.subject, text: message.text, links: message.links, fields, sent_at: new Date(sentAtMs).toISOString() };
 }
 
@@ -85,9 +86,13 @@ export function subscriberWebhookChannel(options: SubscriberWebhookOptions = {})
       const problem = subscriberUrlProblem(url, options);
       if (problem !== undefined) return { ok: false, retryable: false, error: problem };
       const sentAtMs = now();
-      const headers = { 'content-type': 'application/json', 'idempotency-key': message.idempotencyKey, 'x-bulwark-timestamp': String(Math.floor(sentAtMs / 1000)) };
+      const timestamp = Math.floor(sentAtMs / 1000);
       const body = JSON.stringify(subscriberPayload(message, sentAtMs));
-      return safePost({ url, body, headers, signal, timeoutMs: options.timeoutMs, dispatcher: dispatcherFor(options) });
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': message.idempotencyKey, 'x-bulwark-timestamp': String(timestamp) };
+      const secret = message.fields.secret;
+      // The webhook channel's scheme, under the subscriber's own secret.
+      if (secret) headers['x-bulwark-signature'] = signWebhook(secret, timestamp, body);
+      return safePost({ url, body, headers, signal, timeoutMs: options.timeoutMs, secrets: [secret], dispatcher: dispatcherFor(options) });
     },
   };
 }

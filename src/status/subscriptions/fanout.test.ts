@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { subscriberWebhookChannel } from '../../alerting/channels/subscriber-webhook.js';
+import { verifyWebhookSignature } from '../../alerting/channels/webhook.js';
+import { newSubscriptionKey, SUBSCRIPTION_KEY_SETTING, webhookSecret } from './tokens.js';
 import { startReceiver } from '../../alerting/channels/testing/receiver.js';
 import type { OutgoingMessage } from '../../alerting/index.js';
 import { silentLogger } from '../../core/logger.js';
@@ -109,7 +111,11 @@ describe('subscription fan-out through the webhook channel', () => {
       expect(body.subject).toBe('[Acme <Status>] Outage of api: Investigating');
       expect(body.fields).toMatchObject({ status: 'investigating', components: 'api', body: 'We are investigating a disruption of api.' });
       expect(body.fields.unsubscribe).toMatch(/^http:\/\/status\.test\/unsubscribe\?token=1\./);
-      expect(receiver.received[0]!.headers['idempotency-key']).toBe(row!.idempotencyKey);
+      const got = receiver.received[0]!;
+      expect(got.headers['idempotency-key']).toBe(row!.idempotencyKey);
+      const secret = webhookSecret(await store.alerting.setting(SUBSCRIPTION_KEY_SETTING, newSubscriptionKey), 1);
+      expect(verifyWebhookSignature(secret, String(got.headers['x-bulwark-timestamp']), got.body, String(got.headers['x-bulwark-signature']))).toBe(true);
+      expect(got.body).not.toContain(secret);
       expect(receiver.received[0]!.body).not.toMatch(/10\.0\.0\.7|refuses|\/hook/);
     } finally {
       await receiver.close();

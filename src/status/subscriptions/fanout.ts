@@ -5,7 +5,7 @@ import type { AlertingStore, IncidentEventRecord, IncidentRecord, OutboxInput, S
 import { incidentComponents, pageComponents } from '../components.js';
 import { publicTitle } from '../incidents.js';
 import { updateMessage, type StatusUpdate } from './messages.js';
-import { newSubscriptionKey, SUBSCRIPTION_KEY_SETTING, subscriptionToken } from './tokens.js';
+import { newSubscriptionKey, SUBSCRIPTION_KEY_SETTING, subscriptionToken, webhookSecret } from './tokens.js';
 
 export interface FanoutDeps {
   store: { readonly statusSubscribers: StatusSubscribersStore; readonly alerting: Pick<AlertingStore, 'enqueue' | 'setting' | 'incident'> };
@@ -105,19 +105,21 @@ export class SubscriptionFanout {
       const update: StatusUpdate = { incidentId: incident.id, eventId: event.id, name: publicTitle(incident.severity, components), components, ...said };
       for (const subscriber of subscribers) {
         if (!wants(subscriber, event, components)) continue;
-        const row = this.rowFor(config, update, subscriber, subscriptionToken(key, 'unsubscribe', subscriber.id));
+        const row = this.rowFor(config, update, subscriber, key);
         if (row) rows.push(row);
       }
     }
     return rows;
   }
 
-  private rowFor(config: BulwarkConfig, update: StatusUpdate, subscriber: StatusSubscriber, unsubscribeToken: string): OutboxInput | null {
+  private rowFor(config: BulwarkConfig, update: StatusUpdate, subscriber: StatusSubscriber, key: string): OutboxInput | null {
     const page = config.status_page!;
     const channel = subscriber.kind === 'email' ? page.subscriptions.email_channel : page.subscriptions.webhooks ? STATUS_SUBSCRIBERS_CHANNEL : undefined;
     if (channel === undefined) return null;
     const base = (page.public_url ?? this.deps.baseUrl()).replace(/\/+$/, '');
     const deadlineMs = config.alerting?.channels[channel]?.deadline;
-    return updateMessage(update, subscriber, channel, { title: page.title, base, now: this.now(), unsubscribeToken, deadlineMs });
+    const unsubscribeToken = subscriptionToken(key, 'unsubscribe', subscriber.id);
+    const secret = subscriber.kind === 'webhook' ? webhookSecret(key, subscriber.id) : undefined;
+    return updateMessage(update, subscriber, channel, { title: page.title, base, now: this.now(), unsubscribeToken, deadlineMs, webhookSecret: secret });
   }
 }

@@ -16,6 +16,8 @@ export interface SubscriptionMessageContext {
   unsubscribeToken: string;
   /** `alerting.channels[name].deadline` of the channel used, when configured. */
   deadlineMs?: number;
+  /** A webhook subscriber's signing secret. */
+  webhookSecret?: string;
 }
 
 export interface StatusUpdate {
@@ -76,7 +78,7 @@ export function updateMessage(update: StatusUpdate, subscriber: StatusSubscriber
   const email = subscriber.kind === 'email';
   return row(key, channel, 'status_update', update.incidentId, {
     kind: 'summary', incidentId: update.incidentId, dedupKey: `status-incident-${update.incidentId}`, severity: 'info', subject, text,
-    links: { view }, idempotencyKey: key, fields: email ? fields : { ...fields, url: subscriber.address },
+    links: { view }, idempotencyKey: key, fields: email ? fields : { ...fields, url: subscriber.address, ...(ctx.webhookSecret ? { secret: ctx.webhookSecret } : {}) },
     ...(email ? { to: [subscriber.address], headers: listUnsubscribeHeaders(ctx) } : {}),
   }, ctx);
 }

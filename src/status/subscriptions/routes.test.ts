@@ -141,7 +141,9 @@ describe('subscription routes', () => {
     const a = app();
     const ok = await a.request('http://status.test/subscribe', form({ webhook: `${receiver.url}/hook` }));
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toContain('http://status.test/unsubscribe?token=');
+    const okPage = await ok.text();
+    expect(okPage).toContain('http://status.test/unsubscribe?token=');
+    expect(okPage).toMatch(/the secret, shown only now: whsec_[A-Za-z0-9_-]{43}\./);
     expect((await store.statusSubscribers.confirmedSubscribers()).map((s) => [s.kind, s.address])).toEqual([['webhook', `${receiver.url}/hook`]]);
     expect((await a.request('http://status.test/subscribe', form({ webhook: `${receiver.url}/hook` }))).status).toBe(409);
     receiver.handler = (_req, res) => res.end('ok');

@@ -9,7 +9,7 @@ import { pageComponents } from '../components.js';
 import { RateLimiter } from '../rate-limit.js';
 import { confirmationEmail, unsubscribeUrl } from './messages.js';
 import { confirmForm, message, subscribeForm } from './pages.js';
-import { newSubscriptionKey, SUBSCRIPTION_KEY_SETTING, subscriptionToken, verifySubscriptionToken } from './tokens.js';
+import { newSubscriptionKey, SUBSCRIPTION_KEY_SETTING, subscriptionToken, verifySubscriptionToken, webhookSecret } from './tokens.js';
 
 export interface SubscriptionDeps {
   store: { readonly statusSubscribers: StatusSubscribersStore; readonly alerting: Pick<AlertingStore, 'enqueue' | 'setting'> };
@@ -161,8 +161,12 @@ async function subscribeWebhook(ctx: Ctx, url: string, components: string[], bas
   const now = ctx.now();
   const { subscriber, created } = await ctx.deps.store.statusSubscribers.subscribe({ kind: 'webhook', address: url, components, createdAt: now }, { confirmed: true, pendingExpiredBefore: now });
   if (!created) return bad('This webhook is subscribed already.', 409);
-  const link = unsubscribeUrl({ base, unsubscribeToken: subscriptionToken(await ctx.key(), 'unsubscribe', subscriber.id) });
-  return { status: 200, heading: 'Subscribed', text: `The webhook is subscribed. Keep this link to unsubscribe it (every update also carries it): ${link}` };
+  const key = await ctx.key();
+  const link = unsubscribeUrl({ base, unsubscribeToken: subscriptionToken(key, 'unsubscribe', subscriber.id) });
+  return {
+    status: 200, heading: 'Subscribed',
+    text: `The webhook is subscribed. Updates carry X-Bulwark-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body) with X-Bulwark-Timestamp; the secret, shown only now: ${webhookSecret(key, subscriber.id)}. To unsubscribe (every update also carries it): ${link}`,
+  };
 }
 
 async function confirm(ctx: Ctx, token: string): Promise<Outcome> {

@@ -23,6 +23,11 @@ export function subscriptionToken(key: string, purpose: TokenPurpose, id: number
   return `${id}.${mac(key, purpose, id).toString('base64url')}`;
 }
 
+/** A webhook subscriber's signing secret, derived like the links, so it is never stored; shown once when it subscribes. */
+export function webhookSecret(key: string, id: number): string {
+  return `whsec_${createHmac('sha256', key).update(`webhook-secret:${id}`).digest('base64url')}`;
+}
+
 /** The subscriber id the token names, or null when it is malformed or not ours. */
 export function verifySubscriptionToken(key: string, purpose: TokenPurpose, token: string): number | null {
   const match = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{43})$/.exec(token);
