@@ -76,7 +76,8 @@ export function updateMessage(update: StatusUpdate, subscriber: StatusSubscriber
     body: update.body, unsubscribe: unsubscribeUrl(ctx),
   };
   const email = subscriber.kind === 'email';
-  return row(key, channel, 'status_update', update.incidentId, {
+  // Not tied to the incident's row: its detail in the admin API would list every subscriber.
+  return row(key, channel, 'status_update', null, {
     kind: 'summary', incidentId: update.incidentId, dedupKey: `status-incident-${update.incidentId}`, severity: 'info', subject, text,
     links: { view }, idempotencyKey: key, fields: email ? fields : { ...fields, url: subscriber.address, ...(ctx.webhookSecret ? { secret: ctx.webhookSecret } : {}) },
     ...(email ? { to: [subscriber.address], headers: listUnsubscribeHeaders(ctx) } : {}),
