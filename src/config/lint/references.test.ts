@@ -79,7 +79,7 @@ alerting:
     down: { when: service_down, escalation: critcal, services: [apy], template: incident }
 communication_templates:
   incident_note: { subject: s, body: b, channels: [pager] }
-status_page: { title: T, services: [api, web] }
+status_page: { title: T, services: [api, web], groups: { Core: [api, apii] } }
 maintenance_windows:
   - { name: w, services: [db], start: "2026-01-01T00:00:00Z", duration: 1h }
 `);
@@ -89,6 +89,7 @@ maintenance_windows:
       'alerting.rules.down.template',
       'communication_templates.incident_note.channels.0',
       'status_page.services.1',
+      'status_page.groups.Core.1',
       'maintenance_windows.0.services.0',
     ]);
     // Escalation targets may also be people, schedules or roles: lint/alerting.ts checks them.
