@@ -1,6 +1,7 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { BulwarkConfig } from '../config/index.js';
 import type { Harness } from './testing/harness.js';
+import type { Signal } from './types.js';
 import { Clock, M, S, T0, alertingConfig, countBy, endpointSignal, openHarness, removeTempDirs, serviceSignal } from './testing/harness.js';
 
 /**
@@ -39,6 +40,10 @@ afterAll(removeTempDirs);
 const rows = async (h: Harness, incidentId?: number) => (await h.outbox(incidentId)).map((r) => `${r.kind} ${r.channel}`);
 const timeline = async (h: Harness, id: number) => countBy(await h.store.alerting.incidentEvents(id), (e) => e.kind);
 const alertEvents = async (h: Harness) => (await h.store.recentEvents({ limit: 100, subsystem: 'alerting' })).reverse();
+function area(rule: string, what: 'zone' | 'region', name: string, firing: boolean, at: number): Signal {
+  const labels: Record<string, string> = what === 'zone' ? { zone: name, region: 'r1' } : { region: name };
+  return { rule, subject: `${what}/${name}`, firing, at, summary: `${what} ${name}`, labels };
+}
 
 describe('flapping', () => {
   it('an endpoint flapping every 2 s for a minute is one incident, resolved only after the flapping hold', async () => {
@@ -154,6 +159,49 @@ describe('inhibition', () => {
     expect(incidents.map((i) => [i.key, i.alerts])).toEqual([['ep-down:a', []], ['api-down:service/api', ['service/api']]]);
     await h.at(T0 + 31 * S);
     expect((await h.store.alerting.openIncidents()).map((i) => i.key)).toEqual(['api-down:service/api']);
+  });
+});
+
+describe('inhibition by area', () => {
+  it('a zone down holds back its endpoints; a region down holds back the zone; each lets go only when nothing broader still holds', async () => {
+    const rules = {
+      ...RULES,
+      'zone-down': { when: 'zone_down', escalation: 'notify' },
+      'region-down': { when: 'region_down', escalation: 'notify' },
+    };
+    const h = await open(alertingConfig({ rules, escalation_policies: POLICIES }));
+    await h.signal(area('region-down', 'region', 'r1', true, T0));
+    await h.signal(area('zone-down', 'zone', 'a', true, T0), endpointSignal('ep-down', 'api', '1', 'a', true, T0));
+    expect([...h.ctx.open.values()].map((i) => i.key)).toEqual(['region-down:region/r1']);
+    h.clock.set(T0 + M);
+    await h.signal(area('region-down', 'region', 'r1', false, h.clock.t));
+    // The zone is no longer held; the endpoint still is, by the zone.
+    expect([...h.ctx.open.values()].map((i) => [i.key, i.alerts.length])).toEqual([['region-down:region/r1', 0], ['zone-down:zone/a', 1]]);
+    h.clock.set(T0 + 2 * M);
+    await h.signal(area('zone-down', 'zone', 'a', false, h.clock.t));
+    expect([...h.ctx.open.values()].map((i) => [i.key, i.alerts.length])).toEqual([['region-down:region/r1', 0], ['zone-down:zone/a', 0], ['ep-down:a', 1]]);
+    const inhibited = (await alertEvents(h)).filter((e) => e.kind === 'alert.inhibited').map((e) => [e.subject, (e.data as { by: string }).by]);
+    expect(inhibited).toEqual([['zone/a', 'region/r1'], ['endpoint/api/1', 'region/r1']]);
+  });
+});
+
+describe('inhibition chains', () => {
+  it('endpoints, then their zone, then the region go down and the region comes back first: no endpoint incident opens again', async () => {
+    const rules = { ...RULES, 'zone-down': { when: 'zone_down', escalation: 'notify' }, 'region-down': { when: 'region_down', escalation: 'notify' } };
+    const h = await open(alertingConfig({ rules, escalation_policies: POLICIES }));
+    await h.signal(endpointSignal('ep-down', 'api', '1', 'a', true, T0));
+    h.clock.set(T0 + S);
+    await h.signal(area('zone-down', 'zone', 'a', true, h.clock.t));
+    h.clock.set(T0 + 2 * S);
+    await h.signal(area('region-down', 'region', 'r1', true, h.clock.t));
+    await h.at(T0 + M);
+    expect([...h.ctx.open.values()].map((i) => i.key)).toEqual(['region-down:region/r1']);
+    h.clock.set(T0 + 2 * M);
+    await h.signal(area('region-down', 'region', 'r1', false, h.clock.t));
+    expect([...h.ctx.open.values()].map((i) => [i.key, i.alerts])).toEqual([['region-down:region/r1', []], ['zone-down:zone/a', ['zone/a']]]);
+    // The endpoint paged once, before its zone went down; it opened nothing when the region came back.
+    const endpointRows = (await h.outbox()).filter((r) => (r.message as { dedupKey: string }).dedupKey === 'ep-down:a');
+    expect(countBy(endpointRows, (r) => `${r.kind} ${r.incidentId}`)).toEqual({ 'trigger 1': 2, 'resolve 1': 2, 'review_due 1': 2 });
   });
 });
 

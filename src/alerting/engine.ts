@@ -148,6 +148,7 @@ export class AlertEngine {
     state.active = false;
     if (state.held) {
       state.held = null;
+      await this.releaseInhibited(state.signal);
       return;
     }
     if (!wasActive || !state.incidentKey) return;
@@ -200,7 +201,8 @@ export class AlertEngine {
     for (const [inhibitor, inhibited, label] of INHIBITIONS) {
       if (inhibited !== when || signal.labels[label] === undefined) continue;
       for (const other of this.alerts.values()) {
-        if (!other.active || other.held) continue;
+        // An alert held by a broader one still inhibits narrower ones (as in Alertmanager): released in any order, a chain stays quiet.
+        if (!other.active || (other.held !== null && other.held !== 'inhibited')) continue;
         if (this.ctx.rules.get(other.signal.rule)?.when === inhibitor && other.signal.labels[label] === signal.labels[label]) return other.signal;
       }
     }
