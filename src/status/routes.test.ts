@@ -135,6 +135,10 @@ describe('the status page over HTTP', () => {
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type'), path).toBe('text/html; charset=utf-8');
     }
+    const post = await setup().server.app().request('/api/v1/tokens', { method: 'POST' }, { incoming: { socket: { remoteAddress: '192.0.2.9' } } });
+    expect(post.status).toBe(404);
+    expect(post.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(post.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
   });
 
   it('caches the stylesheet for long, under a versioned URL', async () => {

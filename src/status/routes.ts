@@ -159,6 +159,11 @@ export function statusRoutes(options: StatusRoutesOptions): Hono {
     }
     return send(c, rendered);
   });
+  // Other methods on unknown paths (a GET always gets the page-styled 404 above).
+  app.notFound((c) => {
+    c.header('Content-Type', TYPES.html);
+    return c.body('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body><h1>Not found</h1><p><a href="/">Current status</a></p></body></html>', 404);
+  });
   app.onError((err, c) => {
     options.onError?.(err);
     securityHeaders(c);
