@@ -105,7 +105,10 @@ describe('operator dashboard in Chromium (real daemon)', () => {
     const e0 = servers[0] as Server;
     e0.closeAllConnections();
     await new Promise((resolve) => e0.close(resolve));
-    await page.waitForFunction(`document.querySelector('[data-status="target/service/api/e0"]')?.textContent === 'down'`, undefined, { timeout: 15_000 });
+    // A selector, not waitForFunction: the page's CSP forbids the eval a string predicate needs.
+    const url = page.url();
+    await page.waitForSelector('[data-status="target/service/api/e0"]:text-is("down")', { timeout: 15_000 });
+    expect(page.url()).toBe(url);
     expect(await page.textContent('.notice')).toContain('api/e0: draining');
 
     await page.click('nav >> text=Backups');
