@@ -50,6 +50,25 @@ describe('StatusPageServer', () => {
   });
 });
 
+describe('StatusPageServer.snapshot', () => {
+  it('serves the last good state while the store cannot be read, and fails only without one', async () => {
+    let now = 0;
+    const store = new MemoryStatusStore();
+    const s = new StatusPageServer({ config: statusConfig({ services: SERVICES, status_page: { title: 'x' } }), probes: new FakeProbes(), store, log: silentLogger(), now: () => now });
+    const broken = () => Promise.reject(new Error('database is locked'));
+    const read = store.stateChanges.bind(store);
+    store.stateChanges = broken;
+    await expect(s.snapshot()).rejects.toThrow('database is locked');
+    store.stateChanges = read;
+    const good = await s.snapshot();
+    now += 10_000;
+    store.stateChanges = broken;
+    expect(await s.snapshot()).toBe(good);
+    store.stateChanges = read;
+    expect((await s.snapshot()).at).toBe(now);
+  });
+});
+
 describe('RateLimiter', () => {
   it('refills over time and keeps at most maxClients buckets', () => {
     let now = 0;

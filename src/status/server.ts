@@ -38,6 +38,7 @@ export class StatusPageServer implements Subsystem<BulwarkConfig> {
   private server: Server | undefined;
   private listen: string | undefined;
   private snap: { at: number; value: Promise<StatusSnapshot> } | undefined;
+  private lastGood: StatusSnapshot | undefined;
   private readonly limiter: RateLimiter;
   private readonly now: () => number;
   private readonly subscriptions: Subscriptions | undefined;
@@ -80,13 +81,24 @@ export class StatusPageServer implements Subsystem<BulwarkConfig> {
     return address ? { host: address.address, port: address.port } : null;
   }
 
-  /** The page's state, shared by every request for SNAPSHOT_MS. */
+  /**
+   * The page's state, shared by every request for SNAPSHOT_MS. When the store
+   * cannot be read, the last good one is served (its "Updated" time says how
+   * old it is) and the next request tries again.
+   */
   snapshot(): Promise<StatusSnapshot> {
     const now = this.now();
     if (this.snap === undefined || now - this.snap.at >= SNAPSHOT_MS) {
-      const value = buildSnapshot({ config: this.config, probes: this.options.probes, store: this.options.store, now });
-      // A failed read is not kept: the next request tries again.
-      value.catch(() => (this.snap = undefined));
+      const previous = this.lastGood;
+      const value = buildSnapshot({ config: this.config, probes: this.options.probes, store: this.options.store, now }).then((snap) => {
+        this.lastGood = snap;
+        return snap;
+      }, (err: unknown) => {
+        this.snap = undefined;
+        if (previous === undefined) throw err;
+        this.options.log.warn({ err: (err as Error).message }, 'status page: reading the store failed; serving the last good state');
+        return previous;
+      });
       this.snap = { at: now, value };
     }
     return this.snap.value;
