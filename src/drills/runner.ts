@@ -66,7 +66,7 @@ export class DrillRunner {
 
   /** At start: revert and record what a crashed drill left. Takes the lock, so a running drill is never reverted under it. */
   async recover(): Promise<DrillReport | undefined> {
-    await mkdir(this.drillsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.drillsDir, { recursive: true });
     const lock = await DrillLock.acquire(this.drillsDir, '(recovery)');
     try {
       return await replayJournal(this.journal, this.options.store, this.now);
@@ -77,7 +77,7 @@ export class DrillRunner {
 
   async run(name: string, options: RunDrillOptions = {}): Promise<DrillReport> {
     const { drill, type } = this.drill(name);
-    await mkdir(this.drillsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.drillsDir, { recursive: true });
     const lock = await DrillLock.acquire(this.drillsDir, name);
     try {
       await replayJournal(this.journal, this.options.store, this.now);

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPolicy } from '../../src/backup/index.js';
+import { drillWorld, type DrillWorld } from '../../src/drills/testing/world.js';
+import { Harness } from '../daemon/helpers.js';
+
+/** `bulwark drill run|ls|show` as a user runs them: exit codes 0 passed, 1 failed, 2 usage. */
+describe('bulwark drill', () => {
+  const h = new Harness();
+  let w: DrillWorld;
+  let config: string;
+  beforeAll(async () => {
+    w = await drillWorld();
+    await w.store.close();
+    config = join(w.dir, 'bulwark.yaml');
+    await writeFile(config, w.yaml);
+    expect((await runPolicy(w.config, 'files')).ok).toBe(true);
+  }, 60_000);
+  afterAll(async () => {
+    await h.cleanup();
+    if (w) await rm(w.dir, { recursive: true, force: true });
+  });
+  const drill = (...args: string[]) => h.run(['drill', ...args, '--data-dir', w.dataDir], {}, 60_000);
+
+  it('prints a dry run and touches nothing', async () => {
+    const dry = await drill('run', 'backup_restoration', '-c', config, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/fetch +repository local/);
+    expect(dry.stdout).toMatch(/teardown +remove /);
+    expect(existsSync(join(w.dataDir, 'drills', 'sandboxes'))).toBe(false);
+  }, 60_000);
+
+  it('runs, lists and shows drills with their exit codes', async () => {
+    const passed = await drill('run', 'backup_restoration', '-c', config, '--json');
+    expect(passed.code, passed.stderr).toBe(0);
+    const report = JSON.parse(passed.stdout) as { id: string; outcome: string };
+    expect(report.outcome).toBe('passed');
+    const failed = await drill('run', 'strict-restore', '-c', config);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stdout).toMatch(/strict-restore FAILED/);
+    const ls = await drill('ls', '--json');
+    expect((JSON.parse(ls.stdout) as Array<{ outcome: string }>).map((r) => r.outcome)).toEqual(['failed', 'passed']);
+    const show = await drill('show', report.id.slice(0, 8));
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain('# Drill backup_restoration: PASSED');
+    expect(show.stdout).toContain('## Recommendations');
+    expect((await drill('run', 'nosuch', '-c', config)).code).toBe(2);
+    expect((await drill('run', 'failover_testing', '-c', config)).code).toBe(2);
+  }, 120_000);
+});
