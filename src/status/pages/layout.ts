@@ -23,7 +23,7 @@ export function layout(snap: StatusSnapshot, heading: string | null, body: Html)
 <header class="top"><a class="brand" href="/">${snap.title}</a></header>
 <main>${body}</main>
 <footer class="foot"><p>Times are UTC. Updated ${time(snap.at)}.</p>
-<p><a href="/history">Incident history</a> · <a href="/history.rss">RSS</a> · <a href="/history.atom">Atom</a> · <a href="/api/v2/summary.json">JSON</a></p></footer>
+<p><a href="/subscribe">Subscribe to updates</a> · <a href="/history">Incident history</a> · <a href="/history.rss">RSS</a> · <a href="/history.atom">Atom</a> · <a href="/api/v2/summary.json">JSON</a></p></footer>
 </body></html>`;
 }
 

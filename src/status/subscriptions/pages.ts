@@ -30,6 +30,7 @@ export function confirmForm(title: string, action: string, token: string, questi
 }
 
 export function subscribeForm(title: string, components: readonly string[], options: { email: boolean; webhooks: boolean }): Html {
+  if (!options.email && !options.webhooks) return page(title, 'Subscribe to updates', html`<p>This page offers no email or webhook updates; follow the <a href="/history.rss">RSS</a> or <a href="/history.atom">Atom</a> feed instead.</p>`);
   const choices = components.map((c) => html`<label><input type="checkbox" name="components" value="${c}"> ${c}</label><br>`);
   return page(title, 'Subscribe to updates', html`<form method="post" action="/subscribe">
 ${options.email ? html`<p><label for="email">Email address</label><br><input id="email" name="email" type="email" autocomplete="email" maxlength="254"></p>` : ''}

@@ -157,3 +157,15 @@ describe('subscription routes', () => {
     expect(statuses).toEqual([202, 202, 429]);
   });
 });
+
+describe('subscribe form', () => {
+  it('offers what is configured, and points at the feeds when nothing is', async () => {
+    const both = await (await app().request('http://status.test/subscribe')).text();
+    expect(both).toContain('name="email"');
+    expect(both).toContain('name="webhook"');
+    expect(both).toContain('value="api"');
+    const none = await (await app(testConfig({ email_channel: undefined, webhooks: false })).request('http://status.test/subscribe')).text();
+    expect(none).not.toContain('<form');
+    expect(none).toContain('href="/history.rss"');
+  });
+});
