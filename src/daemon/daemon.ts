@@ -52,6 +52,7 @@ export class Daemon {
   private statusPage!: StatusPageServer;
   /** Refused API tokens and dashboard sign-ins, counted together per client address. */
   private authThrottle!: FailureThrottle;
+  private readonly dashboardStopping = new AbortController();
   readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
   private reloading: Promise<ReloadResult> | undefined;
 
@@ -128,6 +129,9 @@ export class Daemon {
 
   async stop(drainMs: number): Promise<void> {
     this.watcher?.stop();
+    // Open dashboard streams end first: the API's drain would otherwise wait its whole deadline on them.
+    this.dashboardStopping.abort();
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await this.lifecycle?.stop(drainMs);
     await this.store?.close();
   }
@@ -175,6 +179,7 @@ export class Daemon {
       store: this.store, log: this.options.log.child({ subsystem: 'dashboard' }), config: () => this.loaded.config,
       probes: this.probes, slo: this.slo, gateway: this.gateway, backups: this.backups, databases: this.databases,
       incidents: this.alerting.actions, bus: this.bus, throttle: this.authThrottle, switchover: etcdSwitchover(() => this.loaded.config),
+      stopping: this.dashboardStopping.signal,
     });
   }
 

@@ -31,5 +31,7 @@ export interface DashboardDeps {
   throttle: FailureThrottle;
   /** Absent: the Databases page shows no switchover form. */
   switchover?: Switchover;
+  /** Aborted when the daemon begins to stop: open live streams end, so the API's drain does not wait on them. */
+  stopping?: AbortSignal;
   now?: () => number;
 }

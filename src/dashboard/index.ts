@@ -25,7 +25,7 @@ export { etcdSwitchover } from './switchover.js';
  */
 export function dashboardRoutes(deps: DashboardDeps): Hono {
   const sessions = new SessionStore(deps.now);
-  const live = new LiveStatus(deps.bus);
+  const live = new LiveStatus(deps.bus, deps.stopping);
   const app = new Hono<DashEnv>();
   app.use('*', securityHeaders());
   app.route('/static', assetRoutes());

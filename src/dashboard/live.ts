@@ -20,7 +20,12 @@ const KEEPALIVE_MS = 15_000;
 export class LiveStatus {
   private readonly streams = new Set<(change: StatusChange) => void>();
 
-  constructor(bus: StatusEvents) {
+  private readonly wakers = new Set<() => void>();
+
+  constructor(bus: StatusEvents, private readonly stopping?: AbortSignal) {
+    stopping?.addEventListener('abort', () => {
+      for (const wake of this.wakers) wake();
+    }, { once: true });
     bus.on('owner.state', (e) => this.publish({ key: `${e.kind}/${e.name}`, status: e.to, at: e.at }));
     bus.on('target.state', (e) => this.publish({ key: `target/${e.target.id}`, status: e.to, at: e.at }));
   }
@@ -32,9 +37,12 @@ export class LiveStatus {
   /** `alive`: checked at every keepalive; the stream ends with the session. */
   stream(c: Context, alive: () => boolean): Response {
     if (this.streams.size >= MAX_STREAMS) return c.text('too many live streams; reload later', 503);
+    if (this.stopping?.aborted) return c.text('the daemon is stopping', 503);
     return streamSSE(c, async (sse) => {
       const queue: StatusChange[] = [];
       let wake: (() => void) | undefined;
+      const wakeUp = (): void => wake?.();
+      this.wakers.add(wakeUp);
       const listener = (change: StatusChange): void => {
         queue.push(change);
         wake?.();
@@ -46,16 +54,19 @@ export class LiveStatus {
       });
       try {
         await sse.writeSSE({ event: 'hello', data: '{}' });
-        while (!sse.aborted && !sse.closed && alive()) {
+        while (!sse.aborted && !sse.closed && alive() && !this.stopping?.aborted) {
           for (const change of queue.splice(0)) await sse.writeSSE({ event: 'status', data: JSON.stringify(change) });
           await new Promise<void>((resolve) => {
+            // Whatever arrived while the last write was pending found no waiter to wake.
+            if (queue.length > 0 || sse.aborted || this.stopping?.aborted) return resolve();
             wake = resolve;
             setTimeout(resolve, KEEPALIVE_MS).unref();
           });
-          if (queue.length === 0 && !sse.aborted) await sse.write(': keepalive\n\n');
+          if (queue.length === 0 && !sse.aborted && !this.stopping?.aborted) await sse.write(': keepalive\n\n');
         }
       } finally {
         this.streams.delete(listener);
+        this.wakers.delete(wakeUp);
       }
     });
   }
