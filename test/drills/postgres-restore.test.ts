@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,9 +11,11 @@ import { startArchivingPrimary, type ArchivingPrimary } from '../../src/backup/p
 import { walCommandPrefix } from '../../src/cli/commands/backup/restore-postgres.js';
 import type { BulwarkConfig } from '../../src/config/index.js';
 import { DrillRunner } from '../../src/drills/index.js';
+import { processStartTicks } from '../../src/drills/proc.js';
 import { configFrom } from '../../src/drills/testing/world.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
 import { runAsUser } from '../../src/testing/run-as.js';
+import { Harness } from '../daemon/helpers.js';
 
 /**
  * The restoration drill of a PostgreSQL policy on real servers: a primary that
@@ -59,7 +61,9 @@ describe('backup restoration drill of a PostgreSQL policy', () => {
     store = await openSqliteStore({ path: join(dir, 'data', 'bulwark.db') });
     await store.migrate();
   }, 120_000);
+  const h = new Harness();
   afterAll(async () => {
+    await h.cleanup();
     await store?.close();
     await primary?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -106,4 +110,27 @@ describe('backup restoration drill of a PostgreSQL policy', () => {
     expect(short.policies[0]!.problems).toEqual(['orders has 1500 rows, at least 1501 expected']);
     expect(await readdir(join(dir, 'data', 'drills', 'sandboxes'))).toEqual([]);
   }, 600_000);
+
+  it('SIGKILL mid-drill: the next start stops the scratch PostgreSQL, removes the sandbox and records the run as aborted', async () => {
+    const journalPath = join(dir, 'data', 'drills', 'journal.json');
+    const cli = h.spawn(['drill', 'run', 'backup_restoration', '-c', configPath, '--data-dir', join(dir, 'data')]);
+    const entry = await expect.poll(async () => {
+      const text = await readFile(journalPath, 'utf8').catch(() => '{"entries":[]}');
+      return (JSON.parse(text) as { entries: Array<{ kind: string; pid?: number }> }).entries.find((e) => e.kind === 'postgres' && e.pid !== undefined);
+    }, { timeout: 120_000, interval: 50 }).toBeDefined().then(async () => JSON.parse(await readFile(journalPath, 'utf8')) as { run: { id: string }; entries: Array<{ kind: string; pid?: number }> });
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    const pid = entry.entries.find((e) => e.kind === 'postgres')!.pid!;
+    expect(() => process.kill(pid, 0)).not.toThrow();
+
+    const runner = new DrillRunner({ config, dataDir: join(dir, 'data'), store });
+    const report = await runner.recover();
+    expect(report).toMatchObject({ id: entry.run.id, outcome: 'aborted' });
+    expect(report!.timeline[0]!.detail).toContain(`stopped the scratch PostgreSQL (pid ${pid})`);
+    // Gone, or a zombie its new parent has not reaped (a container's init may never): either way not running.
+    expect(await processStartTicks(pid)).toBeUndefined();
+    expect(await readdir(join(dir, 'data', 'drills', 'sandboxes'))).toEqual([]);
+    expect(existsSync(journalPath)).toBe(false);
+    expect((await store.drillRuns.get(entry.run.id))?.outcome).toBe('aborted');
+  }, 300_000);
 });
