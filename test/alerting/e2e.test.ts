@@ -12,10 +12,10 @@ import { mailSubject, mailText, MailReceiver, Upstream, WebhookReceiver } from '
  */
 
 const h = new Harness();
-const receivers: Array<{ close?(): Promise<void>; stop?(): Promise<void> }> = [];
+const receivers: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await h.cleanup();
-  for (const r of receivers.splice(0)) await (r.close ?? r.stop)!.call(r);
+  for (const r of receivers.splice(0)) await r.close();
 });
 
 const HOOK_SECRET = 'hook-secret-0123456789';

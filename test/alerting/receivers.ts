@@ -129,13 +129,25 @@ export function mailSubject(raw: string): string {
   return header.replace(/\r\n[ \t]/g, ' ');
 }
 
-/** An upstream HTTP endpoint that can be stopped and started again on the same port. */
+/**
+ * An upstream HTTP endpoint that can die and come back. It keeps its port
+ * while dead (connections are reset), so no other test on the machine can
+ * take the port and answer in its place.
+ */
 export class Upstream {
   private server: Server | undefined;
+  private dead = false;
   port = 0;
 
   async start(): Promise<number> {
-    this.server = createServer((_req, res) => res.writeHead(200).end('ok'));
+    if (this.server) {
+      this.dead = false;
+      return this.port;
+    }
+    this.server = createServer((req, res) => {
+      if (this.dead) return req.socket.destroy();
+      res.writeHead(200).end('ok');
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.port, '127.0.0.1', () => resolve());
@@ -144,7 +156,13 @@ export class Upstream {
     return this.port;
   }
 
+  /** Dies: every request from now on has its connection reset. */
   async stop(): Promise<void> {
+    this.dead = true;
+    this.server?.closeIdleConnections();
+  }
+
+  async close(): Promise<void> {
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));

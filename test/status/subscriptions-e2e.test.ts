@@ -50,7 +50,7 @@ describe('status page subscriptions end to end', () => {
     const upstreams = [new Upstream(), new Upstream()];
     const ports = await Promise.all(upstreams.map((u) => u.start()));
     const mail = new MailReceiver();
-    closers.push(() => mail.close(), ...upstreams.map((u) => () => u.stop()));
+    closers.push(() => mail.close(), ...upstreams.map((u) => () => u.close()));
     const statusPort = await freePort();
     const d = await startDaemon(h, { yaml: config(ports, await mail.listen(), statusPort) });
     const page = `http://127.0.0.1:${statusPort}`;
