@@ -217,9 +217,23 @@ export class AlertEngine {
   }
 
   /** A broader alert became active: alerts it covers leave their incidents (which then resolve) and are held. */
+  /** Whether `inhibitor` is the broader alert of `signal` (region over zone, zone or service over endpoint, …). */
+  private covers(inhibitor: Signal, signal: Signal): boolean {
+    const by = this.ctx.rules.get(inhibitor.rule)?.when;
+    const when = this.ctx.rules.get(signal.rule)?.when;
+    return INHIBITIONS.some(([inhibiting, inhibited, label]) => inhibiting === by && inhibited === when && signal.labels[label] !== undefined && signal.labels[label] === inhibitor.labels[label]);
+  }
+
+  private inhibitsAnything(signal: Signal): boolean {
+    const by = this.ctx.rules.get(signal.rule)?.when;
+    return INHIBITIONS.some(([inhibiting]) => inhibiting === by);
+  }
+
+  // Only what the new alert covers is looked at: asking every alert for its inhibitor made each activation O(alerts²) (bench/alerting-engine.ts).
   private async inhibitOpen(inhibitor: Signal): Promise<void> {
+    if (!this.inhibitsAnything(inhibitor)) return;
     for (const state of this.alerts.values()) {
-      if (!state.active || state.held || state.signal === inhibitor || this.inhibitorOf(state.signal) === undefined) continue;
+      if (!state.active || state.held || state.signal === inhibitor || !this.covers(inhibitor, state.signal)) continue;
       const incident = state.incidentKey ? this.ctx.openByKey(state.incidentKey) : undefined;
       await this.hold(state, 'inhibited');
       if (incident) await removeAlert(this.ctx, incident, state.signal.subject, `inhibited by ${inhibitor.subject}`);
@@ -244,8 +258,9 @@ export class AlertEngine {
 
   /** A broader alert cleared: alerts it held that still fire become active again. */
   private async releaseInhibited(cleared: Signal): Promise<void> {
+    if (!this.inhibitsAnything(cleared)) return;
     for (const state of this.alerts.values()) {
-      if (state.held !== 'inhibited' || state.firingSince === null || this.inhibitorOf(state.signal)) continue;
+      if (state.held !== 'inhibited' || state.firingSince === null || !this.covers(cleared, state.signal) || this.inhibitorOf(state.signal)) continue;
       state.active = false;
       state.held = null;
       this.ctx.log.debug({ subject: state.signal.subject, after: cleared.subject }, 'inhibition lifted');
