@@ -3,7 +3,8 @@ import { formatDurationShort, type AlertCondition, type BulwarkConfig } from '..
 import type { Logger } from '../../core/logger.js';
 import type { BackupRunRecord, LastBackupRuns, Store } from '../../store/index.js';
 import type { Signal } from '../types.js';
-import { AlertTracker, labels, Poller, RuleIndex, rulesFor, tierOf, type Emit, type RuleLike, type SignalSources } from './common.js';
+import { labels, tierOf, type RuleLike } from './common.js';
+import { PolledSource } from './polled.js';
 import { readSamples } from './registry-read.js';
 
 export const WAL_ARCHIVE_LAG_METRIC = 'bulwark_wal_archive_lag_seconds';
@@ -69,53 +70,28 @@ function staleSignal(rule: RuleLike, facts: PolicyFacts, entry: LastBackupRuns |
 }
 
 /** backup_failed, verify_failed and backup_stale from the store's backup runs; wal_archive_lag from the archivers' gauge. */
-export class BackupSource implements SignalSources {
-  private readonly tracker = new AlertTracker();
-  private readonly poller: Poller;
+export class BackupSource extends PolledSource {
   /** Since when a policy that never succeeded counts as without a backup. */
   private readonly startedAt: number;
-  private index = new RuleIndex([]);
   private config: BulwarkConfig;
 
   constructor(private readonly options: BackupSourceOptions) {
+    super({
+      conditions: ['backup_failed', 'verify_failed', 'backup_stale', 'wal_archive_lag'], intervalMs: options.intervalMs ?? 30_000,
+      log: options.log, failure: 'reading the backup runs', now: options.now,
+    }, options.rules);
     this.config = options.config;
     this.startedAt = options.now();
-    this.reload(options.rules, options.config);
-    this.poller = new Poller({
-      intervalMs: options.intervalMs ?? 30_000,
-      evaluate: () => this.evaluate(),
-      onError: (err) => options.log.warn({ err }, 'alerting: reading the backup runs failed'),
-    });
   }
 
-  start(emit: Emit): void {
-    this.poller.start(emit);
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  reload(rules: readonly RuleLike[], config: BulwarkConfig): void {
-    this.index = new RuleIndex(rulesFor(rules, 'backup_failed', 'verify_failed', 'backup_stale', 'wal_archive_lag'));
+  protected override configure(config: BulwarkConfig): void {
     this.config = config;
   }
 
-  snapshot(): Signal[] {
-    return this.tracker.snapshot();
-  }
-
-  poll(): Promise<void> {
-    return this.poller.tick();
-  }
-
-  private async evaluate(): Promise<Signal[]> {
-    const now = this.options.now();
-    const names = this.index.names();
+  protected async evaluate(now: number): Promise<Signal[]> {
     const needRuns = this.index.rules.some((r) => r.when !== 'wal_archive_lag');
     const runs = needRuns ? await this.options.store.lastBackupRuns() : [];
-    const evaluated = [...this.fromRuns(runs, now), ...await this.walLag(now)];
-    return [...this.tracker.dropRules(names, now), ...this.tracker.sync(evaluated, names, now)];
+    return [...this.fromRuns(runs, now), ...await this.walLag(now)];
   }
 
   private fromRuns(runs: readonly LastBackupRuns[], now: number): Signal[] {

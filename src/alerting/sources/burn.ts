@@ -4,7 +4,8 @@ import { formatDurationShort } from '../../config/index.js';
 import { evaluateOwnerBurnRate, type BurnOwner, type BurnSourceStore } from '../burn-source.js';
 import type { BurnRateAlertResult } from '../burn-rate.js';
 import type { Signal } from '../types.js';
-import { AlertTracker, labels, Poller, RuleIndex, rulesFor, tierOf, type Emit, type RuleLike, type SignalSources } from './common.js';
+import { labels, tierOf, type RuleLike } from './common.js';
+import { PolledSource } from './polled.js';
 
 export interface BurnSourceOptions {
   rules: readonly RuleLike[];
@@ -33,45 +34,19 @@ function burnSummary(name: string, alert: BurnRateAlertResult | undefined, fallb
 }
 
 /** error_budget_burn: the workbook's multi-window burn rates per service and database, from the recorded state changes. */
-export class BurnSource implements SignalSources {
-  private readonly tracker = new AlertTracker();
-  private readonly poller: Poller;
-  private index = new RuleIndex([]);
+export class BurnSource extends PolledSource {
   private config: BulwarkConfig;
 
   constructor(private readonly options: BurnSourceOptions) {
+    super({ conditions: ['error_budget_burn'], intervalMs: options.intervalMs ?? 60_000, log: options.log, failure: 'evaluating error-budget burn rates', now: options.now }, options.rules);
     this.config = options.config;
-    this.reload(options.rules, options.config);
-    this.poller = new Poller({
-      intervalMs: options.intervalMs ?? 60_000,
-      evaluate: () => this.evaluate(),
-      onError: (err) => options.log.warn({ err }, 'alerting: evaluating error-budget burn rates failed'),
-    });
   }
 
-  start(emit: Emit): void {
-    this.poller.start(emit);
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  reload(rules: readonly RuleLike[], config: BulwarkConfig): void {
-    this.index = new RuleIndex(rulesFor(rules, 'error_budget_burn'));
+  protected override configure(config: BulwarkConfig): void {
     this.config = config;
   }
 
-  snapshot(): Signal[] {
-    return this.tracker.snapshot();
-  }
-
-  poll(): Promise<void> {
-    return this.poller.tick();
-  }
-
-  private async evaluate(): Promise<Signal[]> {
-    const now = this.options.now();
+  protected async evaluate(now: number): Promise<Signal[]> {
     const evaluated: Signal[] = [];
     for (const rule of this.index.rules) {
       for (const owner of owners(rule)) {
@@ -79,8 +54,7 @@ export class BurnSource implements SignalSources {
         if (signal) evaluated.push(signal);
       }
     }
-    const names = this.index.names();
-    return [...this.tracker.dropRules(names, now), ...this.tracker.sync(evaluated, names, now)];
+    return evaluated;
   }
 
   private async evaluateOwner(rule: RuleLike, owner: BurnOwner, now: number): Promise<Signal | null> {

@@ -4,7 +4,8 @@ import type { Logger } from '../../core/logger.js';
 import type { EventBus } from '../../events/index.js';
 import type { DatabaseHaEvents, HistoryEntry } from '../../postgres-ha/index.js';
 import type { Signal } from '../types.js';
-import { AlertTracker, labels, Poller, RuleIndex, rulesFor, tierOf, type Emit, type RuleLike, type SignalSources } from './common.js';
+import { labels, rulesFor, tierOf, type Emit, type RuleLike } from './common.js';
+import { PolledSource } from './polled.js';
 import { formatBytes, readSamples, type Sample } from './registry-read.js';
 
 export const WITHOUT_SYNC_STANDBY_METRIC = 'bulwark_db_without_sync_standby_seconds_total';
@@ -54,57 +55,44 @@ function sumBy(samples: readonly Sample[], label: string): Map<string, { total: 
  * failover (one-shot, from the bus), no_sync_standby and replication_lag
  * (from the postgres-ha metrics, polled).
  */
-export class DatabaseSource implements SignalSources {
-  private readonly tracker = new AlertTracker();
-  private readonly poller: Poller;
-  private index = new RuleIndex([]);
+export class DatabaseSource extends PolledSource {
   private config: BulwarkConfig;
   /** The without-standby counter per database at the last poll. */
   private lastAlone: Map<string, { total: number; members: Map<string, number> }> | undefined;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: DatabaseSourceOptions) {
+    super({
+      conditions: ['failover', 'no_sync_standby', 'replication_lag'], intervalMs: options.intervalMs ?? 5_000,
+      log: options.log, failure: 'reading the database metrics', now: options.now,
+    }, options.rules);
     this.config = options.config;
-    this.reload(options.rules, options.config);
-    this.poller = new Poller({
-      intervalMs: options.intervalMs ?? 5_000,
-      evaluate: () => this.evaluate(),
-      onError: (err) => options.log.warn({ err }, 'alerting: reading the database metrics failed'),
-    });
   }
 
-  start(emit: Emit): void {
+  override start(emit: Emit): void {
     this.unsubscribe = this.options.bus.on('database.failover', (e) => {
       const signals = this.index.for('failover', 'databases', e.database).map((r) => failoverSignal(r, e, this.config));
       if (signals.length > 0) emit(signals);
     });
-    this.poller.start(emit);
+    super.start(emit);
   }
 
-  stop(): void {
+  override stop(): void {
     this.unsubscribe?.();
-    this.poller.stop();
+    super.stop();
   }
 
-  reload(rules: readonly RuleLike[], config: BulwarkConfig): void {
-    this.index = new RuleIndex(rulesFor(rules, 'failover', 'no_sync_standby', 'replication_lag'));
+  protected override configure(config: BulwarkConfig): void {
     this.config = config;
   }
 
-  snapshot(): Signal[] {
-    return this.tracker.snapshot();
+  /** Failovers are one-shot events from the bus; only the metric rules are polled. */
+  protected override polledRules(): ReadonlySet<string> {
+    return new Set(rulesFor(this.index.rules, 'no_sync_standby', 'replication_lag').map((r) => r.name));
   }
 
-  /** One poll now; resolves when its signals were emitted. */
-  poll(): Promise<void> {
-    return this.poller.tick();
-  }
-
-  private async evaluate(): Promise<Signal[]> {
-    const now = this.options.now();
-    const polled = new Set(rulesFor(this.index.rules, 'no_sync_standby', 'replication_lag').map((r) => r.name));
-    const evaluated = [...await this.withoutStandby(now), ...await this.lagging(now)];
-    return [...this.tracker.dropRules(polled, now), ...this.tracker.sync(evaluated, polled, now)];
+  protected async evaluate(now: number): Promise<Signal[]> {
+    return [...await this.withoutStandby(now), ...await this.lagging(now)];
   }
 
   private async withoutStandby(now: number): Promise<Signal[]> {

@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logger.js';
-import type { BulwarkConfig } from '../../config/index.js';
 import type { Signal } from '../types.js';
-import { AlertTracker, Poller, RuleIndex, rulesFor, type Emit, type RuleLike, type SignalSources } from './common.js';
+import type { RuleLike } from './common.js';
+import { PolledSource } from './polled.js';
 import { matching, readSamples, type Sample } from './registry-read.js';
 
 export interface MetricSourceOptions {
@@ -33,42 +33,12 @@ function thresholdSignal(rule: RuleLike, sample: Sample, at: number): Signal {
 }
 
 /** `metric` rules: thresholds on any metric of Bulwark's own registry, per matching series. */
-export class MetricSource implements SignalSources {
-  private readonly tracker = new AlertTracker();
-  private readonly poller: Poller;
-  private index = new RuleIndex([]);
-
+export class MetricSource extends PolledSource {
   constructor(private readonly options: MetricSourceOptions) {
-    this.reload(options.rules);
-    this.poller = new Poller({
-      intervalMs: options.intervalMs ?? 10_000,
-      evaluate: () => this.evaluate(),
-      onError: (err) => options.log.warn({ err }, 'alerting: reading metrics for metric rules failed'),
-    });
+    super({ conditions: ['metric'], intervalMs: options.intervalMs ?? 10_000, log: options.log, failure: 'reading metrics for metric rules', now: options.now }, options.rules);
   }
 
-  start(emit: Emit): void {
-    this.poller.start(emit);
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  reload(rules: readonly RuleLike[], _config?: BulwarkConfig): void {
-    this.index = new RuleIndex(rulesFor(rules, 'metric'));
-  }
-
-  snapshot(): Signal[] {
-    return this.tracker.snapshot();
-  }
-
-  poll(): Promise<void> {
-    return this.poller.tick();
-  }
-
-  private async evaluate(): Promise<Signal[]> {
-    const now = this.options.now();
+  protected async evaluate(now: number): Promise<Signal[]> {
     const evaluated: Signal[] = [];
     const cache = new Map<string, Sample[]>();
     for (const rule of this.index.rules) {
@@ -77,7 +47,6 @@ export class MetricSource implements SignalSources {
       if (!cache.has(metric)) cache.set(metric, await readSamples(this.options.registry, metric));
       evaluated.push(...matching(cache.get(metric) ?? [], labels).map((s) => thresholdSignal(rule, s, now)));
     }
-    const names = this.index.names();
-    return [...this.tracker.dropRules(names, now), ...this.tracker.sync(evaluated, names, now)];
+    return evaluated;
   }
 }
