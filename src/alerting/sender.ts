@@ -93,11 +93,20 @@ export class OutboxSender {
 
   private async schedule(): Promise<void> {
     if (this.stopped) return;
+    await this.countPending();
     const due = await this.options.store.nextOutboxDue().catch(() => null);
     const wait = due === null ? IDLE_POLL_MS : Math.min(Math.max(due - this.now(), 0), IDLE_POLL_MS);
     if (this.stopped) return;
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
+  }
+
+  /** `bulwark_alert_outbox_pending` after each pass: what is still waiting, per channel. */
+  private async countPending(): Promise<void> {
+    const counts = await this.options.store.outboxCounts().catch(() => undefined);
+    if (!counts) return;
+    this.options.metrics.outboxPending.reset();
+    for (const c of counts) if (c.state === 'pending' || c.state === 'sending') this.options.metrics.outboxPending.inc({ channel: c.channel }, c.count);
   }
 
   /** Claims and delivers everything due now (the timer's work; tests call it directly). */
