@@ -2,7 +2,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
-import { listenFailed, splitListen } from '../core/net.js';
+import { listenOn } from '../core/net.js';
 import type { Subsystem } from '../core/lifecycle.js';
 import { createApiApp, type ApiDependencies } from './app.js';
 
@@ -26,19 +26,11 @@ export class ApiServer implements Subsystem {
   }
 
   async start(): Promise<void> {
-    const { host, port } = splitListen(this.listen);
     const app = createApiApp(this.deps);
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(listenFailed(err, { what: 'the API', key: this.listenKey, listen: this.listen }));
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenOn(server, { what: 'the API', key: this.listenKey, listen: this.listen });
     this.server = server;
     this.listening = true;
     this.log.info({ listen: `${this.address().host}:${this.address().port}` }, 'API listening');

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { BulwarkError } from './errors.js';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago: for servers that cannot be told to listen on port 0 (PostgreSQL, sshd). */
@@ -43,5 +43,18 @@ export function listenFailed(err: NodeJS.ErrnoException, site: ListenSite): Bulw
     : `change ${site.key}`;
   return new BulwarkError('LISTEN_FAILED', `${site.what} cannot listen on ${site.listen} (${site.key}): ${reason}`, {
     hint, cause: err, context: { listen: site.listen, key: site.key, errno: err.code },
+  });
+}
+
+/** Listens on `site.listen`; a failure is `listenFailed` for that site. */
+export function listenOn(server: Server, site: ListenSite, backlog?: number): Promise<void> {
+  const { host, port } = splitListen(site.listen);
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(listenFailed(err, site));
+    server.once('error', onError);
+    server.listen({ port, host, ...(backlog === undefined ? {} : { backlog }) }, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { listenFailed, splitListen } from '../core/net.js';
+import { listenOn } from '../core/net.js';
 import { databaseOfKey } from './database-services.js';
 
 /**
@@ -16,15 +16,7 @@ export const LISTEN_BACKLOG = 4096;
  * `databases.NAME.postgres.listen` in their file.
  */
 export function listenService(server: Server, name: string, listen: string): Promise<void> {
-  const { host, port } = splitListen(listen);
-  return new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(listenFailed(err, { ...listenSiteOf(name), listen }));
-    server.once('error', onError);
-    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  return listenOn(server, { ...listenSiteOf(name), listen }, LISTEN_BACKLOG);
 }
 
 /** What a gateway service key is to the user, and the key of its `listen` in the configuration. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { BulwarkConfig } from '../config/index.js';
 import type { Subsystem } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
-import { listenFailed, splitListen } from '../core/net.js';
+import { listenOn } from '../core/net.js';
 import { buildSnapshot } from './model.js';
 import { RateLimiter } from './rate-limit.js';
 import { statusRoutes } from './routes.js';
@@ -121,18 +121,10 @@ export class StatusPageServer implements Subsystem<BulwarkConfig> {
   }
 
   private async open(listen: string): Promise<void> {
-    const { host, port } = splitListen(listen);
     const server = createAdaptorServer({ fetch: this.app().fetch }) as Server;
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(listenFailed(err, { what: 'the status page', key: 'status_page.listen', listen }));
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenOn(server, { what: 'the status page', key: 'status_page.listen', listen });
     this.server = server;
     this.listen = listen;
     const address = this.address();
