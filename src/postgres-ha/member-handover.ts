@@ -13,6 +13,7 @@ import { clearRequest, type MemberContext, type PendingRequest } from './member-
 import type { Peer } from './member-observe.js';
 import { queryRows } from './pg-query.js';
 import { readPgStatus } from './postgres-process.js';
+import { waitForPoolersPaused } from './pooler/pause-barrier.js';
 
 type Call = { signal: AbortSignal; timeoutMs: number };
 
@@ -48,6 +49,12 @@ export async function handOver(ctx: MemberContext, input: HandoverInput, signal:
   if (input.to === undefined) {
     request = await nameTarget(ctx, request, target.name, call);
     if (!request) return undefined;
+  }
+  // PgBouncer on the gateway hosts: transactions in flight finish and new ones queue before we stop (pooler/pause-barrier.ts).
+  if (request) {
+    ctx.setBusy('waiting for the poolers to pause');
+    const poolers = await waitForPoolersPaused(ctx.etcd, ctx.keys.base, request.requestedAt, log, signal);
+    if (poolers.poolers > 0) log.info({ ...poolers, waitedMs: Math.round(poolers.waitedMs) }, 'poolers paused for the switchover');
   }
   ctx.setBusy(`handing over to ${target.name}`);
   const started = performance.now();
