@@ -45,8 +45,9 @@ export async function handOver(ctx: MemberContext, input: HandoverInput, signal:
     return { to: input.to, ok: false, detail, pauseMs: 0 };
   }
   // Chosen first, then named in the request: the standbys apply the request's rule, so the one we wait for is the one that takes over.
+  // The same write says we are handing over: the poolers PAUSE on it.
   let request = input.request;
-  if (input.to === undefined) {
+  if (request) {
     request = await nameTarget(ctx, request, target.name, call);
     if (!request) return undefined;
   }
@@ -93,17 +94,17 @@ async function bestCandidate(peers: readonly Peer[], recordedSet: readonly strin
   return best?.peer;
 }
 
-/** Writes the chosen target into the pending request (same lease); undefined when the request changed or is gone. */
+/** Writes the chosen target and `handingOver` into the pending request (same lease); undefined when the request changed or is gone. */
 async function nameTarget(ctx: MemberContext, pending: PendingRequest<SwitchoverRequest> | undefined, target: string, call: Call): Promise<PendingRequest<SwitchoverRequest> | undefined> {
   if (!pending) return undefined;
   const { revision, lease, ...request } = pending;
-  const result = await ctx.etcd.compareAndSwap(ctx.keys.switchover, revision, JSON.stringify({ ...request, to: target } satisfies SwitchoverRequest), lease, call);
+  const result = await ctx.etcd.compareAndSwap(ctx.keys.switchover, revision, JSON.stringify({ ...request, to: target, handingOver: true } satisfies SwitchoverRequest), lease, call);
   if (!result.succeeded) {
     ctx.log.warn({ to: target }, 'the switchover request changed while choosing its target; looking again at the next loop');
     return undefined;
   }
   ctx.log.info({ to: target }, 'switchover target chosen');
-  return { ...pending, to: target, revision: result.revision };
+  return { ...pending, to: target, handingOver: true, revision: result.revision };
 }
 
 /** Whether `peer` received WAL past `lsn` within `timeoutMs`. */

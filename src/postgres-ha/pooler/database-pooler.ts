@@ -7,7 +7,8 @@
  * - no primary (the leader key left it: a failover) → PAUSE, so new
  *   transactions queue instead of failing against a member that is gone;
  *   RESUME once the new primary accepts writes;
- * - a switchover request naming our primary → PAUSE (transactions in flight
+ * - a switchover our primary is handing over (the request says `handingOver`,
+ *   written by the leader once it chose the target) → PAUSE (transactions in flight
  *   finish, bounded by `pause_timeout`), then our record in etcd says so and
  *   the leader, which waits for that, stops (pause-barrier.ts); RESUME after
  *   the new primary, or when the request is gone and the leader did not change.
@@ -221,7 +222,7 @@ export class DatabasePooler {
     while (!signal.aborted) {
       const request = await this.readRequest(etcd, signal);
       const pause = this.pause;
-      if (request && !pause && request.from === this.upstream?.member) {
+      if (request?.handingOver === true && !pause && request.from === this.upstream?.member) {
         const next: PoolerPause = { reason: 'switchover', requestedAt: request.requestedAt, from: request.from, since: performance.now() };
         this.enqueue(async () => {
           if (this.pause) return;

@@ -1,8 +1,8 @@
 /**
  * The handshake that lets a planned switchover wait for the poolers. Each
  * running pooler keeps a record under `<base>/poolers/<id>`, bound to its own
- * lease (a pooler that dies drops out by itself). When it sees a switchover
- * request it PAUSEs PgBouncer (transactions in flight finish, new ones queue)
+ * lease (a pooler that dies drops out by itself). When the leader marks the
+ * switchover request `handingOver` (it has chosen the target), the pooler PAUSEs PgBouncer (transactions in flight finish, new ones queue)
  * and writes the request's `requestedAt` into `pausedFor`. The leader, before
  * its fast shutdown, waits until every record says `pausedFor` that request,
  * for at most the longest `pauseTimeoutMs` among them (+2 s, capped below the
