@@ -29,6 +29,19 @@ describe('postgres.pooler', () => {
     expect(text).toMatch(/max_clients/);
   });
 
+  it('check says a pooler needs the superuser\'s password', () => {
+    const yaml = `
+databases:
+  main-db:
+    postgres:
+      members: [{ name: m1, port: 5432 }]
+      pooler: { pool_mode: transaction }
+`;
+    const finding = parseConfigText(yaml, 't.yaml', { env: {} }).findings.find((f) => f.rule === 'lint.pooler_password_missing');
+    expect(finding).toMatchObject({ severity: 'error', path: ['databases', 'main-db', 'postgres', 'superuser_password'] });
+    expect(finding?.hint).toMatch(/superuser_password/);
+  });
+
   it('renders pgbouncer.ini pointed at the primary, and an auth file with quotes doubled', () => {
     const files = { dir: '/d', ini: '/d/pgbouncer.ini', authFile: '/d/users.txt' };
     const ini = renderIni({ listen: '0.0.0.0:6432', pool_mode: 'transaction', max_client_conn: 1000, default_pool_size: 25, pause_timeout: 10_000 }, { host: '10.0.0.2', port: 5433 }, files, 'postgres');
