@@ -70,8 +70,9 @@ export function renderIni(config: PoolerConfig, upstream: PoolerUpstream, files:
     `default_pool_size = ${config.default_pool_size}`,
     // node-postgres and JDBC send it; PgBouncer refuses unknown startup parameters otherwise.
     'ignore_startup_parameters = extra_float_digits',
-    // A failed connection to a member that just went away is retried after 1 s, not PgBouncer's 15 s.
-    'server_login_retry = 1',
+    // After a failed connection PgBouncer turns clients away for server_login_retry (15 s by default):
+    // kept short so the window between a primary's death and our PAUSE costs as few clients as possible.
+    'server_login_retry = 0.1',
     'server_connect_timeout = 3',
     '',
   ].join('\n');
