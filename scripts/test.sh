@@ -18,6 +18,8 @@ missing_packages() {
   command -v ip >/dev/null && command -v tc >/dev/null || pkgs+=(iproute2)
   [ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
   command -v etcd >/dev/null || pkgs+=(etcd-server)
+  # postgres.pooler runs PgBouncer (src/postgres-ha/pooler).
+  [ -x /usr/sbin/pgbouncer ] || pkgs+=(pgbouncer)
   # Web pages are tested in a real browser (src/testing/browser.ts).
   command -v chromium >/dev/null || pkgs+=(chromium)
   printf '%s\n' "${pkgs[@]}"

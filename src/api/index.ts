@@ -6,5 +6,6 @@ export { serviceRoutes } from './routes/services.js';
 export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from './routes/gateway.js';
 export { backupRoutes, type BackupAdmin } from './routes/backups.js';
 export { databaseRoutes, type DatabaseAdmin } from './routes/databases.js';
+export { poolerRoutes, type PoolerAdmin } from './routes/poolers.js';
 export { incidentRoutes } from './routes/incidents.js';
 export { incidentLinkRoutes } from './routes/incident-links.js';

@@ -177,6 +177,22 @@ const pgMember = dbMember.extend({
 /** Covers a standby re-pointing at a newly promoted primary (one HA loop and a reconnect) with room to spare. */
 export const DEFAULT_DEGRADE_AFTER_MS = 5_000;
 
+/**
+ * PgBouncer in front of the current primary, on every host whose daemon has this database in its
+ * configuration (src/postgres-ha/pooler). Defaults are PgBouncer's own; write the seed's values.
+ */
+const pooler = z.strictObject({
+  /** Where clients connect; PgBouncer listens here. */
+  listen: listenAddress().default('127.0.0.1:6432'),
+  pool_mode: z.enum(['transaction', 'session', 'statement']).default('transaction'),
+  max_client_conn: z.number().int().min(1).max(1_000_000).default(100),
+  default_pool_size: z.number().int().min(1).max(10_000).default(20),
+  /** A planned switchover waits this long for PgBouncer's PAUSE (transactions in flight to finish) before it goes on anyway. */
+  pause_timeout: boundedDuration(HOUR_MS).default(10_000),
+  /** The pgbouncer binary; found on PATH (and /usr/sbin) by default. */
+  bin: z.string().min(1).optional(),
+});
+
 const postgres = z.strictObject({
   members: z.array(pgMember).min(1, { message: 'expected at least one member' }),
   synchronous: z.union([
@@ -206,6 +222,8 @@ const postgres = z.strictObject({
   listen: listenAddress().optional(),
   /** More postgresql.conf settings for members this daemon creates. */
   settings: pgSettings,
+  /** Run PgBouncer on this host, pointed at the current primary, paused across switchovers. */
+  pooler: pooler.optional(),
 });
 
 const redis = z.strictObject({ members: z.array(dbMember).min(1), password: z.string().optional() });
@@ -298,6 +316,7 @@ export type DatabaseConfig = BulwarkConfig['databases'][string];
 export type TierConfig = BulwarkConfig['sla_tiers'][string];
 export type PostgresConfig = NonNullable<DatabaseConfig['postgres']>;
 export type PostgresMemberConfig = PostgresConfig['members'][number];
+export type PoolerConfig = NonNullable<PostgresConfig['pooler']>;
 export type CoordinationConfig = NonNullable<BulwarkConfig['coordination']>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
 export type DatabaseCheckConfig = z.output<typeof databaseCheck>;

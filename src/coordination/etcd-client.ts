@@ -80,6 +80,12 @@ export class EtcdClient {
     return { kv: raw ? toKeyValue(raw) : undefined, revision: headerRevision(body.header) };
   }
 
+  /** Every key that starts with `prefix` (up to `limit`, 1000), in key order. */
+  async getPrefix(prefix: string, options?: CallOptions & { limit?: number }): Promise<KeyValue[]> {
+    const body = (await this.transport.call('/v3/kv/range', { key: encode(prefix), range_end: encode(prefixEnd(prefix)), limit: String(options?.limit ?? 1000) }, true, options)) as RawRange;
+    return (body.kvs ?? []).map(toKeyValue);
+  }
+
   /** Writes unconditionally; the revision of the write. */
   async put(key: string, value: string, options: CallOptions & { lease?: LeaseId } = {}): Promise<number> {
     const body = (await this.transport.call('/v3/kv/put', putRequest(key, value, options.lease), false, options)) as { header?: RawHeader };
@@ -134,6 +140,12 @@ export class EtcdClient {
 
 function putRequest(key: string, value: string, lease: LeaseId | undefined): Record<string, string> {
   return { key: encode(key), value: encode(value), ...(lease === undefined ? {} : { lease }) };
+}
+
+/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
+function prefixEnd(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }
 
 function modEquals(key: string, modRevision: number): Compare {

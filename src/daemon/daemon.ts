@@ -4,7 +4,7 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, gatewayRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, gatewayRoutes, poolerRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
 import { StatusPageServer } from '../status/index.js';
 import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
@@ -15,7 +15,7 @@ import { Gateway } from '../gateway/index.js';
 // Gateway routing to the database primary (src/gateway/database-services.ts):
 import { primaryTrackerFactory } from '../postgres-ha/index.js';
 import { createBackupScheduler, type BackupScheduler } from '../backup/index.js';
-import { DatabaseHaService, type DatabaseHaEvents } from '../postgres-ha/index.js';
+import { DatabaseHaService, PoolerService, type DatabaseHaEvents } from '../postgres-ha/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from '../core/lifecycle.js';
@@ -48,6 +48,7 @@ export class Daemon {
   private gateway!: Gateway;
   private backups!: BackupScheduler;
   private databases!: DatabaseHaService;
+  private poolers!: PoolerService;
   private alerting!: AlertingService;
   private statusPage!: StatusPageServer;
   /** Refused API tokens and dashboard sign-ins, counted together per client address. */
@@ -90,6 +91,8 @@ export class Daemon {
       this.databases = new DatabaseHaService({
         config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
       });
+      // PgBouncer in front of the primary of each database with postgres.pooler; idle without any.
+      this.poolers = new PoolerService({ config: this.loaded.config, registry: this.registry, log: log.child({ subsystem: 'pooler' }) });
       // Incidents from what the others see (events, metrics, the store); idle without an alerting section.
       this.alerting = new AlertingService({
         config: this.loaded.config, store: this.store, bus: this.bus, registry: this.registry, log: log.child({ subsystem: 'alerting' }),
@@ -105,7 +108,7 @@ export class Daemon {
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.alerting, this.statusPage, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.alerting, this.statusPage, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -203,6 +206,7 @@ export class Daemon {
         { path: '/', app: gatewayRoutes({ gateway: this.gateway, store: this.store, log: this.options.log.child({ subsystem: 'gateway-admin' }) }) },
         { path: '/', app: backupRoutes(this.backups) },
         { path: '/', app: databaseRoutes(this.databases) },
+        { path: '/', app: poolerRoutes(this.poolers) },
         { path: '/', app: incidentRoutes(this.alerting.actions) },
       ],
       // Signed one-click links from notifications: the signature is their authentication, not a token.

@@ -90,7 +90,7 @@ const memberRecord = z.object({
   lagBytes: z.number().optional(), at: z.string().optional(),
 });
 const syncRecord = z.object({ leader: z.string(), members: z.array(z.string()) });
-const switchoverRequest = z.object({ from: z.string(), to: z.string().optional(), requestedAt: z.string() });
+const switchoverRequest = z.object({ from: z.string(), to: z.string().optional(), requestedAt: z.string(), handingOver: z.boolean().optional() });
 const failoverRequest = z.object({ to: z.string(), allowDataLoss: z.boolean(), requestedAt: z.string() });
 const historyEntry = z.object({
   kind: z.enum(['failover', 'switchover', 'manual-failover']), from: z.string().nullish(), to: z.string(),

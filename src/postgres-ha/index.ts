@@ -22,3 +22,6 @@ export {
   type ControlContext, type ControlTopology, type DirectView, type EtcdView, type NewPrimary,
 } from './control.js';
 export { readRecorded, readReplication, shortReason, standbyNames, type RecordedView, type ReplicationRead, type WalSender } from './status-read.js';
+
+// PgBouncer in front of the primary (`postgres.pooler`), paused across switchovers.
+export { PoolerService, type PoolerServiceOptions, type PoolerStatus } from './pooler/pooler-service.js';

@@ -62,6 +62,8 @@ export interface SwitchoverRequest {
   from: string;
   to?: string;
   requestedAt: string;
+  /** Written by the leader once it has chosen the target and is about to stop: the poolers PAUSE now (pooler/pause-barrier.ts). */
+  handingOver?: boolean;
 }
 
 /** A manual failover: `to` takes the free leader key even when the rules would refuse it. */

@@ -13,6 +13,7 @@ import { clearRequest, type MemberContext, type PendingRequest } from './member-
 import type { Peer } from './member-observe.js';
 import { queryRows } from './pg-query.js';
 import { readPgStatus } from './postgres-process.js';
+import { waitForPoolersPaused } from './pooler/pause-barrier.js';
 
 type Call = { signal: AbortSignal; timeoutMs: number };
 
@@ -44,10 +45,17 @@ export async function handOver(ctx: MemberContext, input: HandoverInput, signal:
     return { to: input.to, ok: false, detail, pauseMs: 0 };
   }
   // Chosen first, then named in the request: the standbys apply the request's rule, so the one we wait for is the one that takes over.
+  // The same write says we are handing over: the poolers PAUSE on it.
   let request = input.request;
-  if (input.to === undefined) {
+  if (request) {
     request = await nameTarget(ctx, request, target.name, call);
     if (!request) return undefined;
+  }
+  // PgBouncer on the gateway hosts: transactions in flight finish and new ones queue before we stop (pooler/pause-barrier.ts).
+  if (request) {
+    ctx.setBusy('waiting for the poolers to pause');
+    const poolers = await waitForPoolersPaused(ctx.etcd, ctx.keys.base, request.requestedAt, log, signal);
+    if (poolers.poolers > 0) log.info({ ...poolers, waitedMs: Math.round(poolers.waitedMs) }, 'poolers paused for the switchover');
   }
   ctx.setBusy(`handing over to ${target.name}`);
   const started = performance.now();
@@ -86,17 +94,17 @@ async function bestCandidate(peers: readonly Peer[], recordedSet: readonly strin
   return best?.peer;
 }
 
-/** Writes the chosen target into the pending request (same lease); undefined when the request changed or is gone. */
+/** Writes the chosen target and `handingOver` into the pending request (same lease); undefined when the request changed or is gone. */
 async function nameTarget(ctx: MemberContext, pending: PendingRequest<SwitchoverRequest> | undefined, target: string, call: Call): Promise<PendingRequest<SwitchoverRequest> | undefined> {
   if (!pending) return undefined;
   const { revision, lease, ...request } = pending;
-  const result = await ctx.etcd.compareAndSwap(ctx.keys.switchover, revision, JSON.stringify({ ...request, to: target } satisfies SwitchoverRequest), lease, call);
+  const result = await ctx.etcd.compareAndSwap(ctx.keys.switchover, revision, JSON.stringify({ ...request, to: target, handingOver: true } satisfies SwitchoverRequest), lease, call);
   if (!result.succeeded) {
     ctx.log.warn({ to: target }, 'the switchover request changed while choosing its target; looking again at the next loop');
     return undefined;
   }
   ctx.log.info({ to: target }, 'switchover target chosen');
-  return { ...pending, to: target, revision: result.revision };
+  return { ...pending, to: target, handingOver: true, revision: result.revision };
 }
 
 /** Whether `peer` received WAL past `lsn` within `timeoutMs`. */

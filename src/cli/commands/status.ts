@@ -47,6 +47,19 @@ interface StatusAnswer {
   /** Live pools of services with a gateway (from /api/v1/gateway). */
   gateway?: Record<string, GatewayPool>;
   agents: Array<{ name: string; zone?: string; reporting: boolean; lastSeen: number }>;
+  /** PgBouncers this daemon runs (from /api/v1/poolers). */
+  poolers?: PoolerAnswer[];
+}
+
+interface PoolerAnswer {
+  database: string;
+  listen: string;
+  upstream?: string;
+  paused?: string;
+  repoints: number;
+  lastPauseMs?: number;
+  pools?: { clientsActive: number; clientsWaiting: number; serversActive: number; serversIdle: number; maxWaitSeconds: number };
+  poolsError?: string;
 }
 
 export function registerStatus(program: Command): void {
@@ -69,6 +82,8 @@ async function runStatus(options: StatusOptions): Promise<number> {
   // The pools are extra detail: a daemon that cannot answer them still gets a status.
   const pools = await getJson<{ services: Record<string, GatewayPool> }>(api, '/api/v1/gateway').catch(() => undefined);
   if (pools && Object.keys(pools.services).length > 0) answer.gateway = pools.services;
+  const poolers = await getJson<{ poolers: PoolerAnswer[] }>(api, '/api/v1/poolers').catch(() => undefined);
+  if (poolers && poolers.poolers.length > 0) answer.poolers = poolers.poolers;
   Object.assign(answer, await openIncidents(api, Date.now()));
   if (options.json) printJSON(answer);
   else print(renderStatus(answer));
@@ -97,9 +112,20 @@ export function renderStatus(answer: StatusAnswer): string {
   }
   const pools = Object.entries(answer.gateway ?? {});
   if (pools.length > 0) lines.push('', 'Gateway', ...pools.map(([name, p]) => poolLine(name, p)));
+  if (answer.poolers?.length) lines.push('', 'PgBouncer', ...answer.poolers.map(poolerLine));
   const incidents = incidentLines(answer);
   if (incidents.length > 0) lines.push('', ...incidents);
   return lines.join('\n');
+}
+
+/** `main-db on 127.0.0.1:6432 -> m2, serving; clients 12 active 0 waiting; servers 5 active 20 idle; max wait 0.0 s; re-pointed 1 (last pause 812 ms)` */
+export function poolerLine(p: PoolerAnswer): string {
+  const state = p.paused ? `PAUSED (${p.paused})` : 'serving';
+  const pools = p.pools
+    ? `clients ${p.pools.clientsActive} active ${p.pools.clientsWaiting} waiting; servers ${p.pools.serversActive} active ${p.pools.serversIdle} idle; max wait ${p.pools.maxWaitSeconds.toFixed(1)} s`
+    : `pools unreadable (${p.poolsError ?? 'no answer'})`;
+  const last = p.lastPauseMs === undefined ? '' : ` (last pause ${Math.round(p.lastPauseMs)} ms)`;
+  return `  ${p.database} on ${p.listen} -> ${p.upstream ?? 'no primary'}, ${state}; ${pools}; re-pointed ${p.repoints}${last}`;
 }
 
 const MAX_INCIDENTS = 1000;

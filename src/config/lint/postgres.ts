@@ -22,9 +22,29 @@ export function lintPostgresHa(config: BulwarkConfig, facts: LintFacts = {}): Fi
     if (!db.postgres) continue;
     const path = ['databases', name, 'postgres'];
     out.push(...timers(path, db.postgres), ...synchronous(path, db.postgres), ...localMembers(config, name, path, db.postgres));
-    out.push(...rootWithoutRunAs(name, path, db.postgres, facts));
+    out.push(...rootWithoutRunAs(name, path, db.postgres, facts), ...pooler(name, path, db.postgres));
   }
   return out;
+}
+
+/** PgBouncer looks client passwords up as the superuser (auth_user), so it needs its password and a plain name. */
+function pooler(name: string, path: KeyPath, pg: PostgresConfig): Finding[] {
+  if (!pg.pooler) return [];
+  if (pg.superuser_password === undefined) {
+    return [{
+      severity: 'error', rule: 'lint.pooler_password_missing', path: [...path, 'superuser_password'],
+      message: `${name} has a pooler: PgBouncer looks up each client's password on the primary as superuser "${pg.superuser}", which needs superuser_password`,
+      expected: 'a password', hint: 'set superuser_password: "${env:PG_SUPERUSER_PASSWORD}" and export it before bulwark up',
+    }];
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(pg.superuser)) {
+    return [{
+      severity: 'error', rule: 'lint.pooler_superuser_name', path: [...path, 'superuser'],
+      message: `superuser "${pg.superuser}" cannot be PgBouncer's auth_user (${name} has a pooler): its configuration takes a plain role name`,
+      found: pg.superuser, expected: 'letters, digits, _ . -', hint: 'use a plain role name such as postgres',
+    }];
+  }
+  return [];
 }
 
 function timers(path: KeyPath, pg: PostgresConfig): Finding[] {
