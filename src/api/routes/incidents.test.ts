@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/index.js';
+import type { DeclareRequest, Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/index.js';
 import { generateToken } from '../../auth/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
@@ -54,6 +54,10 @@ class FakeActions implements IncidentActions {
   async note(id: number, actor: string, text: string): Promise<Incident> {
     this.calls.push({ op: 'note', args: [id, actor, text] });
     return this.get(id);
+  }
+  async declare(request: DeclareRequest, actor: string): Promise<Incident> {
+    this.calls.push({ op: 'declare', args: [request, actor] });
+    return this.get(request.incidentId ?? 1);
   }
   async assign(id: number, actor: string, owner: string): Promise<Incident> {
     this.calls.push({ op: 'assign', args: [id, actor, owner] });
