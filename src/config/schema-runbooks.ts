@@ -58,8 +58,11 @@ const step = z.strictObject({
 
 const runbook = z.strictObject({
   description: z.string().optional(),
-  steps: z.array(step).min(1, { message: 'a runbook needs at least one step' }),
+  steps: z.array(step),
 }).superRefine((book, ctx) => {
+  if (book.steps.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['steps'], message: 'a runbook needs at least one step', params: { expected: 'a list of steps, each with a name and one of run, command, api, manual, declare' } });
+  }
   const seen = new Set<string>();
   book.steps.forEach((s, index) => {
     if (seen.has(s.name)) {

@@ -51,8 +51,14 @@ export async function runRunbook(options: RunRunbookOptions): Promise<RunbookRun
 async function walk(options: RunRunbookOptions, run: RunbookRun, now: () => number): Promise<RunbookRun['outcome']> {
   for (const [index, step] of options.runbook.steps.entries()) {
     const record = run.steps[index]!;
+    const before = run.incidentId;
     const next = await attempt(options, run, step, record, now);
     await writeRun(options.dataDir, run);
+    // A declaration opened the incident: what happened before it goes onto its timeline first.
+    if (before === null && run.incidentId !== null) {
+      await note(options, run, `runbook ${options.name} started at ${new Date(run.startedAt).toISOString()} (run ${run.id})`);
+      for (const earlier of run.steps.slice(0, index)) await note(options, run, stepNote(options.name, earlier));
+    }
     await note(options, run, stepNote(options.name, record));
     if (next === 'abort') return options.signal.aborted ? 'aborted' : 'failed';
   }
