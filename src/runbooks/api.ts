@@ -17,13 +17,16 @@ export function httpAdminApi(target: { url: string; token: string }, timeoutMs =
         throw new Error(`cannot reach the Bulwark API at ${target.url}: ${cause}; is bulwark up running?`, { cause: err });
       }
       const text = await response.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text === '' ? null : JSON.parse(text);
-      } catch {
-        parsed = { text: text.slice(0, 500) };
-      }
-      return { status: response.status, body: parsed };
+      return { status: response.status, body: parseBody(text) };
     },
   };
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { text: text.slice(0, 500) };
+  }
 }
