@@ -62,7 +62,8 @@ async function walk(options: RunRunbookOptions, run: RunbookRun, now: () => numb
     await note(options, run, stepNote(options.name, record));
     if (next === 'abort') return options.signal.aborted ? 'aborted' : 'failed';
   }
-  return run.steps.some((s) => s.outcome === 'failed') ? 'failed' : 'completed';
+  // A skipped step was a failure the operator chose to go past: the run did not do everything.
+  return run.steps.some((s) => s.outcome === 'failed' || s.outcome === 'skipped') ? 'failed' : 'completed';
 }
 
 /** Runs a step until it passes or the operator moves on; `abort` ends the run. */
