@@ -168,6 +168,20 @@ describe('incident routes', () => {
     }
   });
 
+  it('declare a disaster as the token; a missing message or unknown field is 400 with the shape to send', async () => {
+    const res = await api('POST', '/incidents/declare', { key: 'region-loss', title: 'Region lost', message: 'We are on it.', components: ['api'], notify: ['oncall'], incident_id: 2 });
+    expect(res.status).toBe(201);
+    expect(actions.calls.at(-1)).toEqual({
+      op: 'declare',
+      args: [{ key: 'region-loss', title: 'Region lost', severity: 'critical', message: 'We are on it.', components: ['api'], notify: ['oncall'], incidentId: 2 }, 'alice'],
+    });
+    const missing = await badRequest(await api('POST', '/incidents/declare', { key: 'k', title: 't' }));
+    expect(missing.message).toBe('invalid request body at message: Invalid input: expected string, received undefined');
+    expect(missing.hint).toMatch(/"message": "public update"/);
+    await badRequest(await api('POST', '/incidents/declare', { key: 'k', title: 't', message: 'm', public: true }));
+    await badRequest(await api('POST', '/incidents/declare', { key: 'has space', title: 't', message: 'm' }));
+  });
+
   it('acknowledge, resolve, note and assign act as the token', async () => {
     expect(((await (await api('POST', '/incidents/1/ack')).json()) as { incident: Incident }).incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'alice' });
     const resolved = await api('POST', '/incidents/1/resolve', { root_cause: 'disk full', resolution: 'grew the volume' });
