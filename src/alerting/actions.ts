@@ -2,10 +2,11 @@ import { BulwarkError } from '../core/errors.js';
 import type { SilenceRecord } from '../store/index.js';
 import type { AlertContext } from './context.js';
 import type { AlertEngine } from './engine.js';
+import { declareDisaster } from './declare.js';
 import { acknowledge, assign, note, resolveIncident } from './incidents.js';
 import { verifyLinkSignature } from './links.js';
 import { incidentVars } from './vars.js';
-import type { Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction } from './types.js';
+import type { DeclareRequest, Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction } from './types.js';
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
@@ -50,6 +51,10 @@ export class IncidentActionsImpl implements IncidentActions {
 
   assign(id: number, actor: string, owner: string): Promise<Incident> {
     return this.ctx.serial(() => assign(this.ctx, id, actor, owner));
+  }
+
+  declare(request: DeclareRequest, actor: string): Promise<Incident> {
+    return this.ctx.serial(() => declareDisaster(this.ctx, request, actor));
   }
 
   async verifyLink(params: { id: number; action: LinkAction; actor: string; expires: number; signature: string }): Promise<void> {

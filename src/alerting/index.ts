@@ -18,4 +18,4 @@ export {
 } from './templates.js';
 export { AlertingService, type AlertingServiceOptions } from './service.js';
 export { STATUS_SUBSCRIBERS_CHANNEL, subscriberUrlProblem, verifySubscriberWebhook, type SubscriberWebhookOptions } from './channels/index.js';
-export type { Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction, SilenceRecord, Signal, OutgoingMessage, Channel, DeliveryResult } from './types.js';
+export type { DeclareRequest, Incident, IncidentActions, IncidentDetail, IncidentState, LinkAction, SilenceRecord, Signal, OutgoingMessage, Channel, DeliveryResult } from './types.js';

@@ -70,6 +70,24 @@ export interface IncidentDetail {
   vars: Record<string, string>;
 }
 
+/** A disaster declaration (`declare:` of a runbook step): see declare.ts. */
+export interface DeclareRequest {
+  /** One open declared incident per key (a runbook's name): a repeat joins it. */
+  key: string;
+  title: string;
+  severity: Severity;
+  /** Services or databases shown as affected on the status page. */
+  components: string[];
+  /** The public update. */
+  message: string;
+  /** Channels, people, schedules or roles told at once. */
+  notify: string[];
+  policy?: string;
+  template?: string;
+  /** Declare on this open incident instead of opening one. */
+  incidentId?: number;
+}
+
 /** What the API and the CLI may do with incidents and silences; `actor` is who (a token name, or the signed link's recipient). */
 export interface IncidentActions {
   list(query: { states?: IncidentState[]; limit: number }): Promise<Incident[]>;
@@ -82,6 +100,8 @@ export interface IncidentActions {
   /** `public`: also an update on the public status page (never the internal title or error texts). */
   note(id: number, actor: string, text: string, options?: { public?: boolean }): Promise<Incident>;
   assign(id: number, actor: string, owner: string): Promise<Incident>;
+  /** Declare a disaster: on the incident named, else on a new one; a public update and the notifications in one transaction. */
+  declare(request: DeclareRequest, actor: string): Promise<Incident>;
   /** Checks a signed link's parameters; throws AUTH_INVALID when the signature is wrong or it expired. */
   verifyLink(params: { id: number; action: LinkAction; actor: string; expires: number; signature: string }): Promise<void>;
   addSilence(input: { matchers: Record<string, string>; durationMs: number; createdBy: string; comment: string; startsAt?: number }): Promise<SilenceRecord>;

@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   silence: async () => [(await import('./commands/silence.js')).registerSilence],
   template: async () => [(await import('./commands/template.js')).registerTemplate],
   drill: async () => [(await import('./commands/drill.js')).registerDrill],
+  runbook: async () => [(await import('./commands/runbook.js')).registerRunbook],
 };
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {

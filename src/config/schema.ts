@@ -287,6 +287,7 @@ export { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } f
 import { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } from './schema-ops.js';
 export * from './schema-alerting.js';
 import { alertingSchema, templatesSchema } from './schema-alerting.js';
+import { runbooksSchema } from './schema-runbooks.js';
 
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
@@ -308,6 +309,7 @@ export const configSchema = z.strictObject({
   status_page: statusPageSchema.optional(),
   maintenance_windows: maintenanceSchema.default([]),
   dr_testing: drTestingSchema.default({}),
+  runbooks: runbooksSchema.default({}),
 });
 
 export type BulwarkConfig = z.output<typeof configSchema>;

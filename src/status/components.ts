@@ -74,7 +74,9 @@ export function probeStatus(views: StatusProbeViews, ref: ComponentRef): Compone
 /** Backup, archiving and verification incidents are the operators' business; users see them only when the service suffers. */
 export function incidentComponents(incident: Pick<IncidentRecord, 'labels'>, shown: ReadonlySet<string>): string[] {
   if (incident.labels.policy !== undefined) return [];
-  return [incident.labels.service, incident.labels.database].filter((n): n is string => n !== undefined && shown.has(n));
+  // A declared disaster (alerting's declare) names every affected component in `components`.
+  const named = [incident.labels.service, incident.labels.database, ...(incident.labels.components?.split(',') ?? [])];
+  return [...new Set(named)].filter((n): n is string => n !== undefined && n !== '' && shown.has(n));
 }
 
 /** From open incidents: a critical one is at least a partial outage, a warning at least degraded performance. */
@@ -82,7 +84,7 @@ export function incidentStatus(open: readonly IncidentRecord[], ref: ComponentRe
   let status: ComponentStatus = 'operational';
   for (const incident of open) {
     if (incident.state === 'resolved' || !incidentComponents(incident, new Set([ref.name])).length) continue;
-    if (incident.severity === 'critical') status = worse(status, 'partial_outage');
+    if (incident.severity === 'critical') status = worse(status, incident.labels.declared === 'true' ? 'major_outage' : 'partial_outage');
     else if (incident.severity === 'warning') status = worse(status, 'degraded_performance');
   }
   return status;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/index.js';
+import type { DeclareRequest, Incident, IncidentActions, IncidentDetail, LinkAction, SilenceRecord } from '../../alerting/index.js';
 import { generateToken } from '../../auth/index.js';
 import { BulwarkError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
@@ -54,6 +54,10 @@ class FakeActions implements IncidentActions {
   async note(id: number, actor: string, text: string): Promise<Incident> {
     this.calls.push({ op: 'note', args: [id, actor, text] });
     return this.get(id);
+  }
+  async declare(request: DeclareRequest, actor: string): Promise<Incident> {
+    this.calls.push({ op: 'declare', args: [request, actor] });
+    return this.get(request.incidentId ?? 1);
   }
   async assign(id: number, actor: string, owner: string): Promise<Incident> {
     this.calls.push({ op: 'assign', args: [id, actor, owner] });
@@ -162,6 +166,20 @@ describe('incident routes', () => {
     for (const bad of ['0', '-1', 'abc', '1.5', '99999999999999999999']) {
       expect((await badRequest(await api('GET', `/incidents/${bad}`))).message).toMatch(/is not a positive whole number/);
     }
+  });
+
+  it('declare a disaster as the token; a missing message or unknown field is 400 with the shape to send', async () => {
+    const res = await api('POST', '/incidents/declare', { key: 'region-loss', title: 'Region lost', message: 'We are on it.', components: ['api'], notify: ['oncall'], incident_id: 2 });
+    expect(res.status).toBe(201);
+    expect(actions.calls.at(-1)).toEqual({
+      op: 'declare',
+      args: [{ key: 'region-loss', title: 'Region lost', severity: 'critical', message: 'We are on it.', components: ['api'], notify: ['oncall'], incidentId: 2 }, 'alice'],
+    });
+    const missing = await badRequest(await api('POST', '/incidents/declare', { key: 'k', title: 't' }));
+    expect(missing.message).toBe('invalid request body at message: Invalid input: expected string, received undefined');
+    expect(missing.hint).toMatch(/"message": "public update"/);
+    await badRequest(await api('POST', '/incidents/declare', { key: 'k', title: 't', message: 'm', public: true }));
+    await badRequest(await api('POST', '/incidents/declare', { key: 'has space', title: 't', message: 'm' }));
   });
 
   it('acknowledge, resolve, note and assign act as the token', async () => {

@@ -20,6 +20,17 @@ const assignBody = z.strictObject({
   owner: z.string().trim().min(1, 'owner must not be empty').max(200, 'owner is longer than 200 characters')
     .regex(/^[^\p{Cc}]+$/u, 'owner must not contain control characters'),
 });
+const declareBody = z.strictObject({
+  key: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'key must be a name (letters, digits, "_", "." or "-")'),
+  title: z.string().trim().min(1).max(200),
+  severity: z.enum(['critical', 'warning', 'info']).default('critical'),
+  components: z.array(z.string().min(1).max(63)).max(100).default([]),
+  message: z.string().trim().min(1, 'message must not be empty').max(4000, 'message is longer than 4000 characters'),
+  notify: z.array(z.string().min(1).max(200)).max(50).default([]),
+  policy: z.string().min(1).max(63).optional(),
+  template: z.string().min(1).max(63).optional(),
+  incident_id: z.number().int().positive().optional(),
+});
 const silenceBody = z.strictObject({
   matchers: z.record(z.string(), z.string().min(1, 'a matcher value must not be empty').max(200, 'a matcher value is longer than 200 characters'))
     .refine((m) => Object.keys(m).length > 0, 'at least one matcher is needed')
@@ -37,6 +48,7 @@ const HINTS = {
   resolve: 'send {"root_cause": "...", "resolution": "..."} (both optional, at most 4000 characters each), or no body',
   note: 'send {"text": "...", "public": false} with 1 to 4000 characters; public: true also posts it on the status page',
   assign: 'send {"owner": "alice"}',
+  declare: 'send {"key": "region-loss", "title": "...", "message": "public update", "components": ["api"], "notify": ["oncall"], "template": "incident_notification", "incident_id": 3} (components, notify, template, policy, incident_id optional)',
   silence: 'send {"matchers": {"service": "api"}, "duration": "2h", "comment": "deploying", "starts_at": "2026-01-01T10:00:00Z"} (starts_at optional)',
 };
 
@@ -54,6 +66,10 @@ export function incidentRoutes(actions: IncidentActions): Hono {
     return c.json({ incidents });
   });
   app.get('/incidents/:id', async (c) => c.json(await actions.detail(parseId(c.req.param('id'), 'incident'))));
+  app.post('/incidents/declare', limit, async (c) => {
+    const { incident_id: incidentId, ...body } = parseBody(declareBody, await readJson(c, true), HINTS.declare);
+    return c.json({ incident: await actions.declare({ ...body, ...(incidentId === undefined ? {} : { incidentId }) }, actor(c)) }, 201);
+  });
   app.post('/incidents/:id/ack', limit, async (c) => {
     const id = parseId(c.req.param('id'), 'incident');
     return c.json({ incident: await actions.acknowledge(id, actor(c)) });

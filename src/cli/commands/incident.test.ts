@@ -51,6 +51,7 @@ const actions: IncidentActions = {
   resolve: async (id, actor, details) => update(id, { state: 'resolved', resolvedBy: actor, resolvedAt: NOW, rootCause: details?.rootCause ?? null }),
   note: async (id) => update(id, {}),
   assign: async (id, _actor, owner) => update(id, { owner }),
+  declare: async (request) => update(request.incidentId ?? 1, {}),
   verifyLink: async () => undefined,
   addSilence: async (input) => {
     const startsAt = input.startsAt ?? NOW;

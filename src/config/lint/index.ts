@@ -8,6 +8,7 @@ import { lintMembersOnOneHost } from './hosts.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
 import { lintPostgresHa } from './postgres.js';
 import { lintReferences } from './references.js';
+import { lintRunbooks } from './runbooks.js';
 import { lintSpofs } from './spof.js';
 import { lintStatusSubscriptions } from './status-subscriptions.js';
 import { lintTimings } from './timings.js';
@@ -19,6 +20,7 @@ export { processLintFacts } from './context.js';
 export const LINT_RULES: readonly LintRule[] = [
   lintReferences,
   lintAlerting,
+  lintRunbooks,
   lintStatusSubscriptions,
   lintCycles,
   lintRpo,
