@@ -16,11 +16,11 @@ export function isFailoverDrill(type: string): boolean {
 export function failoverDatabase(config: BulwarkConfig, database: string | undefined): string {
   const postgres = Object.entries(config.databases).filter(([, d]) => d.postgres).map(([n]) => n);
   if (database !== undefined) {
-    if (!postgres.includes(database)) throw new BulwarkError('CONFIG_INVALID', `dr_testing names database "${database}", which is not a PostgreSQL database of databases:`, { hint: `PostgreSQL databases: ${postgres.join(', ') || 'none'}` });
+    if (!postgres.includes(database)) throw new BulwarkError('USAGE', `dr_testing names database "${database}", which is not a PostgreSQL database of databases:`, { hint: `PostgreSQL databases: ${postgres.join(', ') || 'none'}` });
     return database;
   }
   if (postgres.length === 1) return postgres[0]!;
-  throw new BulwarkError('CONFIG_INVALID', postgres.length === 0 ? 'a failover drill needs a PostgreSQL database under databases:' : `a failover drill must name its database: ${postgres.join(', ')}`, {
+  throw new BulwarkError('USAGE', postgres.length === 0 ? 'a failover drill needs a PostgreSQL database under databases:' : `a failover drill must name its database: ${postgres.join(', ')}`, {
     hint: 'set database: NAME under the drill in dr_testing',
   });
 }
