@@ -6,8 +6,10 @@
  * lost; always drops the schema and, after a kill, waits for the old primary
  * to be back as a replica (its HA loop rejoins it). See README.md.
  */
+import pg from 'pg';
 import type { DrillConfig } from '../config/index.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
+import type { PgTarget } from '../core/pg.js';
 import { sleep } from '../core/time.js';
 import { readHaState, requestSwitchover, withClient } from '../postgres-ha/index.js';
 import type { RestoreContext } from './context.js';
@@ -127,25 +129,51 @@ function faultDetail(run: Run, from: string, _at: number): string {
   return run.mode === 'kill' ? `SIGKILL to ${from}'s postmaster` : `switchover requested from ${from}${run.ctx.drill.to ? ` to ${run.ctx.drill.to}` : ' (the leader picks its best standby)'}`;
 }
 
-/** Polls the leader key and the new leader's PostgreSQL: PostgreSQL announces nothing when it leaves recovery. */
+/**
+ * Polls the leader key and the new leader's PostgreSQL: PostgreSQL announces nothing when it
+ * leaves recovery. One connection per member, kept: a new connection every 50 ms to a server
+ * that is promoting would load it and lengthen what is measured.
+ */
 async function watchLeader(db: HaDb, from: string, w: Watched, signal: AbortSignal): Promise<void> {
-  while (!signal.aborted && w.writableAt === undefined) {
-    try {
-      const { kv } = await db.etcd.client.get(db.etcd.keys.leader, { signal, timeoutMs: 1000 });
-      const now = performance.now();
-      if (kv?.value !== from) w.keyLeftAt ??= now;
-      const member = db.topology.members.find((m) => m.name === kv?.value && kv.value !== from);
-      if (member) {
-        const rows = await withClient(member.endpoint, { signal, timeoutMs: 1000 }, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows);
-        if (rows[0]?.r === false) {
+  const clients = new Map<string, pg.Client>();
+  try {
+    while (!signal.aborted && w.writableAt === undefined) {
+      try {
+        const { kv } = await db.etcd.client.get(db.etcd.keys.leader, { signal, timeoutMs: 1000 });
+        if (kv?.value !== from) w.keyLeftAt ??= performance.now();
+        const member = db.topology.members.find((m) => m.name === kv?.value && kv.value !== from);
+        if (member && (await outOfRecovery(clients, member))) {
           w.writableAt = performance.now();
           w.newLeader = member.name;
         }
+      } catch {
+        // etcd or the new leader not answering yet: look again
       }
-    } catch {
-      // etcd or the new leader not answering yet: look again
+      await sleep(WATCH_POLL_MS, signal).catch(() => undefined);
     }
-    await sleep(WATCH_POLL_MS, signal).catch(() => undefined);
+  } finally {
+    for (const c of clients.values()) await c.end().catch(() => undefined);
+  }
+}
+
+async function outOfRecovery(clients: Map<string, pg.Client>, member: { name: string; endpoint: PgTarget }): Promise<boolean> {
+  let client = clients.get(member.name);
+  if (!client) {
+    client = new pg.Client({ ...member.endpoint, database: member.endpoint.database ?? 'postgres', connectionTimeoutMillis: 1000, query_timeout: 1000, application_name: 'bulwark-drill-watch' });
+    client.on('error', () => undefined);
+    clients.set(member.name, client);
+    await client.connect().catch((err: unknown) => {
+      clients.delete(member.name);
+      void client!.end().catch(() => undefined);
+      throw err;
+    });
+  }
+  try {
+    return (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false;
+  } catch (err) {
+    clients.delete(member.name);
+    await client.end().catch(() => undefined);
+    throw err;
   }
 }
 
