@@ -105,7 +105,7 @@ async function measure(run: Run, from: string, target: DrillTarget): Promise<Fai
     database: db.name, mode: run.mode, synchronous: db.topology.synchronousMode, from, ...figures,
     managerMs: await managerMeasure(db, figures.to), redundantAfterMs: settled.afterMs, problems: [...settled.problems], passed: false,
   };
-  m.problems.push(...failoverProblems(m));
+  m.problems.push(...failoverProblems(m), ...(present ? [] : [`the writes on ${settled.leader} could not be counted: acknowledged writes lost unknown`]));
   m.passed = m.problems.length === 0 && present !== undefined && m.rto?.passed !== false && m.rpo?.passed !== false;
   return m;
 }

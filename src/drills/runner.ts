@@ -87,7 +87,13 @@ export class DrillRunner {
     await mkdir(this.drillsDir, { recursive: true });
     const lock = await DrillLock.acquire(this.drillsDir, name);
     try {
-      await replayJournal(this.journal, this.options.store, this.now, { config: this.options.config });
+      const left = await replayJournal(this.journal, this.options.store, this.now, { config: this.options.config });
+      // What could not be reverted stays journalled; a new run would overwrite the journal and forget it.
+      if (left && left.timeline[0]?.ok === false) {
+        throw new BulwarkError('BAD_REQUEST', `drill run ${left.id.slice(0, 8)} (${left.drill}) left what could not be reverted: ${left.issues.slice(1).join('; ')}`, {
+          hint: `revert it by hand (or bring back what it waits for), then run again; it stays in ${this.journal.path}`,
+        });
+      }
       return await this.runLocked(name, drill, type, options);
     } finally {
       await lock.release();
