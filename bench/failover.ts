@@ -34,7 +34,7 @@ import { sleep } from '../src/core/time.js';
 import { databaseKeys, REQUEST_TTL_SECONDS, type HistoryEntry, type MemberRecord, type SwitchoverRequest } from '../src/postgres-ha/keys.js';
 import type { MemberManager } from '../src/postgres-ha/member-manager.js';
 import { queryRows } from '../src/postgres-ha/pg-query.js';
-import { FailoverWriter, type Ack } from '../src/postgres-ha/testing/failover-writer.js';
+import { SequenceWriter as FailoverWriter, type Ack } from '../src/drills/sequence-writer.js';
 import { HaCluster, waitUntil, waitUntilAsync } from '../src/postgres-ha/testing/ha-cluster.js';
 
 const { values } = parseArgs({

@@ -27,6 +27,9 @@ const drill = z
     /** backup_restoration: the policy restored; every policy when absent. */
     policy: name().optional(),
     database: name().optional(),
+    /** database_failover: a planned switchover (default), or a SIGKILL of the primary's postmaster; `to`: the switchover's target member. */
+    mode: z.enum(['switchover', 'kill']).optional(),
+    to: name().optional(),
     service: name().optional(),
     zone: name().optional(),
     sandbox: z.string().optional(),

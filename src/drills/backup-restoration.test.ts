@@ -8,7 +8,7 @@ import { sleep } from '../core/time.js';
 import { DrillRunner, reportMarkdown } from './index.js';
 import { RevertJournal } from './journal.js';
 import { processStartTicks } from './proc.js';
-import { drillWorld, type DrillWorld } from './testing/world.js';
+import { configFrom, drillWorld, type DrillWorld } from './testing/world.js';
 
 const countTreeFails = vi.hoisted(() => ({ on: false }));
 vi.mock('./count.js', async (original) => {
@@ -92,7 +92,9 @@ describe('backup restoration drill on a real local repository', () => {
   }, 60_000);
 
   it('refuses drill types that are not built yet, and unknown drills', () => {
-    expect(() => runner.drill('failover_testing')).toThrow(/cannot run yet/);
+    expect(() => runner.drill('failover_testing')).toThrow(/a failover drill needs a PostgreSQL database/);
+    const more = new DrillRunner({ config: configFrom(`${w.yaml}  full_dr_exercise: { frequency: annually }\n`), dataDir: w.dataDir, store: w.store });
+    expect(() => more.drill('full_dr_exercise')).toThrow(/cannot run yet/);
     expect(() => runner.drill('nosuch')).toThrow(/no drill "nosuch"/);
   });
 

@@ -12,7 +12,10 @@ import { BulwarkError, errorMessage } from '../core/errors.js';
 export type JournalEntry =
   | { kind: 'dir'; path: string }
   | { kind: 'process'; pid: number; startTicks: number; what: string }
-  | { kind: 'postgres'; dataDir: string; pid?: number; startTicks?: number };
+  | { kind: 'postgres'; dataDir: string; pid?: number; startTicks?: number }
+  /** Failover drills: the writer's schema on a managed database, dropped on its primary; a member killed, which must be back in the cluster. */
+  | { kind: 'pg-schema'; database: string; schema: string }
+  | { kind: 'pg-rejoin'; database: string; member: string };
 
 export interface JournalRun { id: string; drill: string; type: string; startedAt: number }
 

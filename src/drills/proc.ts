@@ -21,6 +21,15 @@ export async function processStartTicks(pid: number): Promise<number | undefined
   return Number.isFinite(ticks) ? ticks : undefined;
 }
 
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** When a process that started `startTicks` after boot started, in seconds since the epoch. */
+export async function startEpochSeconds(startTicks: number): Promise<number> {
+  const stat = await readFile('/proc/stat', 'utf8');
+  return Number(/^btime (\d+)$/m.exec(stat)?.[1] ?? NaN) + startTicks / CLOCK_TICKS;
+}
+
 /** Whether `pid` is still the process that started at `startTicks`. */
 export async function sameProcess(pid: number, startTicks: number | undefined): Promise<boolean> {
   if (startTicks === undefined) return false;

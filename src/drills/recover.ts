@@ -1,6 +1,7 @@
 import type { DrillRunsStore } from '../store/index.js';
 import { BulwarkError } from '../core/errors.js';
 import type { RevertJournal } from './journal.js';
+import type { RevertEnv } from './revert-database.js';
 import { revertAll } from './revert.js';
 import { measuredOf, type DrillReport } from './types.js';
 
@@ -9,11 +10,11 @@ import { measuredOf, type DrillReport } from './types.js';
  * revert every entry of its journal, record the drill as aborted, clear the
  * journal. Entries that could not be reverted stay in it for the next start.
  */
-export async function replayJournal(journal: RevertJournal, store: { drillRuns: DrillRunsStore }, now: () => number): Promise<DrillReport | undefined> {
+export async function replayJournal(journal: RevertJournal, store: { drillRuns: DrillRunsStore }, now: () => number, env: RevertEnv = {}): Promise<DrillReport | undefined> {
   const left = await journal.read();
   if (!left) return undefined;
   const began = now();
-  const outcomes = await revertAll(left.entries);
+  const outcomes = await revertAll(left.entries, env);
   const failed = outcomes.filter((o) => !o.done);
   const report: DrillReport = {
     id: left.run.id, drill: left.run.drill, type: left.run.type, outcome: 'aborted', startedAt: left.run.startedAt, finishedAt: now(),

@@ -2,7 +2,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { JournalEntry } from './journal.js';
-import { killChecked, processStartTicks } from './proc.js';
+import type { RevertEnv } from './revert-database.js';
+import { killChecked, processStartTicks, startEpochSeconds } from './proc.js';
 
 export interface RevertOutcome { entry: JournalEntry; done: boolean; detail: string }
 
@@ -10,11 +11,11 @@ export interface RevertOutcome { entry: JournalEntry; done: boolean; detail: str
 const PROCESS_GRACE_MS = 5_000;
 
 /** Reverts entries newest first (a server before the directory it runs in); one failure does not stop the others. */
-export async function revertAll(entries: readonly JournalEntry[]): Promise<RevertOutcome[]> {
+export async function revertAll(entries: readonly JournalEntry[], env: RevertEnv = {}): Promise<RevertOutcome[]> {
   const out: RevertOutcome[] = [];
   for (const entry of [...entries].reverse()) {
     try {
-      out.push({ entry, done: true, detail: await revertEntry(entry) });
+      out.push({ entry, done: true, detail: await revertEntry(entry, env) });
     } catch (err) {
       out.push({ entry, done: false, detail: errorMessage(err) });
     }
@@ -22,7 +23,7 @@ export async function revertAll(entries: readonly JournalEntry[]): Promise<Rever
   return out;
 }
 
-export async function revertEntry(entry: JournalEntry): Promise<string> {
+export async function revertEntry(entry: JournalEntry, env: RevertEnv = {}): Promise<string> {
   switch (entry.kind) {
     case 'dir':
       await rm(entry.path, { recursive: true, force: true });
@@ -33,6 +34,10 @@ export async function revertEntry(entry: JournalEntry): Promise<string> {
         : `${entry.what} (pid ${entry.pid}) was no longer running`;
     case 'postgres':
       return stopScratchPostgres(entry);
+    case 'pg-schema':
+    case 'pg-rejoin':
+      // Loaded on use: it brings postgres-ha and the pg client, which a restore drill's replay never needs.
+      return (await import('./revert-database.js')).revertDatabaseEntry(entry, env);
   }
 }
 
@@ -56,15 +61,7 @@ async function fromPidFile(dataDir: string): Promise<{ pid: number; startTicks: 
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const ticks = await processStartTicks(pid);
   if (ticks === undefined) return undefined;
-  const startedAt = await bootTimeSeconds() + ticks / CLOCK_TICKS;
+  const startedAt = await startEpochSeconds(ticks);
   // postmaster.pid records the start in whole seconds, written just after the process began.
   return Math.abs(startedAt - Number(startLine)) <= 2 ? { pid, startTicks: ticks } : undefined;
-}
-
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS = 100;
-
-async function bootTimeSeconds(): Promise<number> {
-  const stat = await readFile('/proc/stat', 'utf8');
-  return Number(/^btime (\d+)$/m.exec(stat)?.[1] ?? NaN);
 }

@@ -9,10 +9,12 @@ import type { RestoreContext } from './context.js';
 import { drillTarget, recommendations } from './grade.js';
 import { RevertJournal } from './journal.js';
 import { DrillLock } from './lock.js';
+import { failoverGradeIssues, failoverRecommendations } from './failover-measure.js';
 import { planRestoration, type PlannedStep } from './plan.js';
+import { failoverDatabase, failoverTarget, isFailoverDrill, planFailover } from './plan-failover.js';
 import { replayJournal } from './recover.js';
 import { Timeline } from './timeline.js';
-import { measuredOf, type DrillReport, type PolicyMeasurement, type TimelineStep } from './types.js';
+import { measuredOf, type DrillReport, type FailoverMeasurement, type PolicyMeasurement, type TimelineStep } from './types.js';
 
 export interface DrillRunnerOptions {
   config: BulwarkConfig;
@@ -28,7 +30,7 @@ export interface DrillRunnerOptions {
 export interface RunDrillOptions { signal?: AbortSignal }
 
 /** The drill types that run today; the others are validated but not built. */
-const RUNNABLE = new Set(['backup_restoration']);
+const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing']);
 
 /**
  * Runs drills one at a time: lock, replay what a crashed drill left, run,
@@ -53,13 +55,18 @@ export class DrillRunner {
       throw new BulwarkError('USAGE', `dr_testing has no drill "${name}"`, { hint: known.length ? `known: ${known.join(', ')}` : 'declare drills under dr_testing in bulwark.yaml' });
     }
     const type = drill.type ?? name;
-    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration drills run today; the other types are validated only' });
+    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration and database_failover drills run today; the other types are validated only' });
+    if (isFailoverDrill(type)) failoverDatabase(this.options.config, drill.database);
     return { drill, type };
   }
 
   /** `--dry-run`: the steps and what each would touch. */
   plan(name: string): PlannedStep[] {
-    const { drill } = this.drill(name);
+    const { drill, type } = this.drill(name);
+    if (isFailoverDrill(type)) {
+      const database = failoverDatabase(this.options.config, drill.database);
+      return planFailover(this.options.config, drill, this.drillsDir, database, failoverTarget(this.options.config, drill, database));
+    }
     const target = drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     return planRestoration(this.options.config, drill, this.drillsDir, this.sandboxRoot(drill), target);
   }
@@ -69,7 +76,7 @@ export class DrillRunner {
     await mkdir(this.drillsDir, { recursive: true });
     const lock = await DrillLock.acquire(this.drillsDir, '(recovery)');
     try {
-      return await replayJournal(this.journal, this.options.store, this.now);
+      return await replayJournal(this.journal, this.options.store, this.now, { config: this.options.config });
     } finally {
       await lock.release();
     }
@@ -80,7 +87,13 @@ export class DrillRunner {
     await mkdir(this.drillsDir, { recursive: true });
     const lock = await DrillLock.acquire(this.drillsDir, name);
     try {
-      await replayJournal(this.journal, this.options.store, this.now);
+      const left = await replayJournal(this.journal, this.options.store, this.now, { config: this.options.config });
+      // What could not be reverted stays journalled; a new run would overwrite the journal and forget it.
+      if (left && left.timeline[0]?.ok === false) {
+        throw new BulwarkError('BAD_REQUEST', `drill run ${left.id.slice(0, 8)} (${left.drill}) left what could not be reverted: ${left.issues.slice(1).join('; ')}`, {
+          hint: `revert it by hand (or bring back what it waits for), then run again; it stays in ${this.journal.path}`,
+        });
+      }
       return await this.runLocked(name, drill, type, options);
     } finally {
       await lock.release();
@@ -97,15 +110,19 @@ export class DrillRunner {
       config: this.options.config, drill, journal: this.journal, timeline, sandboxRoot: this.sandboxRoot(drill), runId: id, startedAt, signal,
       walRestoreCommand: this.options.walRestoreCommand,
     };
-    const target = drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
+    const failover = isFailoverDrill(type);
+    const target = failover ? failoverTarget(this.options.config, drill, failoverDatabase(this.options.config, drill.database)) : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     let policies: PolicyMeasurement[] = [];
+    let measured: FailoverMeasurement | undefined;
     let abortedBy: string | undefined;
     try {
-      policies = await runBackupRestoration(ctx, target);
+      // Loaded on use: the failover drill brings postgres-ha and the pg client.
+      if (failover) measured = await (await import('./database-failover.js')).runDatabaseFailover(ctx, target);
+      else policies = await runBackupRestoration(ctx, target);
     } catch (err) {
       abortedBy = abortReason(err, signal, options.signal, drill.timeout_minutes);
     }
-    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, abortedBy });
+    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), abortedBy });
     // What could not be torn down stays journalled: the next start tries again.
     if (this.journal.pending.length === 0) await this.journal.clear();
     else report.issues.push(`not torn down, left for the next start to revert: ${JSON.stringify(this.journal.pending)}`);
@@ -115,6 +132,7 @@ export class DrillRunner {
 
   private report(r: Omit<DrillReport, 'outcome' | 'finishedAt' | 'issues' | 'recommendations'> & { abortedBy?: string }): DrillReport {
     const { abortedBy, ...rest } = r;
+    if (isFailoverDrill(r.type)) return { ...rest, ...failoverOutcome(r.failover, abortedBy), finishedAt: this.now(), recommendations: failoverRecommendations(r.target, r.failover) };
     const issues = [...(abortedBy ? [abortedBy] : []), ...r.policies.flatMap((p) => p.problems.map((x) => `${p.policy}: ${x}`)), ...gradeIssues(r.policies)];
     const outcome = abortedBy ? 'aborted' : r.policies.every((p) => p.passed) && r.policies.length > 0 ? 'passed' : 'failed';
     if (r.policies.length === 0 && !abortedBy) issues.push('no backup policy to restore: declare one under backups.policies');
@@ -124,6 +142,11 @@ export class DrillRunner {
   private sandboxRoot(drill: DrillConfig): string {
     return drill.sandbox !== undefined ? resolve(drill.sandbox) : join(this.drillsDir, 'sandboxes');
   }
+}
+
+function failoverOutcome(f: FailoverMeasurement | undefined, abortedBy: string | undefined): Pick<DrillReport, 'outcome' | 'issues'> {
+  const issues = [...(abortedBy ? [abortedBy] : []), ...(f ? [...f.problems, ...failoverGradeIssues(f)] : [])];
+  return { outcome: abortedBy || !f ? 'aborted' : f.passed ? 'passed' : 'failed', issues };
 }
 
 function gradeIssues(policies: readonly PolicyMeasurement[]): string[] {

@@ -2,7 +2,7 @@ import type { DrillOutcome } from '../store/index.js';
 
 /** One step of a drill, as the timeline and the report show it. */
 export interface TimelineStep {
-  step: 'lock' | 'recover' | 'fetch' | 'restore' | 'start' | 'validate' | 'teardown' | 'grade';
+  step: 'lock' | 'recover' | 'fetch' | 'restore' | 'start' | 'validate' | 'teardown' | 'grade' | FailoverStep;
   /** What the step worked on: a policy, a directory. */
   subject?: string;
   /** Milliseconds since the epoch. */
@@ -47,6 +47,41 @@ export interface PolicyMeasurement {
   passed: boolean;
 }
 
+/** The steps of a database failover drill; detect, promote and first-write are the RTO's phases. */
+export type FailoverStep = 'check' | 'prepare' | 'warm-up' | 'switchover' | 'kill' | 'detect' | 'promote' | 'first-write' | 'settle' | 'count';
+
+/** What a database failover drill measured. Times in ms; RTO runs from the fault (request written, or SIGKILL sent). */
+export interface FailoverMeasurement {
+  database: string;
+  mode: 'switchover' | 'kill';
+  synchronous: boolean;
+  /** The primary before the fault, and the member the writer's first acknowledgement after it came from. */
+  from: string;
+  to?: string;
+  /** fault → the leader key left the old primary; → the new leader answered as a writable primary; → the writer's first acknowledgement there. */
+  phasesMs: { detection?: number; promotion?: number; firstWrite?: number };
+  /** Fault → first acknowledged write on the new primary. */
+  rto?: Graded;
+  /** Acknowledged writes lost, as time: the last kept acknowledgement before the first lost one → the old primary's last acknowledgement; 0 when none was lost. */
+  rpo?: Graded;
+  /** Last acknowledgement on the old primary → first on the new. */
+  writePauseMs?: number;
+  longestGapMs?: number;
+  /** The new leader's own measure (its history entry in etcd). */
+  managerMs?: number;
+  /** Fault → the old primary streaming from the new leader (in the synchronous set when synchronous). */
+  redundantAfterMs?: number;
+  acknowledged: number;
+  /** Acknowledged sequence numbers missing on the new primary after it settled: acknowledged writes lost. */
+  lost: number;
+  lostSeqs: number[];
+  /** Sent, never answered (cut by the fault): they may or may not have committed; `unacknowledgedKept` of them did. */
+  unacknowledged: number;
+  unacknowledgedKept?: number;
+  problems: string[];
+  passed: boolean;
+}
+
 export interface DrillReport {
   id: string;
   drill: string;
@@ -59,6 +94,8 @@ export interface DrillReport {
   notes: Record<string, string>;
   timeline: TimelineStep[];
   policies: PolicyMeasurement[];
+  /** Database failover drills. */
+  failover?: FailoverMeasurement;
   issues: string[];
   recommendations: string[];
 }
@@ -68,5 +105,11 @@ export function measuredOf(report: DrillReport): Record<string, unknown> {
   return {
     target: report.target,
     policies: Object.fromEntries(report.policies.map((p) => [p.policy, { rto: p.rto, rpo: p.rpo, restorePoint: p.restorePoint, passed: p.passed }])),
+    ...(report.failover ? { failover: failoverFigures(report.failover) } : {}),
   };
+}
+
+function failoverFigures(f: FailoverMeasurement): Record<string, unknown> {
+  const { lostSeqs: _seqs, problems: _problems, ...figures } = f;
+  return figures;
 }

@@ -17,7 +17,7 @@ const EXIT_HELP = '\nExit codes: 0 passed, 1 failed (a target missed or the rest
 export function registerDrill(program: Command): void {
   const drill = program.command('drill').description('DR drills from dr_testing: run one in this process, list past runs, show a report');
   addDataDirOption(drill.command('run'))
-    .description('run a drill now (backup_restoration): restore into a sandbox, validate, tear down, grade against the tier')
+    .description('run a drill now (backup_restoration, database_failover): measure against the real mechanisms, always revert, grade against the tier')
     .argument('<name>', 'a drill under dr_testing')
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--dry-run', 'print every step and what it would touch; change nothing')
@@ -83,6 +83,8 @@ function printSummary(report: DrillReport): void {
     const rpo = p.rpo ? `RPO ${p.rpo.measuredMs} ms${p.rpo.targetMs !== undefined ? ` / ${p.rpo.targetMs} ms` : ''}` : 'RPO -';
     print(`  ${p.policy}: ${p.passed ? 'pass' : 'FAIL'}  ${rto}  ${rpo}`);
   }
+  const f = report.failover;
+  if (f) print(`  ${f.database} ${f.mode} ${f.from} → ${f.to ?? '-'}: RTO ${f.rto ? `${f.rto.measuredMs} ms${f.rto.targetMs !== undefined ? ` / ${f.rto.targetMs} ms` : ''}` : '-'}  write pause ${f.writePauseMs ?? '-'} ms  acknowledged writes lost ${f.lost} of ${f.acknowledged}`);
   for (const issue of report.issues) print(`  issue: ${issue}`);
   print(`report: bulwark drill show ${report.id.slice(0, 8)}`);
 }

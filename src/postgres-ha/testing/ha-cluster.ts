@@ -18,6 +18,7 @@ import { findPostgresBinDir } from '../bin-dir.js';
 import { memoryLogger } from '../../testing/memory-logger.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser } from '../../testing/run-as.js';
+import { missingAcked } from '../../drills/sequence-writer.js';
 import { MemberManager, type SyncRecord } from '../member-manager.js';
 import { queryRows, type PgEndpoint } from '../pg-query.js';
 import { PostgresMember, type PostgresMemberOptions } from '../postgres-process.js';
@@ -129,9 +130,7 @@ export class HaCluster {
 
   /** Acknowledged sequence numbers missing from `member`'s table: must be empty after every fault. */
   async missingSeqs(member: string, acked: readonly number[], table = 't'): Promise<number[]> {
-    const rows = await queryRows<{ seq: number }>(this.member(member).pg.endpoint, `SELECT seq FROM ${table}`, [], { timeoutMs: 10_000 });
-    const present = new Set(rows.map((r) => r.seq));
-    return acked.filter((s) => !present.has(s));
+    return missingAcked(this.member(member).pg.endpoint, table, acked);
   }
 
   /** Running, in recovery, and streaming from `leader` (pg_stat_wal_receiver). */
