@@ -50,7 +50,7 @@ describe('createSources', () => {
   });
 
   it('names the conditions nothing watches yet', () => {
-    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual(['certificate_expiring', 'drill_failed']);
+    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual(['drill_failed']);
     expect(unsourcedReason('drill_failed')).toMatch(/drills/);
     expect(unsourcedReason('service_down')).toBeUndefined();
   });

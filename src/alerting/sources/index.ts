@@ -19,7 +19,6 @@ export type { ProbeViews } from './probe-model.js';
 
 /** Conditions a rule may name that nothing watches yet, and why: `check` and `plan` say "not yet". */
 export const UNSOURCED_CONDITIONS: ReadonlyArray<{ condition: AlertCondition; reason: string }> = Object.freeze([
-  { condition: 'certificate_expiring', reason: 'Bulwark does not collect TLS certificates yet' },
   { condition: 'drill_failed', reason: 'DR drills are not built yet' },
 ]);
 
