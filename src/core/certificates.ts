@@ -67,6 +67,11 @@ export function readCertificatePair(certFile: string, keyFile: string, keyPath =
   return { certFile, keyFile, cert, key, x509, names: certificateNames(x509), notAfterMs: Date.parse(x509.validTo) };
 }
 
+/** One certificate file, read and parsed, with the errors readCertificatePair gives. */
+export function readCertificate(file: string, keyPath = 'cert', read: ReadFile = readFileSync): X509Certificate {
+  return parseCertificate(readPem(file, 'certificate', keyPath, read), file, keyPath);
+}
+
 /** The DNS names of a certificate: its subjectAltName DNS entries, else its subject's CN. */
 export function certificateNames(x509: X509Certificate): string[] {
   const dns = (x509.subjectAltName ?? '').split(/,\s*/).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase());
