@@ -298,7 +298,8 @@ function endpointCount(config: BulwarkConfig, owner: Owner): number {
 /**
  * Down (critical for a tiered owner: its promise is broken; a warning otherwise),
  * both burn rates for a tiered one, and one endpoint down, grouped per zone, when
- * there are several (with one, it is the owner down).
+ * there are several (with one, it is the owner down); a service that terminates
+ * TLS warns 14 days before a certificate ends.
  */
 function ownerRules(config: BulwarkConfig, owner: Owner): ResolvedRule[] {
   const tier = ownerTier(config, owner);
@@ -314,6 +315,9 @@ function ownerRules(config: BulwarkConfig, owner: Owner): ResolvedRule[] {
     );
   }
   if (endpointCount(config, owner) > 1) rules.push(defaultRule(config, { name: name('endpoint_down'), when: 'endpoint_down', severity: 'warning', subjects }));
+  if (owner.kind === 'service' && config.services[owner.name]?.tls) {
+    rules.push(defaultRule(config, { name: name('certificate_expiring'), when: 'certificate_expiring', severity: 'warning', subjects, thresholds: { withinMs: DEFAULT_CERTIFICATE_WITHIN_MS } }));
+  }
   return rules;
 }
 

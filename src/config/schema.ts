@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
+import { serviceTlsSchema, tlsOnlyForHttp, upstreamTlsSchema } from './schema-tls.js';
 import { boundedDuration, duration, endpointUrl, exactlyOne, hostName, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
@@ -124,7 +125,9 @@ const service = z.strictObject({
   /** TCP services: close the sessions of an endpoint marked down (HAProxy's on-marked-down shutdown-sessions). */
   on_marked_down: z.enum(['keep-sessions', 'shutdown-sessions']).default('keep-sessions'),
   depends_on: z.array(name()).default([]),
-}).superRefine(tcpUrlsOnlyForTcp);
+  tls: serviceTlsSchema.optional(),
+  upstream_tls: upstreamTlsSchema.optional(),
+}).superRefine(tcpUrlsOnlyForTcp).superRefine(tlsOnlyForHttp);
 
 /** An HTTP service's probes and proxy find no HTTP origin in a tcp:// URL. */
 function tcpUrlsOnlyForTcp(service: { protocol: string; endpoints: Array<{ url: string }> }, ctx: z.RefinementCtx): void {

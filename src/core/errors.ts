@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'USAGE'
   /** A server could not listen on its address (in use, not permitted, not on this machine). */
   | 'LISTEN_FAILED'
+  | 'CERTIFICATE_INVALID'
   | 'API_UNREACHABLE'
   | 'REPO_NOT_FOUND'
   | 'REPO_EXISTS'

@@ -13,6 +13,8 @@ import { DATABASE_BEHAVIOUR, databaseOfKey, databaseServiceKey, databaseServices
 import { PrimaryFollowers, routeToPrimary } from './primary-followers.js';
 import type { TcpProxy } from './proxy/index.js';
 import { GatewayWorkers } from './workers.js';
+import { RedirectListeners } from './tls/redirect.js';
+import { registerCertificateExpiry } from './tls/expiry-metric.js';
 
 export interface GatewayOptions {
   /**
@@ -48,6 +50,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private readonly inDaemonMetrics: GatewayMetrics;
   private readonly primaryMetrics: GatewayMetrics;
   private readonly primaries: PrimaryFollowers;
+  private readonly redirects: RedirectListeners;
 
   constructor(private config: BulwarkConfig, private readonly bus: EventBus<ProbeEvents>, registry: Registry, private readonly log: Logger, options: GatewayOptions = {}) {
     // Registered once each: in worker mode the workers export traffic metrics and the primary only tier changes.
@@ -55,6 +58,8 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     this.primaryMetrics = tierChanges;
     this.inDaemonMetrics = { ...registerGatewayMetrics(registry, new Registry()), failovers: tierChanges.failovers };
     this.metrics = this.inDaemonMetrics;
+    this.redirects = new RedirectListeners(log);
+    registerCertificateExpiry(registry, () => this.config);
     this.primaries = new PrimaryFollowers(options.primaries, (database, primary) => this.primaryChanged(database, primary), log);
   }
 
@@ -110,6 +115,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private async startAll(): Promise<void> {
     const count = GatewayWorkers.resolveCount(this.config.gateway.workers);
     const services = proxied(this.config);
+    await this.redirects.sync(services);
     if (count <= 1 || services.length === 0) {
       this.metrics = this.inDaemonMetrics;
       for (const [name, service] of services) await this.startService(name, service);
@@ -125,6 +131,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 
   private async stopAll(deadline: AbortSignal): Promise<void> {
+    await this.redirects.close();
     if (this.workers) {
       await this.workers.stop(10_000, deadline);
       this.workers = undefined;
@@ -154,6 +161,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
       if (!next || JSON.stringify(next) !== this.services.get(name)?.fingerprint) await this.stopService(name, AbortSignal.timeout(5_000));
     }
     for (const [name, service] of wanted) if (!this.services.has(name)) await this.startService(name, service);
+    await this.redirects.sync([...wanted]);
   }
 
   /** An operator changed a pool: workers get it now, not at the next tick. */

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from '../core/logger.js';
 import type { ServiceConfig } from '../config/index.js';
 import type { HealthStatus } from '../probes/index.js';
@@ -9,6 +10,9 @@ import {
 } from './proxy/index.js';
 import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
 import type { GatewayMetrics } from './metrics.js';
+import { CertificateStore } from './tls/certificate-store.js';
+import { followCertificates, hstsHeader, tlsServerOptions } from './tls/server-options.js';
+import { upstreamTlsOptions } from './tls/upstream.js';
 
 /**
  * Passive ejection when a service sets no outlier_detection, as Linkerd's failure
@@ -67,6 +71,8 @@ const MAX_QUEUED = 1024;
 export class ServiceGateway {
   readonly pool: EndpointPool;
   readonly server: Server | TcpProxy;
+  /** The listener's certificates when the service terminates TLS (`tls`). */
+  readonly certificates: CertificateStore | undefined;
   private readonly outliers: OutlierDetector | undefined;
   private readonly retry: RetryPolicy;
   private readonly budget: RetryBudget;
@@ -110,7 +116,9 @@ export class ServiceGateway {
     const retries = service.retries ?? { attempts: 2, retry_on: ['connect-failure', 'reset'] as const, non_idempotent: false, budget: 0.2 };
     this.retry = RetryPolicy.fromConfig({ ...retries, retry_on: [...retries.retry_on] });
     this.budget = new RetryBudget({ ratio: retries.budget });
+    this.certificates = service.tls ? new CertificateStore(name, service.tls, log) : undefined;
     this.server = service.protocol === 'tcp' ? this.tcpServer() : this.httpServer();
+    if (this.certificates) followCertificates(this.server as unknown as HttpsServer, this.certificates);
   }
 
   /**
@@ -275,13 +283,18 @@ export class ServiceGateway {
       if (tried.size === 0) this.budget.recordRequest();
       return hooks.pick(req, tried);
     } };
+    const headerReadMs = s.limits?.header_read_timeout ?? DEFAULTS.headerReadMs;
+    const hsts = s.tls ? hstsHeader(s.tls.hsts) : undefined;
     return createHttpProxy({
       hooks: countRequests,
+      tls: this.certificates ? tlsServerOptions(this.certificates, headerReadMs) : undefined,
+      responseHeaders: hsts === undefined ? undefined : { 'strict-transport-security': hsts },
+      upstreamTls: upstreamTlsOptions(this.name, s.upstream_tls),
       timeouts: {
         connectMs: s.connect_timeout ?? DEFAULTS.connectMs,
         perTryMs: s.retries?.per_try_timeout ?? s.timeout ?? DEFAULTS.timeoutMs,
         overallMs: s.timeout ?? DEFAULTS.timeoutMs,
-        headerReadMs: s.limits?.header_read_timeout ?? DEFAULTS.headerReadMs,
+        headerReadMs,
         idleMs: DEFAULTS.idleMs,
       },
       limits: { maxHeaderBytes: s.limits?.max_request_header_size ?? DEFAULTS.maxHeaderBytes, maxBodyBytes: s.limits?.max_request_body_size ?? DEFAULTS.maxBodyBytes },

@@ -74,9 +74,9 @@ describe('lint: alerting', () => {
   });
 
   it('warns that a rule on a condition nothing raises yet will never fire', () => {
-    const rules = '  rules:\n    certs: { when: certificate_expiring, severity: warning }\n    api: { when: service_down, severity: critical }\n';
+    const rules = '  rules:\n    drills: { when: drill_failed, severity: warning }\n    api: { when: service_down, severity: critical }\n';
     const findings = byRule(lintYaml(SERVICES + SEED_ALERTING.trimEnd() + '\n' + rules + SEED_TEMPLATES), 'lint.unwatched_condition');
-    expect(findings.map((f) => [f.severity, f.path.join('.')])).toEqual([['warning', 'alerting.rules.certs.when']]);
+    expect(findings.map((f) => [f.severity, f.path.join('.')])).toEqual([['warning', 'alerting.rules.drills.when']]);
   });
 
   it('points at an unknown variable inside a block scalar, with did-you-mean', () => {

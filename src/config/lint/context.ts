@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { planTopology, type PlanReport, type Topology } from '../../plan/index.js';
 import type { Finding, KeyPath } from '../diagnostics.js';
 import type { BulwarkConfig, DatabaseConfig, TierConfig } from '../schema.js';
@@ -13,12 +14,16 @@ import { toTopology } from '../topology.js';
 export interface LintFacts {
   /** The process runs as root (uid 0). */
   root?: boolean;
+  /** Reads a file the configuration names (certificates): rules that need the files say nothing without it. */
+  readFile?: (path: string) => Buffer;
+  /** The time the check runs at (ms), for certificate expiry. */
+  now?: number;
 }
 
 /** The facts of this process: what `bulwark check` passes to the rules. */
 export function processLintFacts(): LintFacts {
   const uid = process.getuid?.();
-  return uid === undefined ? {} : { root: uid === 0 };
+  return { ...(uid === undefined ? {} : { root: uid === 0 }), readFile: (path) => readFileSync(path), now: Date.now() };
 }
 
 /** One lint rule family: pure, reads the parsed configuration (and the facts it needs), returns its findings. */

@@ -1,6 +1,7 @@
 import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { lintAlerting } from './alerting.js';
+import { lintCertificates } from './certificates.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintFacts, LintRule } from './context.js';
@@ -33,6 +34,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintBackupCopies,
   lintOnChange,
   lintRegionLoss,
+  lintCertificates,
   lintEmpty,
 ];
 

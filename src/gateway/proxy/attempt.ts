@@ -37,11 +37,24 @@ const CONNECT_CODES = new Set([
   'EHOSTDOWN',
 ]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** OpenSSL's and Node's codes for an upstream certificate that fails verification. */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_REVOKED', 'INVALID_CA',
+]);
+
+/** The verification code when `err` is an upstream certificate that could not be verified. */
+export function tlsVerifyCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TLS_VERIFY_CODES.has(code) ? code : undefined;
+}
 
 function classify(err: unknown, exchange: UpstreamExchange): FailureKind {
   if (exchange.cancelReason instanceof TimeoutReason) return 'timeout';
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && CONNECT_CODES.has(code)) return 'connect_failure';
+  // A refused certificate reached no application, like a refused connection: safe to try elsewhere.
+  if (typeof code === 'string' && (CONNECT_CODES.has(code) || TLS_VERIFY_CODES.has(code))) return 'connect_failure';
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return 'timeout';
   return 'reset';
 }

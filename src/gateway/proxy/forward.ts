@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { admission, withSetCookie } from './admission.js';
-import { runAttempt, type AttemptResult } from './attempt.js';
+import { runAttempt, tlsVerifyCode, type AttemptResult } from './attempt.js';
 import { Cancellation, TimeoutReason } from './cancellation.js';
 import { clientResponseHeaders, normalizeIp, upstreamRequestHeaders } from './hop-headers.js';
 import { sendError, type ProxyErrorCode, type ProxyErrorReply } from './proxy-errors.js';
@@ -111,7 +111,7 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
     hooks.report(upstream.id, outcome);
     if (result.kind !== 'response') {
       state.lastFailure = result;
-      deps.log.debug({ upstream: upstream.id, kind: result.kind, err: result.error }, 'upstream attempt failed');
+      logFailure(deps.log, upstream, result);
     } else if (!retryCandidate(result.status)) {
       return served(result, upstream);
     }
@@ -124,6 +124,26 @@ async function attemptLoop(req: IncomingMessage, res: ServerResponse, deps: Forw
     upstream = next.upstream;
   }
   return finalError(state, deps);
+}
+
+/** When each upstream origin's refused certificate was last logged at warn. */
+const tlsWarned = new Map<string, number>();
+const TLS_WARN_EVERY_MS = 10_000;
+
+/**
+ * A certificate that fails verification is a configuration problem, not a
+ * passing failure: it is logged at warn with the fix, once per 10 s per upstream.
+ */
+function logFailure(log: Logger, upstream: Upstream, failure: Failure): void {
+  const verify = tlsVerifyCode(failure.error);
+  const now = Date.now();
+  if (verify === undefined || now - (tlsWarned.get(upstream.url.origin) ?? -Infinity) < TLS_WARN_EVERY_MS) {
+    log.debug({ upstream: upstream.id, kind: failure.kind, err: failure.error }, 'upstream attempt failed');
+    return;
+  }
+  tlsWarned.set(upstream.url.origin, now);
+  const reason = (failure.error as Error).message;
+  log.warn({ upstream: upstream.id, url: upstream.url.origin, code: verify, reason }, `the upstream's TLS certificate was refused (${verify}: ${reason}); set upstream_tls.ca to the CA that signed it and upstream_tls.servername to a name it is issued for`);
 }
 
 function served(result: Response, upstream: PickedUpstream): Served {
@@ -147,7 +167,7 @@ function nextUpstream(
 }
 
 function finalError(state: LoopState, deps: ForwardDeps): ProxyErrorReply {
-  if (state.lastFailure) return { code: FAILURE_CODE[state.lastFailure.kind] };
+  if (state.lastFailure) return { code: tlsVerifyCode(state.lastFailure.error) ? 'UPSTREAM_TLS_FAILED' : FAILURE_CODE[state.lastFailure.kind] };
   if (state.overloadedRetryAfterS !== undefined) return { code: 'UPSTREAM_OVERLOADED', retryAfterS: state.overloadedRetryAfterS };
   return { code: 'NO_UPSTREAM_AVAILABLE', retryAfterS: deps.options.noUpstreamRetryAfterS ?? 1 };
 }

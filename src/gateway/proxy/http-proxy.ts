@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../../core/errors.js';
 import { forward, type ForwardDeps } from './forward.js';
@@ -27,7 +28,9 @@ function onClientError(deps: ForwardDeps) {
 }
 
 function onRequest(deps: ForwardDeps) {
+  const extra = Object.entries(deps.options.responseHeaders ?? {});
   return (req: IncomingMessage, res: ServerResponse): void => {
+    for (const [name, value] of extra) res.setHeader(name, value);
     forward(req, res, deps).catch((err: unknown) => {
       deps.log.error({ err, method: req.method, url: req.url }, 'proxying a request failed unexpectedly');
       sendError(res, { code: 'UPSTREAM_RESET' });
@@ -43,9 +46,9 @@ function onRequest(deps: ForwardDeps) {
 export function createHttpProxy(options: HttpProxyOptions): Server {
   const { timeouts, limits } = options;
   const log = options.log.child({ component: 'http-proxy' });
-  const pools = new UpstreamPools({ connectMs: timeouts.connectMs, idleMs: timeouts.idleMs });
+  const pools = new UpstreamPools({ connectMs: timeouts.connectMs, idleMs: timeouts.idleMs, tls: options.upstreamTls });
   const deps: ForwardDeps = { options, pools, log };
-  const server = createServer({
+  const settings: ServerOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: timeouts.headerReadMs,
     // Upload time is already bounded by the overall deadline; node requires this >= headersTimeout.
@@ -53,7 +56,9 @@ export function createHttpProxy(options: HttpProxyOptions): Server {
     // Node checks the two timeouts above on this interval (30 s by default), too coarse for slowloris.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headerReadMs / 4))),
     keepAliveTimeout: timeouts.idleMs,
-  });
+  };
+  // node:https is node:http behind a tls.Server: a raw socket given to it (a gateway worker's hand-off) is shaken hands with first.
+  const server: Server = options.tls ? createHttpsServer({ ...settings, ...options.tls }) as unknown as Server : createServer(settings);
   server.on('request', onRequest(deps));
   server.on('clientError', onClientError(deps));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -17,6 +17,7 @@ export type {
   RetryDecision,
   RoutingHooks,
   Upstream,
+  UpstreamTlsOptions,
 } from './types.js';
 export { readCookie, sessionCookie } from './cookies.js';
 export type { Cancellation } from './cancellation.js';

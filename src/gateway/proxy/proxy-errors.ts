@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 /** Stable codes of errors the gateway itself answers with; mapped to HTTP here only. */
 export type ProxyErrorCode =
   | 'UPSTREAM_CONNECT_FAILED'
+  | 'UPSTREAM_TLS_FAILED'
   | 'UPSTREAM_RESET'
   | 'UPSTREAM_TIMEOUT'
   | 'NO_UPSTREAM_AVAILABLE'
@@ -17,6 +18,7 @@ export type ProxyErrorCode =
 
 const STATUS: Record<ProxyErrorCode, number> = {
   UPSTREAM_CONNECT_FAILED: 502,
+  UPSTREAM_TLS_FAILED: 502,
   UPSTREAM_RESET: 502,
   UPSTREAM_TIMEOUT: 504,
   NO_UPSTREAM_AVAILABLE: 503,
@@ -30,6 +32,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
 
 const MESSAGES: Record<ProxyErrorCode, string> = {
   UPSTREAM_CONNECT_FAILED: 'could not connect to any upstream',
+  UPSTREAM_TLS_FAILED: 'the upstream\'s TLS certificate could not be verified (the gateway log names the reason; check the service\'s upstream_tls ca and servername)',
   UPSTREAM_RESET: 'the upstream closed the connection before responding',
   UPSTREAM_TIMEOUT: 'the upstream did not respond in time',
   NO_UPSTREAM_AVAILABLE: 'no healthy upstream is available',

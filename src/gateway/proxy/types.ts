@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Cancellation } from './cancellation.js';
 
@@ -98,8 +99,22 @@ export interface ProxyLimits {
   retryBufferBytes?: number;
 }
 
+/** How the proxy verifies https:// upstreams (undici's connect options). */
+export interface UpstreamTlsOptions {
+  /** PEM CA bundle trusted instead of the system's roots. */
+  ca?: Buffer | undefined;
+  /** The name checked against upstream certificates and sent as SNI; default: the endpoint URL's host. */
+  servername?: string | undefined;
+  rejectUnauthorized: boolean;
+}
+
 export interface HttpProxyOptions {
   hooks: RoutingHooks;
+  /** Terminate TLS: node:https options (certificates, SNICallback, minVersion). Plain HTTP when absent. */
+  tls?: HttpsServerOptions | undefined;
+  /** Added to every response the proxy sends (HSTS). */
+  responseHeaders?: Record<string, string> | undefined;
+  upstreamTls?: UpstreamTlsOptions | undefined;
   timeouts: ProxyTimeouts;
   limits: ProxyLimits;
   log: Logger;

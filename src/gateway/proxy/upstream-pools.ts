@@ -1,9 +1,11 @@
 import { Pool } from 'undici';
-import type { Upstream } from './types.js';
+import type { Upstream, UpstreamTlsOptions } from './types.js';
 
 export interface PoolSettings {
   connectMs: number;
   idleMs: number;
+  /** For https:// upstreams; undici's defaults (system roots, the URL's host) when absent. */
+  tls?: UpstreamTlsOptions | undefined;
 }
 
 /** One keep-alive undici Pool per upstream id, replaced if the id's URL changes. */
@@ -18,7 +20,7 @@ export class UpstreamPools {
     if (existing?.origin === origin) return existing.pool;
     if (existing) void existing.pool.close().catch(() => undefined);
     const pool = new Pool(origin, {
-      connect: { timeout: this.settings.connectMs },
+      connect: { timeout: this.settings.connectMs, ...tlsConnectOptions(this.settings.tls) },
       keepAliveTimeout: this.settings.idleMs,
       // The per-try signal bounds the wait for headers; undici's own timer would race it.
       headersTimeout: 0,
@@ -33,4 +35,13 @@ export class UpstreamPools {
     this.pools.clear();
     await Promise.allSettled(all.map(({ pool }) => pool.destroy()));
   }
+}
+
+function tlsConnectOptions(tls: UpstreamTlsOptions | undefined): Record<string, unknown> {
+  if (!tls) return {};
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+  };
 }
