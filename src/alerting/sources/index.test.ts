@@ -34,7 +34,7 @@ describe('createSources', () => {
     const rec = recorder();
     const before = vi.getTimerCount();
     source.start(rec.emit);
-    expect(vi.getTimerCount()).toBe(before + 4);
+    expect(vi.getTimerCount()).toBe(before + 5);
 
     bus.emit('owner.state', { kind: 'service', name: 'api', from: 'up', to: 'down', at: 2_000 });
     expect(brief(rec.take())).toEqual([['api:service_down', 'service/api', true]]);
@@ -50,8 +50,9 @@ describe('createSources', () => {
   });
 
   it('names the conditions nothing watches yet', () => {
-    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual(['certificate_expiring', 'drill_failed']);
-    expect(unsourcedReason('drill_failed')).toMatch(/drills/);
+    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual(['certificate_expiring']);
+    expect(unsourcedReason('certificate_expiring')).toMatch(/certificates/);
+    expect(unsourcedReason('drill_failed')).toBeUndefined();
     expect(unsourcedReason('service_down')).toBeUndefined();
   });
 });
