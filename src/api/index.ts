@@ -8,3 +8,4 @@ export { backupRoutes, type BackupAdmin } from './routes/backups.js';
 export { databaseRoutes, type DatabaseAdmin } from './routes/databases.js';
 export { incidentRoutes } from './routes/incidents.js';
 export { incidentLinkRoutes } from './routes/incident-links.js';
+export { drillRoutes, type DrillRouteDependencies } from './routes/drills.js';
