@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,4 +65,15 @@ describe('bulwark drill', () => {
     expect((await drill('run', 'nosuch', '-c', config)).code).toBe(2);
     expect((await drill('run', 'failover_testing', '-c', config)).code).toBe(2);
   }, 360_000);
+
+  it('stops and reverts a drill run for the daemon when the daemon\'s end of stdin closes (as when it dies)', async () => {
+    // The harness gives the child /dev/null as stdin: it reads end-of-file at once, as a pipe from a dead daemon does.
+    const orphan = await h.run(['drill', 'run', 'backup_restoration', '-c', config, '--json', '--data-dir', w.dataDir], { BULWARK_DRILL_PARENT: 'pipe' }, 60_000);
+    expect(orphan.code, orphan.stderr).toBe(3);
+    const report = JSON.parse(orphan.stdout) as { outcome: string; issues: string[] };
+    expect(report).toMatchObject({ outcome: 'aborted', issues: ['the drill was interrupted'] });
+    expect(existsSync(join(w.dataDir, 'drills', 'journal.json'))).toBe(false);
+    const sandboxes = join(w.dataDir, 'drills', 'sandboxes');
+    expect(existsSync(sandboxes) ? readdirSync(sandboxes) : []).toEqual([]);
+  }, 120_000);
 });
