@@ -9,3 +9,4 @@ export { databaseRoutes, type DatabaseAdmin } from './routes/databases.js';
 export { poolerRoutes, type PoolerAdmin } from './routes/poolers.js';
 export { incidentRoutes } from './routes/incidents.js';
 export { incidentLinkRoutes } from './routes/incident-links.js';
+export { drillRoutes, type DrillRouteDependencies } from './routes/drills.js';

@@ -36,6 +36,8 @@ const drill = z
     /** The tier whose RTO and RPO grade the drill; by default the tier of what it restores. */
     tier: name().optional(),
     validate: validate.optional(),
+    /** The daemon runs the drill only inside this window of maintenance_windows: a slot outside it waits for the window to open. */
+    maintenance_window: name().optional(),
     /** Restore and validation must finish within this long, or the drill is aborted. */
     timeout_minutes: positiveInt().optional(),
     scope: note(),

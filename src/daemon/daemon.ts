@@ -4,7 +4,7 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, gatewayRoutes, poolerRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, drillRoutes, gatewayRoutes, poolerRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
 import { StatusPageServer } from '../status/index.js';
 import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
@@ -16,6 +16,7 @@ import { Gateway } from '../gateway/index.js';
 import { primaryTrackerFactory } from '../postgres-ha/index.js';
 import { createBackupScheduler, type BackupScheduler } from '../backup/index.js';
 import { DatabaseHaService, PoolerService, type DatabaseHaEvents } from '../postgres-ha/index.js';
+import { DrillScheduler, childLauncher } from '../drills/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
 import { Lifecycle } from '../core/lifecycle.js';
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   dataDir: string;
   log: Logger;
   version: string;
+  /** How to run this program again, for drills in child processes; by default this process's node, flags and script. */
+  selfCommand?: string[];
   /** Overrides api.listen (tests use 127.0.0.1:0). */
   listen?: string;
   watch?: boolean;
@@ -50,6 +53,7 @@ export class Daemon {
   private databases!: DatabaseHaService;
   private poolers!: PoolerService;
   private alerting!: AlertingService;
+  private drills!: DrillScheduler;
   private statusPage!: StatusPageServer;
   /** Refused API tokens and dashboard sign-ins, counted together per client address. */
   private authThrottle!: FailureThrottle;
@@ -98,6 +102,14 @@ export class Daemon {
         config: this.loaded.config, store: this.store, bus: this.bus, registry: this.registry, log: log.child({ subsystem: 'alerting' }),
         probes: this.probes, apiUrl: () => this.apiUrl(),
       });
+      // dr_testing on its schedules; each drill in a child process (src/drills/launch.ts says why).
+      this.drills = new DrillScheduler({
+        config: this.loaded.config, dataDir: this.options.dataDir, store: this.store, log: log.child({ subsystem: 'drills' }),
+        launch: childLauncher({
+          command: this.options.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!],
+          configFile: this.loaded.file, dataDir: this.options.dataDir, env: this.options.env, log: log.child({ subsystem: 'drills' }),
+        }),
+      });
       this.authThrottle = new FailureThrottle(log.child({ subsystem: 'auth' }));
       // The public status page on its own listener; idle without a status_page section.
       this.statusPage = new StatusPageServer({
@@ -108,7 +120,7 @@ export class Daemon {
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.alerting, this.statusPage, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.alerting, this.drills, this.statusPage, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
@@ -208,6 +220,7 @@ export class Daemon {
         { path: '/', app: databaseRoutes(this.databases) },
         { path: '/', app: poolerRoutes(this.poolers) },
         { path: '/', app: incidentRoutes(this.alerting.actions) },
+        { path: '/', app: drillRoutes({ runs: this.store.drillRuns, schedule: () => this.drills.status() }) },
       ],
       // Signed one-click links from notifications: the signature is their authentication, not a token.
       publicRoutes: [{ path: '/links', app: incidentLinkRoutes(this.alerting.actions) }, { path: '/ui', app: this.dashboard() }],

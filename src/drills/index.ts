@@ -6,4 +6,8 @@
 export { DrillRunner, type DrillRunnerOptions, type RunDrillOptions } from './runner.js';
 export type { PlannedStep } from './plan.js';
 export { reportJson, reportMarkdown } from './report.js';
+export { reportHtml } from './report-html.js';
+export { drillTrends, sparkline, worstOf, type DrillTrend } from './trends.js';
 export type { DrillReport, DrillTarget, FailoverMeasurement, Graded, PolicyMeasurement, TimelineStep } from './types.js';
+export { DrillScheduler, type DrillSchedulerOptions, type ScheduledDrillView } from './scheduler.js';
+export { childLauncher, DRILL_PARENT_ENV, type DrillLauncher, type LaunchResult } from './launch.js';

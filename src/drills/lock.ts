@@ -31,6 +31,12 @@ export class DrillLock {
     throw new BulwarkError('DATA_DIR_LOCKED', `could not take the drill lock ${path}`, { hint: 'another drill is starting at the same moment; try again' });
   }
 
+  /** Who holds the lock now, if a live process does (a stale lock counts as free). */
+  static async holder(drillsDir: string): Promise<LockHolder | undefined> {
+    const current = await readHolder(join(drillsDir, 'lock'));
+    return current && await holderAlive(current) ? current : undefined;
+  }
+
   async release(): Promise<void> {
     await rm(this.path, { force: true });
   }

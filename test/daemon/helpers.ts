@@ -148,11 +148,11 @@ export interface Daemon {
 /** Write a config, start `bulwark up` on a free port and wait until /readyz answers 200. */
 export async function startDaemon(
   h: Harness,
-  options: { yaml?: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { yaml?: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv; dataDir?: string } = {},
 ): Promise<Daemon> {
   const dir = await h.tempDir();
   const configFile = join(dir, 'bulwark.yaml');
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   await writeFile(configFile, options.yaml ?? configYaml());
   const port = await freePort();
   const proc = h.spawn(

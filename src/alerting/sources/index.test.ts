@@ -50,8 +50,9 @@ describe('createSources', () => {
   });
 
   it('names the conditions nothing watches yet', () => {
-    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual(['drill_failed']);
-    expect(unsourcedReason('drill_failed')).toMatch(/drills/);
+    expect(UNSOURCED_CONDITIONS.map((u) => u.condition)).toEqual([]);
+    expect(unsourcedReason('certificate_expiring')).toBeUndefined();
+    expect(unsourcedReason('drill_failed')).toBeUndefined();
     expect(unsourcedReason('service_down')).toBeUndefined();
   });
 });

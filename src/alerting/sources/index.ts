@@ -11,6 +11,7 @@ import { BurnSource } from './burn.js';
 import { CertificateSource } from './certificates.js';
 import type { Emit, RuleLike, SignalSources } from './common.js';
 import { DatabaseSource } from './database.js';
+import { DrillSource } from './drills.js';
 import { MetricSource } from './metric.js';
 import type { ProbeViews } from './probe-model.js';
 import { ProbeSource } from './probes.js';
@@ -20,7 +21,6 @@ export type { ProbeViews } from './probe-model.js';
 
 /** Conditions a rule may name that nothing watches yet, and why: `check` and `plan` say "not yet". */
 export const UNSOURCED_CONDITIONS: ReadonlyArray<{ condition: AlertCondition; reason: string }> = Object.freeze([
-  { condition: 'drill_failed', reason: 'DR drills are not built yet' },
 ]);
 
 export function unsourcedReason(condition: AlertCondition): string | undefined {
@@ -31,14 +31,14 @@ export interface SignalSourcesOptions {
   rules: readonly RuleLike[];
   config: BulwarkConfig;
   bus: EventBus<ProbeEvents & DatabaseHaEvents>;
-  store: Pick<Store, 'lastBackupRuns' | 'stateChanges'>;
+  store: Pick<Store, 'lastBackupRuns' | 'stateChanges' | 'drillRuns'>;
   registry: Pick<Registry, 'getSingleMetric'>;
   log: Logger;
   now?: () => number;
   /** The probe engine (or anything with its views): a restarted daemon re-derives firing alerts from it at start. */
   probes?: ProbeViews;
-  /** Poll intervals; the defaults are 5 s (database), 30 s (backups), 60 s (burn), 10 s (metric), 60 s (certificates). */
-  intervals?: Partial<Record<'database' | 'backups' | 'burn' | 'metric' | 'certificates', number>>;
+  /** Poll intervals; the defaults are 5 s (database), 30 s (backups and drills), 60 s (burn), 10 s (metric), 60 s (certificates). */
+  intervals?: Partial<Record<'database' | 'backups' | 'burn' | 'metric' | 'certificates' | 'drills', number>>;
 }
 
 /** Every condition source, started and stopped together; signals come out through one `emit`. */
@@ -53,6 +53,7 @@ export function createSources(options: SignalSourcesOptions): SignalSources {
     new BurnSource({ rules, config, store, log, now, intervalMs: intervals.burn }),
     new MetricSource({ rules, registry, log, now, intervalMs: intervals.metric }),
     new CertificateSource({ rules, config, log, now, intervalMs: intervals.certificates }),
+    new DrillSource({ rules, config, store, log, now, intervalMs: intervals.drills }),
   ];
   return {
     start: (emit: Emit) => sources.forEach((s) => s.start(emit)),

@@ -1,16 +1,17 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { restoreCommand } from '../../backup/index.js';
 import { loadValidConfig } from '../../config/index.js';
 import { BulwarkError } from '../../core/errors.js';
-import { DrillRunner, reportJson, reportMarkdown, type DrillReport, type TimelineStep } from '../../drills/index.js';
+import { DRILL_PARENT_ENV, DrillRunner, drillTrends, reportHtml, reportJson, reportMarkdown, sparkline, type DrillReport, type DrillTrend, type TimelineStep } from '../../drills/index.js';
 import type { DrillRunRecord } from '../../store/index.js';
 import { addDataDirOption, withStore } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJSON } from '../output.js';
 import { walCommandPrefix } from './backup/restore-postgres.js';
 
-interface DrillOptions { config?: string; dataDir: string; json?: boolean; dryRun?: boolean; markdown?: boolean; drill?: string; limit?: string }
+interface DrillOptions { config?: string; dataDir: string; json?: boolean; dryRun?: boolean; markdown?: boolean; html?: boolean; output?: string; drill?: string; limit?: string }
 
 const EXIT_HELP = '\nExit codes: 0 passed, 1 failed (a target missed or the restore not whole), 2 bad input, 3 aborted (interrupted, timed out, or could not finish).';
 
@@ -25,11 +26,11 @@ export function registerDrill(program: Command): void {
     .addHelpText('after', `${EXIT_HELP}\n\nExamples:\n  bulwark drill run backup_restoration -c bulwark.yaml --dry-run\n  bulwark drill run backup_restoration -c bulwark.yaml --json`)
     .action((name: string, options: DrillOptions) => runDrill(name, options));
   addDataDirOption(drill.command('ls'))
-    .description('past drill runs, newest first')
+    .description('past drill runs, newest first, and each drill\'s trend across them (pass/fail counts, RTO and RPO per run)')
     .option('-c, --config <file>', 'configuration file (to use its store: postgres setting)')
     .option('--drill <name>', 'only this drill')
     .option('-n, --limit <n>', 'how many', '20')
-    .option('--json', 'print as JSON (without the reports)')
+    .option('--json', 'print { runs, trends } as JSON (runs without their reports)')
     .action((options: DrillOptions) => listRuns(options));
   addDataDirOption(drill.command('show'))
     .description('one run\'s report (Markdown by default)')
@@ -37,6 +38,9 @@ export function registerDrill(program: Command): void {
     .option('-c, --config <file>', 'configuration file (to use its store: postgres setting)')
     .option('--markdown', 'print the report as Markdown (the default)')
     .option('--json', 'print the report as JSON')
+    .option('--html', 'the report as one self-contained HTML page with a timeline chart')
+    .option('-o, --output <file>', 'write the report to this file instead of stdout')
+    .addHelpText('after', '\nExamples:\n  bulwark drill show 3f2a --html -o drill.html')
     .action((id: string, options: DrillOptions) => showRun(id, options));
 }
 
@@ -54,6 +58,8 @@ async function runDrill(name: string, options: DrillOptions): Promise<void> {
     const interrupt = new AbortController();
     const stop = (): void => interrupt.abort();
     process.once('SIGINT', stop).once('SIGTERM', stop);
+    // Run by the daemon: its end of stdin closes when it dies, even by SIGKILL; the drill then stops and reverts.
+    if (process.env[DRILL_PARENT_ENV] === 'pipe') process.stdin.once('end', stop).once('error', stop).resume();
     try {
       const report = await runner.run(name, { signal: interrupt.signal });
       if (options.json) process.stdout.write(reportJson(report));
@@ -61,6 +67,7 @@ async function runDrill(name: string, options: DrillOptions): Promise<void> {
       process.exitCode = exitCodeOf(report.outcome);
     } finally {
       process.off('SIGINT', stop).off('SIGTERM', stop);
+      if (process.env[DRILL_PARENT_ENV] === 'pipe') process.stdin.off('end', stop).off('error', stop).destroy();
     }
   });
 }
@@ -93,16 +100,34 @@ async function listRuns(options: DrillOptions): Promise<void> {
   const limit = Number(options.limit ?? '20');
   if (!Number.isSafeInteger(limit) || limit < 1) throw new BulwarkError('USAGE', `--limit "${options.limit}" is not a positive whole number`, { hint: 'e.g. --limit 20' });
   const runs = await withStore(options, (store) => store.drillRuns.list({ drill: options.drill, limit }));
-  if (options.json) return printJSON(runs.map(({ report: _report, ...r }) => r));
+  const trends = drillTrends(runs);
+  if (options.json) return printJSON({ runs: runs.map(({ report: _report, ...r }) => r), trends });
   if (runs.length === 0) return print('no drill run recorded yet: bulwark drill run NAME -c bulwark.yaml');
   for (const r of runs) print(`${r.id.slice(0, 8)}  ${new Date(r.startedAt).toISOString()}  ${r.outcome.padEnd(7)}  ${r.drill} (${r.type})  ${((r.finishedAt - r.startedAt) / 1000).toFixed(1)}s`);
+  print('\ntrends (of the runs listed, oldest to newest):');
+  for (const t of trends) print(`  ${trendLine(t)}`);
+}
+
+function trendLine(t: DrillTrend): string {
+  const change = (ms: number | undefined): string => (ms === undefined ? '' : ` (${ms <= 0 ? '' : '+'}${fmtMs(ms)} on the run before)`);
+  const rto = t.rtoMs.length === 0 ? 'RTO -' : `RTO ${sparkline(t.rtoMs)} last ${fmtMs(t.rtoMs.at(-1)!)}${change(t.rtoChangeMs)}`;
+  const rpo = t.rpoMs.length === 0 ? 'RPO -' : `RPO last ${fmtMs(t.rpoMs.at(-1)!)}${change(t.rpoChangeMs)}`;
+  return `${t.drill}: ${t.runs} run(s), ${t.passed} passed, ${t.failed} failed, ${t.aborted} aborted; ${rto}; ${rpo}`;
+}
+
+function fmtMs(ms: number): string {
+  return Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 async function showRun(id: string, options: DrillOptions): Promise<void> {
   const run: DrillRunRecord | null = await withStore(options, (store) => store.drillRuns.get(id));
   if (!run) throw new BulwarkError('NOT_FOUND', `no single drill run matches "${id}"`, { hint: 'see `bulwark drill ls`; give more characters of the id' });
   const report = run.report as DrillReport;
-  process.stdout.write(options.json ? reportJson(report) : reportMarkdown(report));
+  if (options.json && options.html) throw new BulwarkError('USAGE', '--json and --html both given', { hint: 'pick one format' });
+  const text = options.json ? reportJson(report) : options.html ? reportHtml(report) : reportMarkdown(report);
+  if (options.output === undefined) return void process.stdout.write(text);
+  await writeFile(options.output, text);
+  print(`wrote ${options.output}`);
 }
 
 /** 3 is the CLI's "did not finish" code (EXIT.partial elsewhere). */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { effectiveRules } from '../../alerting/index.js';
 import { configSchema } from '../../config/index.js';
+import { openSqliteStore } from '../../store/index.js';
 import { registerPlan, renderAlertRules } from './plan.js';
 
 const CONFIG = `
@@ -128,5 +130,36 @@ describe('renderAlertRules', () => {
   it('says so when the configuration asks for no rules', () => {
     const config = configSchema.parse({ alerting: { rules: {} } });
     expect(renderAlertRules(effectiveRules(config), config)).toBe('Alert rules (alerting.rules):\n  none\n');
+  });
+});
+
+describe('bulwark plan: measured beside modelled', () => {
+  const DRILLS = `${CONFIG}dr_testing:\n  backup_restoration: { frequency: monthly, policy: main-db }\n`;
+
+  it('says no drill ran yet when there is no store, and creates none', async () => {
+    const text = await plan(DRILLS, '--data-dir', join(dir, 'data'));
+    expect(text).toContain('Measured by drills');
+    expect(text).toContain('no drill run recorded yet');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('shows the newest graded drill\'s RTO and RPO beside the modelled recovery and the backup schedule\'s gap', async () => {
+    const store = await openSqliteStore({ path: join(dir, 'bulwark.db') });
+    await store.migrate();
+    const policy = { policy: 'main-db', source: 'postgres', repository: 'local', phasesMs: {}, problems: [], passed: false, rto: { measuredMs: 95_000, targetMs: 14_400_000, passed: true, marginMs: 1 }, rpo: { measuredMs: 7_200_000, targetMs: 3_600_000, passed: false, marginMs: -1 } };
+    const report = { id: '00000000-0000-4000-8000-000000000001', drill: 'backup_restoration', type: 'backup_restoration', outcome: 'failed', startedAt: Date.UTC(2026, 2, 1, 2), finishedAt: Date.UTC(2026, 2, 1, 2, 2), target: { tier: 'standard' }, notes: {}, timeline: [], policies: [policy], issues: [], recommendations: [] };
+    await store.drillRuns.record({ id: report.id, drill: report.drill, type: report.type, startedAt: report.startedAt, finishedAt: report.finishedAt, outcome: 'failed', measured: {}, report });
+    await store.drillRuns.record({ ...report, id: '00000000-0000-4000-8000-000000000002', startedAt: report.startedAt + 1000, outcome: 'aborted', measured: {}, report: { ...report, policies: [] } });
+    await store.close();
+
+    const text = await plan(DRILLS, '--data-dir', dir);
+    const section = text.slice(text.indexOf('Measured by drills'), text.indexOf('Alert rules'));
+    const row = section.split('\n').find((l) => l.startsWith('backup_restoration'))!.replace(/\s+/g, ' ');
+    expect(row).toMatch(/^backup_restoration main-db \(main-db\) standard \S+ 1.58m \/ 4h ok 30m 2h \/ 1h MISSED 2026-03-01 02:00 failed$/);
+    out = '';
+    const json = JSON.parse(await plan(DRILLS, '--data-dir', dir, '--json')) as { measured: Array<{ rto: { measuredMs: number; modelledMs: number | null }; rpo: { modelledMs: number } }> };
+    expect(json.measured).toHaveLength(1);
+    expect(json.measured[0]!.rto.measuredMs).toBe(95_000);
+    expect(json.measured[0]!.rpo.modelledMs).toBe(30 * 60_000);
   });
 });

@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { effectiveRules, type ResolvedRule, type RuleThresholds } from '../../alerting/index.js';
 import { formatFinding, loadConfigFile, toTopology, type BulwarkConfig } from '../../config/index.js';
 import { formatDuration, formatPercent, percentDigits, planTopology, renderPlanTable, type PlanReport } from '../../plan/index.js';
+import { DEFAULT_DATA_DIR } from '../common.js';
 import { EXIT } from '../exit-codes.js';
+import { lastDrillRuns, measuredRows, renderMeasured } from './plan-measured.js';
 import { print, printJSON } from '../output.js';
 
 interface PlanOptions {
   config: string;
+  dataDir: string;
   json?: boolean;
   color?: boolean;
 }
@@ -17,6 +20,7 @@ export function registerPlan(program: Command): void {
     .description('model the availability the topology can reach, its downtime budgets, single points of failure and the DR strategy each tier calls for, and list the alert rules in effect')
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--json', 'print the plan as JSON')
+    .option('--data-dir <dir>', 'the store whose drill runs give the measured RTO and RPO beside the modelled ones', DEFAULT_DATA_DIR)
     .option('--no-color', 'no ANSI colours (also off when stdout is not a terminal)')
     .addHelpText('after', `
 Exit codes: 0 every component meets its tier, 1 a component misses its availability
@@ -41,9 +45,12 @@ async function runPlan(options: PlanOptions): Promise<number> {
   }
   const report = planTopology(toTopology(loaded.config));
   const alerts = effectiveRules(loaded.config);
-  if (options.json) printJSON({ file: loaded.file, ...report, alerts });
+  const drills = await lastDrillRuns(loaded.config, options.dataDir);
+  const measured = measuredRows(loaded.config, report, drills.runs);
+  if (options.json) printJSON({ file: loaded.file, ...report, alerts, measured });
   else {
     print(renderPlanTable(report, { color: options.color !== false && process.stdout.isTTY === true }).trimEnd());
+    if (Object.keys(loaded.config.dr_testing).length > 0) print(`\n${renderMeasured(measured, drills.error).trimEnd()}`);
     print(`\n${renderAlertRules(alerts, loaded.config).trimEnd()}`);
   }
   return planExitCode(report);

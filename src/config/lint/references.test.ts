@@ -163,4 +163,14 @@ ${body}`;
     const [db] = byRule(findings, 'lint.unknown_reference');
     expect(db).toMatchObject({ path: ['dr_testing', 'db-drill', 'database'], hint: 'did you mean "db"?' });
   });
+
+  it('checks that a drill\'s maintenance_window is declared', () => {
+    const findings = lintYaml(drills(`  backup_restoration: { schedule: monthly, maintenance_window: sunday-nigt }
+`) + `maintenance_windows:
+  - { name: sunday-night, services: [api], schedule: "weekly on sunday at 02:00", duration: 2h }
+`);
+    const refs = byRule(findings, 'lint.unknown_reference');
+    expect(refs).toHaveLength(1);
+    expect(refs[0]).toMatchObject({ severity: 'error', path: ['dr_testing', 'backup_restoration', 'maintenance_window'], hint: 'did you mean "sunday-night"?' });
+  });
 });

@@ -169,9 +169,11 @@ function drillRefs(config: BulwarkConfig): Finding[] {
     zone: checker(out, 'zone', 'zones', Object.keys(config.zones)),
   };
   const tierRef = checker(out, 'tier', 'sla_tiers', Object.keys(config.sla_tiers));
+  const windowRef = checker(out, 'maintenance window', 'maintenance_windows', config.maintenance_windows.map((w) => w.name));
   for (const [name, drill] of Object.entries(config.dr_testing)) {
     for (const key of ['policy', 'database', 'service', 'zone'] as const) targets[key](['dr_testing', name, key], drill[key]);
     tierRef(['dr_testing', name, 'tier'], drill.tier);
+    windowRef(['dr_testing', name, 'maintenance_window'], drill.maintenance_window);
     const type = drill.type ?? (DRILL_TYPES as readonly string[]).find((t) => t === name) as DrillType | undefined;
     if (type === undefined) {
       out.push({
