@@ -34,7 +34,7 @@ describe('createSources', () => {
     const rec = recorder();
     const before = vi.getTimerCount();
     source.start(rec.emit);
-    expect(vi.getTimerCount()).toBe(before + 5);
+    expect(vi.getTimerCount()).toBe(before + 6);
 
     bus.emit('owner.state', { kind: 'service', name: 'api', from: 'up', to: 'down', at: 2_000 });
     expect(brief(rec.take())).toEqual([['api:service_down', 'service/api', true]]);
