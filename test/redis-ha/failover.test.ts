@@ -6,13 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sentinelFailoverEstimateMs } from '../../src/config/index.js';
+import { readRedisStatus, requestRedisFailover } from '../../src/redis-ha/index.js';
 import { FrontDoorWriter, lostWrites, startDeployment, until, type Deployment } from './harness.js';
 
 let deployment: Deployment;
 beforeAll(async () => {
   deployment = await startDeployment({ members: 2, sentinels: 3, downAfterMs: 1_000 });
   await until('the front door to route to the master', async () => (await deployment.masterPort()) === deployment.memberPorts[0]);
-});
+  await until('the replica to be linked and every Sentinel to agree', async () => {
+    const status = await readRedisStatus('cache', deployment.config.databases.cache);
+    return status.members[1]?.link === 'up' && status.sentinels.every((s) => s.agrees);
+  });
+}, 120_000);
 afterAll(async () => {
   await deployment?.stop();
 });
@@ -24,6 +29,7 @@ async function killMasterUnderWriter(wait: boolean): Promise<{ lost: number; ack
   const writer = new FrontDoorWriter(d.frontDoor, wait);
   writer.start();
   await writer.acknowledgedMore(200);
+  await until('the replica to be linked', async () => (await readRedisStatus('cache', d.config.databases.cache)).members.some((m) => m.link === 'up'));
   const killedAt = Date.now();
   process.kill(d.pidOf('member', oldIndex), 'SIGKILL');
   let switchedAt = 0;
@@ -52,11 +58,25 @@ describe('Redis with Sentinel under bulwark', () => {
     const { acknowledged } = await killMasterUnderWriter(false);
     expect(acknowledged).toBeGreaterThanOrEqual(400);
     expect(await deployment.masterPort()).toBe(deployment.memberPorts[1]);
-  });
+  }, 120_000);
 
   it('with WAIT 1 after each write, no acknowledged write is lost', async () => {
     const { lost } = await killMasterUnderWriter(true);
     expect(lost).toBe(0);
     expect(await deployment.masterPort()).toBe(deployment.memberPorts[0]);
-  });
+  }, 120_000);
+
+  it('redis status shows roles, offsets and the Sentinels agreeing; redis failover moves the master', async () => {
+    const d = deployment;
+    await until('every Sentinel to agree', async () => (await readRedisStatus('cache', d.config.databases.cache)).sentinels.every((s) => s.agrees));
+    await until('the replica to be linked', async () => (await readRedisStatus('cache', d.config.databases.cache)).members.some((m) => m.link === 'up'));
+    const status = await readRedisStatus('cache', d.config.databases.cache);
+    const master = status.members.find((m) => m.role === 'master')!;
+    const replica = status.members.find((m) => m.role === 'replica')!;
+    expect(status.master).toBe(master.address);
+    expect(replica.offset).toBeGreaterThan(0);
+    const result = await requestRedisFailover('cache', d.config.databases.cache, 60_000);
+    console.log(`[redis failover, planned] ${result.from} → ${result.to} in ${result.tookMs} ms`);
+    expect(result.to).toBe(replica.address);
+  }, 120_000);
 });
