@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
 import { serviceTlsSchema, tlsOnlyForHttp, upstreamTlsSchema } from './schema-tls.js';
+import { redisDatabase } from './schema-redis.js';
 import { boundedDuration, duration, endpointUrl, exactlyOne, hostName, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
@@ -229,11 +230,10 @@ const postgres = z.strictObject({
   pooler: pooler.optional(),
 });
 
-const redis = z.strictObject({ members: z.array(dbMember).min(1), password: z.string().optional() });
 
 const database = z
   .strictObject({
-    tier: name().optional(), description: z.string().optional(), postgres: postgres.optional(), redis: redis.optional(),
+    tier: name().optional(), description: z.string().optional(), postgres: postgres.optional(), redis: redisDatabase.optional(),
     health_check: databaseCheck.optional(),
   })
   .superRefine(exactlyOne(['postgres', 'redis'], 'a database'));

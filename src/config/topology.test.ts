@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from './load.js';
 import type { BulwarkConfig } from './schema.js';
+import { SENTINEL_ELECTION_AND_PROMOTION_MS } from './schema-redis.js';
 import { PROMOTION_ESTIMATE_MS, serviceDetectionMs, toTopology } from './topology.js';
 
 function parsed(text: string): BulwarkConfig {
@@ -77,6 +78,21 @@ describe('toTopology', () => {
       kind: 'database', tier: undefined, dependsOn: [],
       members: [{ name: 'solo', zone: undefined, host: '10.0.1.3', availability: about(0.99), backup: false }],
     });
+  });
+
+  it('gives a Redis database with Sentinel its down-after and election as recovery, and one without Sentinel none', () => {
+    const config = parsed(`
+databases:
+  cache:
+    redis:
+      members: [{ name: r0, port: 6379 }, { name: r1, port: 6380 }]
+      sentinel: { down_after: 30s, sentinels: ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"] }
+  plain:
+    redis: { members: [{ name: p0, port: 6379 }, { name: p1, port: 6380 }] }
+`);
+    const components = toTopology(config).components;
+    expect(components['cache']).toMatchObject({ detectionMs: 30_000, failoverMs: SENTINEL_ELECTION_AND_PROMOTION_MS });
+    expect(components['plain']?.detectionMs).toBeUndefined();
   });
 
   it('serviceDetectionMs is interval × fall + timeout', () => {

@@ -1,3 +1,4 @@
+import { SENTINEL_ELECTION_AND_PROMOTION_MS } from './schema-redis.js';
 import { hostOfUrl, type Component, type Member, type Topology } from '../plan/index.js';
 import { endpointName } from '../core/names.js';
 import { serviceHealthCheck, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from './schema.js';
@@ -76,6 +77,12 @@ function databaseComponent(database: DatabaseConfig, endpointDefault: number): C
     // The lease must expire, then the next loop of a replica notices and promotes.
     component.detectionMs = database.postgres.ttl + database.postgres.loop_wait;
     component.failoverMs = PROMOTION_ESTIMATE_MS;
+  }
+  const sentinel = database.redis?.sentinel;
+  if (sentinel && members.length > 1) {
+    // Sentinel's timings: down-after, then the ODOWN agreement, election and promotion (schema-redis.ts).
+    component.detectionMs = sentinel.down_after;
+    component.failoverMs = SENTINEL_ELECTION_AND_PROMOTION_MS;
   }
   return component;
 }

@@ -14,6 +14,7 @@ import { SloReporter } from '../slo/index.js';
 import { Gateway } from '../gateway/index.js';
 // Gateway routing to the database primary (src/gateway/database-services.ts):
 import { primaryTrackerFactory } from '../postgres-ha/index.js';
+import { masterTrackerFactory, RedisHaService } from '../redis-ha/index.js';
 import { createBackupScheduler, type BackupScheduler } from '../backup/index.js';
 import { DatabaseHaService, PoolerService, type DatabaseHaEvents } from '../postgres-ha/index.js';
 import { DrillScheduler, childLauncher } from '../drills/index.js';
@@ -52,6 +53,7 @@ export class Daemon {
   private backups!: BackupScheduler;
   private databases!: DatabaseHaService;
   private poolers!: PoolerService;
+  private redis!: RedisHaService;
   private alerting!: AlertingService;
   private drills!: DrillScheduler;
   private statusPage!: StatusPageServer;
@@ -85,9 +87,11 @@ export class Daemon {
       });
       this.slo = new SloReporter(this.loaded.config, this.store, this.registry, log.child({ subsystem: 'slo' }));
       this.bus.on('owner.state', () => this.slo.invalidate());
-      // Each database with postgres.listen gets a tracker of its primary; the gateway routes to it alone.
+      // Each database with postgres.listen gets a tracker of its primary, each with redis.listen a tracker of its Sentinels' master.
+      const postgresPrimaries = primaryTrackerFactory({ log: log.child({ subsystem: 'postgres-ha' }) });
+      const redisMasters = masterTrackerFactory({ log: log.child({ subsystem: 'redis-ha' }) });
       this.gateway = new Gateway(this.loaded.config, this.bus, this.registry, log.child({ subsystem: 'gateway' }), {
-        primaries: primaryTrackerFactory({ log: log.child({ subsystem: 'postgres-ha' }) }),
+        primaries: (database, config) => (config.databases[database]?.redis ? redisMasters(database, config) : postgresPrimaries(database, config)),
       });
       // Idle (no timers, no metrics) until the configuration has backup policies; a reload can add some.
       this.backups = await createBackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
@@ -97,6 +101,8 @@ export class Daemon {
       });
       // PgBouncer in front of the primary of each database with postgres.pooler; idle without any.
       this.poolers = new PoolerService({ config: this.loaded.config, registry: this.registry, log: log.child({ subsystem: 'pooler' }) });
+      // Redis members and Sentinels on this host (data_dir) as supervised children; adopted Sentinels are only asked.
+      this.redis = new RedisHaService({ config: this.loaded.config, log: log.child({ subsystem: 'redis-ha' }) });
       // Incidents from what the others see (events, metrics, the store); idle without an alerting section.
       this.alerting = new AlertingService({
         config: this.loaded.config, store: this.store, bus: this.bus, registry: this.registry, log: log.child({ subsystem: 'alerting' }),
@@ -120,7 +126,7 @@ export class Daemon {
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.alerting, this.drills, this.statusPage, this.api], log);
+      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.redis, this.alerting, this.drills, this.statusPage, this.api], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).

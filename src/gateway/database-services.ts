@@ -2,8 +2,8 @@ import type { BulwarkConfig, DatabaseConfig, ServiceConfig } from '../config/ind
 import type { ServiceBehaviour } from './service-gateway.js';
 
 /**
- * A database with `postgres.listen` gets a TCP service in the gateway whose only
- * eligible endpoint is the current primary. Its key in the gateway is
+ * A database with `postgres.listen` (or `redis.listen`) gets a TCP service in the
+ * gateway whose only eligible endpoint is the current primary (the Redis master). Its key in the gateway is
  * `db:<database>`: `:` cannot appear in a configured name, so it never collides
  * with a service, and the admin API and metrics show it under that key.
  */
@@ -47,9 +47,9 @@ export const PRIMARY_QUEUE_MS = 3_000;
 /** The behaviour of every database service: no routing until the tracker decides, sessions follow the primary. */
 export const DATABASE_BEHAVIOUR: Readonly<ServiceBehaviour> = { startDown: true, closeSessionsOnDown: true, queueMs: PRIMARY_QUEUE_MS };
 
-/** `databases.NAME.postgres.listen`: the address of the database's front door. */
+/** `databases.NAME.postgres.listen` or `databases.NAME.redis.listen`: the address of the database's front door. */
 export function databaseListen(database: DatabaseConfig): string | undefined {
-  return database.postgres?.listen;
+  return database.postgres?.listen ?? database.redis?.listen;
 }
 
 export function databaseServiceKey(database: string): string {
@@ -69,12 +69,12 @@ export function databaseOfKey(key: string): string | undefined {
  */
 export function databaseService(database: DatabaseConfig): ServiceConfig | undefined {
   const listen = databaseListen(database);
-  const pg = database.postgres;
-  if (listen === undefined || !pg) return undefined;
+  const cluster = database.postgres ?? database.redis;
+  if (listen === undefined || !cluster) return undefined;
   return {
     protocol: 'tcp',
     listen,
-    endpoints: pg.members.map((m) => ({ name: m.name, url: `${m.host}:${m.port}`, zone: m.zone, backup: false, weight: 100 })),
+    endpoints: cluster.members.map((m) => ({ name: m.name, url: `${m.host}:${m.port}`, zone: m.zone, backup: false, weight: 100 })),
     outlier_detection: { consecutive_errors: 5, base_ejection_time: 30_000, max_ejection_percent: 0 },
     depends_on: [],
     on_marked_down: 'shutdown-sessions',

@@ -33,8 +33,9 @@ export class PrimaryFollowers {
   async sync(config: BulwarkConfig): Promise<void> {
     const wanted = new Map<string, string>();
     for (const [name, database] of Object.entries(config.databases)) {
-      if (databaseListen(database) === undefined || !database.postgres) continue;
-      wanted.set(name, JSON.stringify({ postgres: database.postgres, etcd: config.coordination?.etcd ?? null }));
+      if (databaseListen(database) === undefined) continue;
+      if (database.postgres) wanted.set(name, JSON.stringify({ postgres: database.postgres, etcd: config.coordination?.etcd ?? null }));
+      else if (database.redis) wanted.set(name, JSON.stringify({ redis: database.redis }));
     }
     for (const [name, followed] of [...this.followed]) {
       if (wanted.get(name) !== followed.fingerprint) await this.unfollow(name, followed);
@@ -53,7 +54,7 @@ export class PrimaryFollowers {
     if (!source) {
       if (!this.warned.has(name)) {
         this.warned.add(name);
-        this.log.error({ database: name }, `databases.${name}.postgres.listen is set but no primary tracker is available: the listener routes to no one`);
+        this.log.error({ database: name }, `databases.${name}'s listen is set but no primary tracker is available (a Redis database needs sentinel:): the listener routes to no one`);
       }
       return;
     }

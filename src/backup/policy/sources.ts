@@ -8,6 +8,7 @@ import { BulwarkError } from '../../core/errors.js';
 import type { BaseBackupInfo } from '../postgres/index.js';
 import type { PolicyConfig } from './repos.js';
 import type { RepoWalStore } from './repo-wal-store.js';
+import { chooseRedisSource } from './redis-source.js';
 
 export interface PreparedSource {
   paths: string[];
@@ -57,7 +58,8 @@ async function preparePostgres(config: BulwarkConfig, policyName: string, databa
 async function prepareRedis(config: BulwarkConfig, policyName: string, database: string, signal?: AbortSignal): Promise<PreparedSource> {
   const redis = config.databases[database]?.redis;
   if (!redis) throw new BulwarkError('CONFIG_INVALID', `policy ${policyName} backs up database "${database}", which is not a Redis database in databases:`, { hint: 'name a database that has a redis: section' });
-  const member = redis.members[0]!;
+  const choice = await chooseRedisSource(database, config.databases[database]!);
+  const member = choice.member;
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-rdb-'));
   const file = join(dir, 'dump.rdb');
   const env = { ...process.env, ...(redis.password ? { REDISCLI_AUTH: redis.password } : {}) };
@@ -67,5 +69,5 @@ async function prepareRedis(config: BulwarkConfig, policyName: string, database:
     await rm(dir, { recursive: true, force: true });
     throw new BulwarkError('BACKEND_UNAVAILABLE', `could not fetch the RDB file of ${database} from ${member.host}:${member.port}: ${(err as Error).message.split('\n')[0]}`, { hint: 'check that redis-cli is installed and the server is reachable', cause: err });
   }
-  return { paths: [dir], exclude: [], oneFileSystem: false, cleanup: () => rm(dir, { recursive: true, force: true }), source: { kind: 'redis', name: database, policy: policyName } };
+  return { paths: [dir], exclude: [], oneFileSystem: false, cleanup: () => rm(dir, { recursive: true, force: true }), source: { kind: 'redis', name: database, policy: policyName }, meta: { redis: choice } };
 }
