@@ -7,3 +7,5 @@ export { DrillRunner, type DrillRunnerOptions, type RunDrillOptions } from './ru
 export type { PlannedStep } from './plan.js';
 export { reportJson, reportMarkdown } from './report.js';
 export type { DrillReport, DrillTarget, Graded, PolicyMeasurement, TimelineStep } from './types.js';
+export type { DrillGateway } from './context.js';
+export type { ZoneMeasurement } from './zone-types.js';

@@ -7,12 +7,14 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BulwarkError, errorMessage } from '../core/errors.js';
+import type { FaultEntry } from './faults/entries.js';
 
 /** Something a drill made: a sandbox directory, a process it started, a scratch PostgreSQL (found by its data directory's postmaster.pid when no pid was recorded yet). */
 export type JournalEntry =
   | { kind: 'dir'; path: string }
   | { kind: 'process'; pid: number; startTicks: number; what: string }
-  | { kind: 'postgres'; dataDir: string; pid?: number; startTicks?: number };
+  | { kind: 'postgres'; dataDir: string; pid?: number; startTicks?: number }
+  | FaultEntry;
 
 export interface JournalRun { id: string; drill: string; type: string; startedAt: number }
 

@@ -1,4 +1,5 @@
 import { fmt } from './grade.js';
+import { zoneMeasurementTable } from './zone-report.js';
 import type { DrillReport, Graded, PolicyMeasurement, TimelineStep } from './types.js';
 
 /** The report as JSON: the stored object, indented. */
@@ -17,7 +18,7 @@ export function reportMarkdown(report: DrillReport): string {
     `- graded against: ${report.target.tier === undefined ? 'no tier (measured only)' : `tier ${report.target.tier}, RTO ${fmt(report.target.rtoMs!)}, RPO ${fmt(report.target.rpoMs!)}`}`,
     ...Object.entries(report.notes).map(([k, v]) => `- ${k}: ${v}`),
     '', '## Measurements against targets', '',
-    ...measurementTable(report.policies),
+    ...(report.zone ? zoneMeasurementTable(report.zone) : measurementTable(report.policies)),
     '', '## Execution log', '',
     '| time (UTC) | step | subject | duration | result |', '|---|---|---|---|---|',
     ...report.timeline.map(logRow),

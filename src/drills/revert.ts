@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
+import { revertFaultEntry } from './faults/revert-fault.js';
 import type { JournalEntry } from './journal.js';
 import { killChecked, processStartTicks } from './proc.js';
 
@@ -33,6 +34,8 @@ export async function revertEntry(entry: JournalEntry): Promise<string> {
         : `${entry.what} (pid ${entry.pid}) was no longer running`;
     case 'postgres':
       return stopScratchPostgres(entry);
+    default:
+      return revertFaultEntry(entry);
   }
 }
 
