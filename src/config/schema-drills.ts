@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { exactlyOne, name, positiveInt, schedule } from './fields.js';
+import { zoneDrillFields } from './schema-drills-zone.js';
 
 export const DRILL_TYPES = [
   'backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection',
   'failover_testing', 'full_dr_exercise',
+  'zone',
 ] as const;
 export type DrillType = (typeof DRILL_TYPES)[number];
 
@@ -45,6 +47,7 @@ const drill = z
     rollback: note(),
     stakeholders: note(),
     duration: note(),
+    ...zoneDrillFields,
   })
   .superRefine(exactlyOne(['schedule', 'frequency'], 'a drill'))
   .transform(({ frequency, schedule: given, ...rest }) => ({ ...rest, schedule: (given ?? frequency)! }));

@@ -2,6 +2,9 @@ import type { BulwarkConfig, DrillConfig } from '../config/index.js';
 import type { RevertJournal } from './journal.js';
 import type { Timeline } from './timeline.js';
 
+/** A gateway a zone drill may steer (method: disable): the daemon's, or a test's. Endpoint names as in `bulwark gateway pools`. */
+export interface DrillGateway { setAdminState(service: string, endpoint: string, state: 'enabled' | 'disabled'): Promise<void> }
+
 /** What restoring one policy needs from the drill around it. */
 export interface RestoreContext {
   config: BulwarkConfig;
@@ -19,4 +22,6 @@ export interface RestoreContext {
    * CLI provides it (it is `bulwark backup wal restore ...`, this very program).
    */
   walRestoreCommand?: (policy: string, repository: string) => string;
+  /** Zone drills with method: disable. */
+  gateway?: DrillGateway;
 }

@@ -11,3 +11,5 @@ export { drillTrends, sparkline, worstOf, type DrillTrend } from './trends.js';
 export type { DrillReport, DrillTarget, FailoverMeasurement, Graded, PolicyMeasurement, TimelineStep } from './types.js';
 export { DrillScheduler, type DrillSchedulerOptions, type ScheduledDrillView } from './scheduler.js';
 export { childLauncher, DRILL_PARENT_ENV, type DrillLauncher, type LaunchResult } from './launch.js';
+export type { DrillGateway } from './context.js';
+export type { ZoneMeasurement } from './zone-types.js';

@@ -7,6 +7,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BulwarkError, errorMessage } from '../core/errors.js';
+import type { FaultEntry } from './faults/entries.js';
 
 /** Something a drill made: a sandbox directory, a process it started, a scratch PostgreSQL (found by its data directory's postmaster.pid when no pid was recorded yet). */
 export type JournalEntry =
@@ -15,7 +16,9 @@ export type JournalEntry =
   | { kind: 'postgres'; dataDir: string; pid?: number; startTicks?: number }
   /** Failover drills: the writer's schema on a managed database, dropped on its primary; a member killed, which must be back in the cluster. */
   | { kind: 'pg-schema'; database: string; schema: string }
-  | { kind: 'pg-rejoin'; database: string; member: string };
+  | { kind: 'pg-rejoin'; database: string; member: string }
+
+  | FaultEntry;
 
 export interface JournalRun { id: string; drill: string; type: string; startedAt: number }
 

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
+import { revertFaultEntry } from './faults/revert-fault.js';
 import type { JournalEntry } from './journal.js';
 import type { RevertEnv } from './revert-database.js';
 import { killChecked, processStartTicks, startEpochSeconds } from './proc.js';
@@ -38,6 +39,8 @@ export async function revertEntry(entry: JournalEntry, env: RevertEnv = {}): Pro
     case 'pg-rejoin':
       // Loaded on use: it brings postgres-ha and the pg client, which a restore drill's replay never needs.
       return (await import('./revert-database.js')).revertDatabaseEntry(entry, env);
+    default:
+      return revertFaultEntry(entry);
   }
 }
 

@@ -5,8 +5,9 @@ import type { BulwarkConfig, DrillConfig } from '../config/index.js';
 import { BulwarkError, errorMessage } from '../core/errors.js';
 import type { DrillRunsStore } from '../store/index.js';
 import { restorationPolicies, runBackupRestoration } from './backup-restoration.js';
-import type { RestoreContext } from './context.js';
+import type { DrillGateway, RestoreContext } from './context.js';
 import { drillTarget, recommendations } from './grade.js';
+import { zoneRecommendations } from './zone-report.js';
 import { RevertJournal } from './journal.js';
 import { DrillLock } from './lock.js';
 import { failoverGradeIssues, failoverRecommendations } from './failover-measure.js';
@@ -14,7 +15,10 @@ import { planRestoration, type PlannedStep } from './plan.js';
 import { failoverDatabase, failoverTarget, isFailoverDrill, planFailover } from './plan-failover.js';
 import { replayJournal } from './recover.js';
 import { Timeline } from './timeline.js';
-import { measuredOf, type DrillReport, type FailoverMeasurement, type PolicyMeasurement, type TimelineStep } from './types.js';
+import { measuredOf, type DrillReport, type DrillTarget, type FailoverMeasurement, type PolicyMeasurement, type TimelineStep } from './types.js';
+import { runZoneDrill } from './zone-drill.js';
+import { planZone } from './zone-plan.js';
+import type { ZoneMeasurement } from './zone-types.js';
 
 export interface DrillRunnerOptions {
   config: BulwarkConfig;
@@ -25,12 +29,15 @@ export interface DrillRunnerOptions {
   walRestoreCommand?: RestoreContext['walRestoreCommand'];
   onStep?: (step: TimelineStep) => void;
   now?: () => number;
+  /** The gateway zone drills with method: disable steer (the daemon's, or a test's). */
+  gateway?: DrillGateway;
 }
 
 export interface RunDrillOptions { signal?: AbortSignal }
 
 /** The drill types that run today; the others are validated but not built. */
-const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing']);
+const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing', 'zone', 'zone_failure']);
+const isZone = (type: string): boolean => type === 'zone' || type === 'zone_failure';
 
 /**
  * Runs drills one at a time: lock, replay what a crashed drill left, run,
@@ -55,7 +62,7 @@ export class DrillRunner {
       throw new BulwarkError('USAGE', `dr_testing has no drill "${name}"`, { hint: known.length ? `known: ${known.join(', ')}` : 'declare drills under dr_testing in bulwark.yaml' });
     }
     const type = drill.type ?? name;
-    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration and database_failover drills run today; the other types are validated only' });
+    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration, database_failover and zone (zone_failure) drills run today; the other types are validated only' });
     if (isFailoverDrill(type)) failoverDatabase(this.options.config, drill.database);
     return { drill, type };
   }
@@ -67,6 +74,7 @@ export class DrillRunner {
       const database = failoverDatabase(this.options.config, drill.database);
       return planFailover(this.options.config, drill, this.drillsDir, database, failoverTarget(this.options.config, drill, database));
     }
+    if (isZone(type)) return planZone(this.options.config, drill, name, this.drillsDir);
     const target = drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     return planRestoration(this.options.config, drill, this.drillsDir, this.sandboxRoot(drill), target);
   }
@@ -108,21 +116,27 @@ export class DrillRunner {
     await this.journal.begin({ id, drill: name, type, startedAt });
     const ctx: RestoreContext = {
       config: this.options.config, drill, journal: this.journal, timeline, sandboxRoot: this.sandboxRoot(drill), runId: id, startedAt, signal,
-      walRestoreCommand: this.options.walRestoreCommand,
+      walRestoreCommand: this.options.walRestoreCommand, gateway: this.options.gateway,
     };
     const failover = isFailoverDrill(type);
-    const target = failover ? failoverTarget(this.options.config, drill, failoverDatabase(this.options.config, drill.database)) : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
+    let target: DrillTarget = failover ? failoverTarget(this.options.config, drill, failoverDatabase(this.options.config, drill.database))
+      : isZone(type) ? {} : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     let policies: PolicyMeasurement[] = [];
     let measured: FailoverMeasurement | undefined;
+    let zone: ZoneMeasurement | undefined;
     let abortedBy: string | undefined;
     try {
       // Loaded on use: the failover drill brings postgres-ha and the pg client.
       if (failover) measured = await (await import('./database-failover.js')).runDatabaseFailover(ctx, target);
-      else policies = await runBackupRestoration(ctx, target);
+      else if (isZone(type)) {
+        zone = await runZoneDrill(ctx, name);
+        target = zone.target;
+        if (zone.stop) abortedBy = `aborted by its stop condition: ${zone.stop.reason}; every fault reverted ${zone.stop.breachToRevertMs} ms after the breach`;
+      } else policies = await runBackupRestoration(ctx, target);
     } catch (err) {
       abortedBy = abortReason(err, signal, options.signal, drill.timeout_minutes);
     }
-    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), abortedBy });
+    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), zone, abortedBy });
     // What could not be torn down stays journalled: the next start tries again.
     if (this.journal.pending.length === 0) await this.journal.clear();
     else report.issues.push(`not torn down, left for the next start to revert: ${JSON.stringify(this.journal.pending)}`);
@@ -134,8 +148,9 @@ export class DrillRunner {
     const { abortedBy, ...rest } = r;
     if (isFailoverDrill(r.type)) return { ...rest, ...failoverOutcome(r.failover, abortedBy), finishedAt: this.now(), recommendations: failoverRecommendations(r.target, r.failover) };
     const issues = [...(abortedBy ? [abortedBy] : []), ...r.policies.flatMap((p) => p.problems.map((x) => `${p.policy}: ${x}`)), ...gradeIssues(r.policies)];
+    if (r.zone) return { ...rest, outcome: abortedBy ? 'aborted' : r.zone.passed ? 'passed' : 'failed', finishedAt: this.now(), issues: [...issues, ...r.zone.problems], recommendations: zoneRecommendations(r.target, r.zone) };
     const outcome = abortedBy ? 'aborted' : r.policies.every((p) => p.passed) && r.policies.length > 0 ? 'passed' : 'failed';
-    if (r.policies.length === 0 && !abortedBy) issues.push('no backup policy to restore: declare one under backups.policies');
+    if (r.policies.length === 0 && !abortedBy && !isZone(r.type)) issues.push('no backup policy to restore: declare one under backups.policies');
     return { ...rest, outcome, finishedAt: this.now(), issues, recommendations: recommendations(r.target, r.policies) };
   }
 

@@ -1,8 +1,11 @@
 import type { DrillOutcome } from '../store/index.js';
+import type { ZoneMeasurement } from './zone-types.js';
 
 /** One step of a drill, as the timeline and the report show it. */
 export interface TimelineStep {
-  step: 'lock' | 'recover' | 'fetch' | 'restore' | 'start' | 'validate' | 'teardown' | 'grade' | FailoverStep;
+  step: 'lock' | 'recover' | 'fetch' | 'restore' | 'start' | 'validate' | 'teardown' | 'grade' | FailoverStep
+    // zone drills
+    | 'steady' | 'fault' | 'failover' | 'failback' | 'stop';
   /** What the step worked on: a policy, a directory. */
   subject?: string;
   /** Milliseconds since the epoch. */
@@ -96,6 +99,8 @@ export interface DrillReport {
   policies: PolicyMeasurement[];
   /** Database failover drills. */
   failover?: FailoverMeasurement;
+  /** Zone drills: what taking the zone out showed. */
+  zone?: ZoneMeasurement;
   issues: string[];
   recommendations: string[];
 }
@@ -106,6 +111,7 @@ export function measuredOf(report: DrillReport): Record<string, unknown> {
     target: report.target,
     policies: Object.fromEntries(report.policies.map((p) => [p.policy, { rto: p.rto, rpo: p.rpo, restorePoint: p.restorePoint, passed: p.passed }])),
     ...(report.failover ? { failover: failoverFigures(report.failover) } : {}),
+    ...(report.zone ? { zone: { requests: report.zone.requests, failover: report.zone.failover, failback: report.zone.failback, stop: report.zone.stop, passed: report.zone.passed } } : {}),
   };
 }
 

@@ -155,6 +155,7 @@ const REQUIRED: Record<DrillType, DrillTarget[]> = {
   database_failover: ['database'],
   endpoint_failure: ['service'],
   zone_failure: ['service', 'zone'],
+  zone: ['service', 'zone'],
   latency_injection: [],
   failover_testing: [],
   full_dr_exercise: [],
