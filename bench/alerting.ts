@@ -5,7 +5,7 @@
  * section whose one webhook channel points at a receiver in this process.
  *
  *   node --import tsx bench/alerting.ts [--monitors 1000,2500,10000] [--spread 60] [--interval 10]
- *     [--rate-limit 100000] [--alertmanager /usr/bin/prometheus-alertmanager] [--keep] [--profile DIR]
+ *     [--rate-limit 100000] [--alertmanager /usr/bin/prometheus-alertmanager] [--keep] [--profile DIR] [--warmup 600]
  *
  * Prints, per size: incidents opened by rule, notifications queued and
  * received (duplicates by Idempotency-Key), the time from the quorum decision
@@ -52,6 +52,8 @@ const { values } = parseArgs({
     'rate-limit': { type: 'string', default: '100000' },
     /** Seconds between checks of one endpoint (10 s as in bench/probes.ts; 30 s lightens the probes at 10,000). */
     interval: { type: 'string', default: '10' },
+    /** Seconds the warm-up may take before the run is given up (default 120 + 4 intervals; a loaded machine needs more at 10,000). */
+    warmup: { type: 'string' },
     keep: { type: 'boolean', default: false },
     /** A directory for the daemon's V8 CPU profile (`--cpu-prof`), written when it exits. */
     profile: { type: 'string' },
@@ -293,7 +295,7 @@ async function run(monitors: number, targetPort: number): Promise<RunResult> {
   }, 1000);
   try {
     // Warm-up: every service up (first runs spread over an interval, then `rise` passes).
-    const warmMs = 120_000 + 4 * INTERVAL_S * 1000;
+    const warmMs = values.warmup ? Number(values.warmup) * 1000 : 120_000 + 4 * INTERVAL_S * 1000;
     const warmDeadline = Date.now() + warmMs;
     for (;;) {
       if (Date.now() > warmDeadline) throw new Error(`services not all up after ${warmMs / 1000} s; see ${join(dir, 'daemon.log')}`);
