@@ -219,6 +219,17 @@ function gaugeCount(text: string, name: string, value: string): number {
   return [...text.matchAll(re)].length;
 }
 
+/** Services whose latest "service state changed" line in the daemon's JSON log is to up. */
+function servicesUpInLog(file: string): number {
+  const state = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('"msg":"service state changed"')) continue;
+    const entry = JSON.parse(line) as { service: string; to: string };
+    state.set(entry.service, entry.to);
+  }
+  return [...state.values()].filter((to) => to === 'up').length;
+}
+
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 Hz)
@@ -302,7 +313,8 @@ async function run(monitors: number, targetPort: number): Promise<RunResult> {
       await sleep(5000);
       // /metrics of 10,000 targets takes seconds to render on a loaded machine.
       const text = await metricsText(apiPort, 30_000);
-      const up = gaugeCount(text, 'bulwark_service_up', '1');
+      // Under a heavy load /metrics may not answer within 30 s: then the daemon's own log says which services are up.
+      const up = text === '' ? servicesUpInLog(join(dir, 'daemon.log')) : gaugeCount(text, 'bulwark_service_up', '1');
       process.stderr.write(`\r  warm-up: ${up}/${services} services up   `);
       if (up === services) break;
     }

@@ -152,7 +152,10 @@ export class OutboxSender {
           more = rows.length === room;
           for (const row of rows) this.track(this.deliver(row));
         }
-        if (this.sending.size === 0 && !more && !this.again) break;
+        if (this.sending.size === 0) {
+          if (!more && !this.again) break;
+          continue;
+        }
         await this.nextEvent();
       }
     } catch (err) {
@@ -190,9 +193,14 @@ export class OutboxSender {
     await yieldToLoop();
   }
 
-  /** Queues an outcome for the next flush: every outcome of one turn of the event loop goes in one transaction. */
+  /**
+   * Queues an outcome for the next flush: while other sends are in flight,
+   * every outcome of one turn of the event loop goes in one transaction; the
+   * only one in flight is written at once.
+   */
   private record(id: number, outcome: OutboxOutcome): Promise<void> {
     this.outcomes.push({ id, outcome });
+    if (this.sending.size <= 1) return this.flush();
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
     return this.flushing;
   }
