@@ -202,6 +202,30 @@ describe('OutboxSender', () => {
     expect(await counter('bulwark_alert_notifications_resent_total')).toEqual({ hook: 1 });
   });
 
+  it('keeps its window full: a slow send holds one slot, not the rows behind it', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const sent: string[] = [];
+    const channel: Channel = {
+      name: 'hook', type: 'webhook',
+      async send(message) {
+        sent.push(message.idempotencyKey);
+        if (message.idempotencyKey === 'a') await slow;
+        // 'a' is answered only once every other row has gone out through the other slot.
+        if (sent.length === 5) release();
+        return { ok: true };
+      },
+    };
+    const s = new OutboxSender({
+      store: store.alerting, channels: () => new Map([['hook', channel]]), rateLimits: () => new Map([['hook', 60]]),
+      metrics, log: silentLogger(), now: clock.now, window: 2,
+    });
+    await store.alerting.enqueue(['a', 'b', 'c', 'd', 'e'].map((k) => row(k)));
+    await passAt(s, T0);
+    expect(sent).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await rows()).map((r) => r.state)).toEqual(Array.from({ length: 5 }, () => 'delivered'));
+  });
+
   it('gives up a row whose channel is no longer configured', async () => {
     const channel = new ScriptedChannel('hook', clock);
     await store.alerting.enqueue([row('a', { channel: 'gone' })]);

@@ -166,8 +166,10 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.sender.wake();
     this.updateGauges();
     if (this.timer) clearTimeout(this.timer);
-    const due = [...this.ctx.open.values()].map((i) => nextDue(this.ctx, i)).filter((t): t is number => t !== null);
-    const wait = due.length ? Math.min(Math.max(Math.min(...due) - this.now(), 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+    // Runs after every incident change, so over every open incident: a plain loop (a mass outage has thousands open).
+    let soonest = Infinity;
+    for (const incident of this.ctx.open.values()) soonest = Math.min(soonest, nextDue(this.ctx, incident) ?? Infinity);
+    const wait = Number.isFinite(soonest) ? Math.min(Math.max(soonest - this.now(), 0), MAX_TIMER_MS) : MAX_TIMER_MS;
     this.timer = setTimeout(() => void this.tick(), wait);
     this.timer.unref();
   }
@@ -183,9 +185,17 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     await this.engine.reconcile();
   }
 
+  /** Counted first and set once per label pair: a gauge update per open incident cost more than the rest of a change. */
   private updateGauges(): void {
+    const counts = new Map<string, { severity: string; state: string; n: number }>();
+    for (const { severity, state } of this.ctx.open.values()) {
+      const key = `${severity}|${state}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { severity, state, n: 1 });
+    }
     this.metrics.incidentsOpen.reset();
-    for (const incident of this.ctx.open.values()) this.metrics.incidentsOpen.inc({ severity: incident.severity, state: incident.state });
+    for (const { severity, state, n } of counts.values()) this.metrics.incidentsOpen.set({ severity, state }, n);
   }
 
   private async closeChannels(): Promise<void> {

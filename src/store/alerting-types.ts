@@ -138,6 +138,8 @@ export interface AlertingStore {
   /** Due rows (pending and due, or sending with an expired lease: their `lastError` becomes OUTCOME_LOST), oldest first, claimed until `leaseUntil`. */
   claimOutbox(now: number, limit: number, leaseUntil: number): Promise<OutboxRecord[]>;
   completeOutbox(id: number, outcome: OutboxOutcome): Promise<void>;
+  /** Several outcomes in one transaction (one commit instead of one per row). */
+  completeOutboxMany(outcomes: ReadonlyArray<{ id: number; outcome: OutboxOutcome }>): Promise<void>;
   /** At start, with one sender: rows a previous life claimed go back to pending at once, with `lastError` OUTCOME_LOST. Returns how many. */
   releaseClaims(): Promise<number>;
   /** Newest first; of one incident when given. */

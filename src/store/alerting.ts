@@ -17,6 +17,8 @@ const INCIDENT_COLUMNS: Record<keyof IncidentRecord, string> = {
 const SELECT_INCIDENT = `SELECT ${Object.values(INCIDENT_COLUMNS).join(', ')} FROM incidents`;
 const JSON_FIELDS = new Set<keyof IncidentRecord>(['labels', 'alerts']);
 const MAX_ROWS = 1000;
+/** Delivered outcomes per UPDATE: three parameters each, far below either database's limit. */
+const OUTCOMES_PER_STATEMENT = 200;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -127,34 +129,53 @@ export class AlertingTables implements AlertingStore {
   }
 
   async claimOutbox(now: number, limit: number, leaseUntil: number): Promise<OutboxRecord[]> {
-    return this.driver.transaction(async (tx) => {
-      const rows = await tx.all(
-        `SELECT id FROM alert_outbox
+    // One statement: the claim is atomic without a transaction around a read and a write.
+    const claimed = await this.driver.all(
+      `UPDATE alert_outbox
+       SET last_error = CASE WHEN state = 'sending' THEN ? ELSE last_error END, state = 'sending', attempts = attempts + 1, lease_until = ?
+       WHERE id IN (
+         SELECT id FROM alert_outbox
          WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?)
-         ORDER BY next_attempt_at, id LIMIT ${clamp(limit)}`,
-        [now, now],
-      );
-      if (rows.length === 0) return [];
-      const ids = rows.map((r) => Number(r.id));
-      const list = ids.map(() => '?').join(', ');
-      await tx.run(
-        `UPDATE alert_outbox SET last_error = CASE WHEN state = 'sending' THEN ? ELSE last_error END, state = 'sending', attempts = attempts + 1, lease_until = ? WHERE id IN (${list})`,
-        [OUTCOME_LOST, leaseUntil, ...ids],
-      );
-      const claimed = await tx.all(`SELECT * FROM alert_outbox WHERE id IN (${list}) ORDER BY next_attempt_at, id`, ids);
-      return claimed.map(outboxFromRow);
-    });
+         ORDER BY next_attempt_at, id LIMIT ${clamp(limit)})
+       RETURNING *`,
+      [OUTCOME_LOST, leaseUntil, now, now],
+    );
+    // RETURNING's order is unspecified.
+    return claimed.map(outboxFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
   async completeOutbox(id: number, outcome: OutboxOutcome): Promise<void> {
+    await this.writeOutcome(this.driver, id, outcome);
+  }
+
+  async completeOutboxMany(outcomes: ReadonlyArray<{ id: number; outcome: OutboxOutcome }>): Promise<void> {
+    if (outcomes.length === 0) return;
+    await this.driver.transaction(async (tx) => {
+      const delivered = outcomes.flatMap(({ id, outcome }) => (outcome.state === 'delivered' ? [{ id, at: outcome.at }] : []));
+      for (let i = 0; i < delivered.length; i += OUTCOMES_PER_STATEMENT) await this.markDelivered(tx, delivered.slice(i, i + OUTCOMES_PER_STATEMENT));
+      for (const { id, outcome } of outcomes) if (outcome.state !== 'delivered') await this.writeOutcome(tx, id, outcome);
+    });
+  }
+
+  /** Delivered rows in one statement: in a storm nearly every outcome is one, and SQLite prepares each statement anew. */
+  private async markDelivered(tx: SqlExecutor, rows: ReadonlyArray<{ id: number; at: number }>): Promise<void> {
+    const cases = rows.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ');
+    await tx.run(
+      `UPDATE alert_outbox SET state = 'delivered', delivered_at = CASE id ${cases} END, lease_until = NULL, last_error = NULL
+       WHERE id IN (${rows.map(() => '?').join(', ')})`,
+      [...rows.flatMap((r) => [r.id, r.at]), ...rows.map((r) => r.id)],
+    );
+  }
+
+  private async writeOutcome(db: SqlExecutor, id: number, outcome: OutboxOutcome): Promise<void> {
     if (outcome.state === 'delivered') {
-      await this.driver.run(`UPDATE alert_outbox SET state = 'delivered', delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`, [outcome.at, id]);
+      await db.run(`UPDATE alert_outbox SET state = 'delivered', delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`, [outcome.at, id]);
     } else if (outcome.state === 'deferred') {
-      await this.driver.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, attempts = attempts - 1 WHERE id = ?`, [outcome.nextAttemptAt, id]);
+      await db.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, attempts = attempts - 1 WHERE id = ?`, [outcome.nextAttemptAt, id]);
     } else if (outcome.state === 'pending') {
-      await this.driver.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?`, [outcome.nextAttemptAt, outcome.error, id]);
+      await db.run(`UPDATE alert_outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?`, [outcome.nextAttemptAt, outcome.error, id]);
     } else {
-      await this.driver.run(`UPDATE alert_outbox SET state = 'dead', lease_until = NULL, last_error = ? WHERE id = ?`, [outcome.error, id]);
+      await db.run(`UPDATE alert_outbox SET state = 'dead', lease_until = NULL, last_error = ? WHERE id = ?`, [outcome.error, id]);
     }
   }
 

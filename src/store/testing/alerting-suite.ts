@@ -113,6 +113,30 @@ export function alertingSuite(current: () => Store): void {
       expect(await a.nextOutboxDue()).toBe(T0 + 5 * M);
     });
 
+    it('records many outcomes in one call: delivered ones together, the rest each as completeOutbox would', async () => {
+      const a = current().alerting;
+      await a.enqueue(['m1', 'm2', 'm3', 'm4', 'm5'].map((k) => row(k)));
+      const claimed = await a.claimOutbox(T0, 10, T0 + M);
+      expect(claimed.map((r) => r.idempotencyKey)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+      const [m1, m2, m3, m4, m5] = claimed.map((r) => r.id) as [number, number, number, number, number];
+      await a.completeOutboxMany([
+        { id: m1, outcome: { state: 'delivered', at: T0 + 1 } },
+        { id: m2, outcome: { state: 'pending', nextAttemptAt: T0 + M, error: 'HTTP 500' } },
+        { id: m3, outcome: { state: 'delivered', at: T0 + 3 } },
+        { id: m4, outcome: { state: 'deferred', nextAttemptAt: T0 + 2 * M } },
+        { id: m5, outcome: { state: 'dead', error: 'HTTP 400' } },
+      ]);
+      await a.completeOutboxMany([]);
+      const all = (await a.listOutbox({ limit: 10 })).reverse();
+      expect(all.map((r) => [r.idempotencyKey, r.state, r.deliveredAt, r.nextAttemptAt, r.attempts, r.lastError, r.leaseUntil])).toEqual([
+        ['m1', 'delivered', T0 + 1, T0, 1, null, null],
+        ['m2', 'pending', null, T0 + M, 1, 'HTTP 500', null],
+        ['m3', 'delivered', T0 + 3, T0, 1, null, null],
+        ['m4', 'pending', null, T0 + 2 * M, 0, null, null],
+        ['m5', 'dead', null, T0, 1, 'HTTP 400', null],
+      ]);
+    });
+
     it('keeps silences: active ones by time, expired ones listed, expiring twice is NOT_FOUND', async () => {
       const a = current().alerting;
       const s1 = await a.addSilence({ matchers: { service: 'api' }, startsAt: T0, endsAt: T0 + 60 * M, createdBy: 'alice', comment: 'deploy' });
