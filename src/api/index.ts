@@ -7,6 +7,7 @@ export { gatewayRoutes, type GatewayAdmin, type GatewayRouteDependencies } from 
 export { backupRoutes, type BackupAdmin } from './routes/backups.js';
 export { databaseRoutes, type DatabaseAdmin } from './routes/databases.js';
 export { poolerRoutes, type PoolerAdmin } from './routes/poolers.js';
+export { redisRoutes, type RedisAdmin } from './routes/redis.js';
 export { incidentRoutes } from './routes/incidents.js';
 export { incidentLinkRoutes } from './routes/incident-links.js';
 export { drillRoutes, type DrillRouteDependencies } from './routes/drills.js';

@@ -4,7 +4,7 @@ import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, drillRoutes, gatewayRoutes, poolerRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, drillRoutes, gatewayRoutes, poolerRoutes, redisRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
 import { StatusPageServer } from '../status/index.js';
 import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
@@ -225,6 +225,7 @@ export class Daemon {
         { path: '/', app: backupRoutes(this.backups) },
         { path: '/', app: databaseRoutes(this.databases) },
         { path: '/', app: poolerRoutes(this.poolers) },
+        { path: '/', app: redisRoutes(this.redis) },
         { path: '/', app: incidentRoutes(this.alerting.actions) },
         { path: '/', app: drillRoutes({ runs: this.store.drillRuns, schedule: () => this.drills.status() }) },
       ],

@@ -20,6 +20,7 @@ import { sleep } from '../core/time.js';
 import { memberConf, sentinelConf, sentinelTunables } from './conf.js';
 import { MasterTracker } from './master-tracker.js';
 import { RedisProcess } from './redis-process.js';
+import { readRedisStatus, type RedisStatus } from './operator.js';
 import { ask } from './sentinel-query.js';
 
 const RESTART_DELAY_MS = 1_000;
@@ -43,8 +44,11 @@ interface RunningDatabase {
 export class RedisHaService implements Subsystem<BulwarkConfig> {
   readonly name = 'redis-ha';
   private readonly running = new Map<string, RunningDatabase>();
+  private config: BulwarkConfig;
 
-  constructor(private readonly o: RedisHaServiceOptions) {}
+  constructor(private readonly o: RedisHaServiceOptions) {
+    this.config = o.config;
+  }
 
   async start(): Promise<void> {
     for (const [name, database] of Object.entries(this.o.config.databases)) {
@@ -57,6 +61,7 @@ export class RedisHaService implements Subsystem<BulwarkConfig> {
   }
 
   async reload(config: BulwarkConfig): Promise<void> {
+    this.config = config;
     for (const [name, running] of [...this.running]) {
       const redis = config.databases[name]?.redis;
       if (redis && fingerprint(redis) === running.fingerprint) continue;
@@ -66,6 +71,12 @@ export class RedisHaService implements Subsystem<BulwarkConfig> {
     for (const [name, database] of Object.entries(config.databases)) {
       if (database.redis && !this.running.has(name)) await this.startDatabase(name, database.redis);
     }
+  }
+
+  /** Every Redis database's roles, offsets and which Sentinels agree, asked now (`bulwark status`, GET /api/v1/redis). */
+  async statuses(): Promise<RedisStatus[]> {
+    const redis = Object.entries(this.config.databases).filter(([, database]) => database.redis);
+    return Promise.all(redis.map(([name, database]) => readRedisStatus(name, database)));
   }
 
   /** The tracker of a database's master (status, tests). */

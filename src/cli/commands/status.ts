@@ -49,6 +49,16 @@ interface StatusAnswer {
   agents: Array<{ name: string; zone?: string; reporting: boolean; lastSeen: number }>;
   /** PgBouncers this daemon runs (from /api/v1/poolers). */
   poolers?: PoolerAnswer[];
+  /** Redis databases: roles, offsets, Sentinels (from /api/v1/redis). */
+  redis?: RedisAnswer[];
+}
+
+interface RedisAnswer {
+  database: string;
+  masterName: string | null;
+  master: string | null;
+  members: Array<{ name: string; address: string; role: string; offset: number | null; lagBytes: number | null; link: string | null; error?: string }>;
+  sentinels: Array<{ sentinel: string; master: string | null; agrees: boolean; flags: string[]; error?: string }>;
 }
 
 interface PoolerAnswer {
@@ -84,6 +94,8 @@ async function runStatus(options: StatusOptions): Promise<number> {
   if (pools && Object.keys(pools.services).length > 0) answer.gateway = pools.services;
   const poolers = await getJson<{ poolers: PoolerAnswer[] }>(api, '/api/v1/poolers').catch(() => undefined);
   if (poolers && poolers.poolers.length > 0) answer.poolers = poolers.poolers;
+  const redis = await getJson<{ redis: RedisAnswer[] }>(api, '/api/v1/redis').catch(() => undefined);
+  if (redis && redis.redis.length > 0) answer.redis = redis.redis;
   Object.assign(answer, await openIncidents(api, Date.now()));
   if (options.json) printJSON(answer);
   else print(renderStatus(answer));
@@ -113,6 +125,7 @@ export function renderStatus(answer: StatusAnswer): string {
   const pools = Object.entries(answer.gateway ?? {});
   if (pools.length > 0) lines.push('', 'Gateway', ...pools.map(([name, p]) => poolLine(name, p)));
   if (answer.poolers?.length) lines.push('', 'PgBouncer', ...answer.poolers.map(poolerLine));
+  if (answer.redis?.length) lines.push('', 'Redis', ...answer.redis.flatMap(redisLines));
   const incidents = incidentLines(answer);
   if (incidents.length > 0) lines.push('', ...incidents);
   return lines.join('\n');
@@ -126,6 +139,24 @@ export function poolerLine(p: PoolerAnswer): string {
     : `pools unreadable (${p.poolsError ?? 'no answer'})`;
   const last = p.lastPauseMs === undefined ? '' : ` (last pause ${Math.round(p.lastPauseMs)} ms)`;
   return `  ${p.database} on ${p.listen} -> ${p.upstream ?? 'no primary'}, ${state}; ${pools}; re-pointed ${p.repoints}${last}`;
+}
+
+/**
+ * `cache: master 127.0.0.1:6380 (mymaster), Sentinels 2/3 agree` then one line per member
+ * (`r2 replica, offset 1200, 0 B behind, link up`) and per Sentinel that disagrees or did not answer.
+ */
+export function redisLines(r: RedisAnswer): string[] {
+  const agreeing = r.sentinels.filter((s) => s.agrees).length;
+  const sentinels = r.sentinels.length > 0 ? `, Sentinels ${agreeing}/${r.sentinels.length} agree` : '';
+  const head = `  ${r.database}: master ${r.master ?? 'UNKNOWN'}${r.masterName ? ` (${r.masterName})` : ''}${sentinels}`;
+  const members = r.members.map((m) => {
+    if (m.error) return `    ${m.name} ${m.address}: UNREACHABLE (${m.error})`;
+    const lag = m.role === 'replica' && m.lagBytes !== null ? `, ${m.lagBytes} B behind` : '';
+    const link = m.link ? `, link ${m.link}` : '';
+    return `    ${m.name} ${m.address}: ${m.role}, offset ${m.offset ?? '-'}${lag}${link}`;
+  });
+  const odd = r.sentinels.filter((s) => !s.agrees).map((s) => `    Sentinel ${s.sentinel}: ${s.error ? `no answer (${s.error})` : `names ${s.master ?? 'no master'}${s.flags.length ? ` [${s.flags.join(',')}]` : ''}`}`);
+  return [head, ...members, ...odd];
 }
 
 const MAX_INCIDENTS = 1000;
