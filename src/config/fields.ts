@@ -77,3 +77,13 @@ export function exactlyOne<T extends Record<string, unknown>>(keys: Array<keyof 
     });
   };
 }
+
+/** A member of a PostgreSQL or Redis database; run by this daemon when it has `data_dir`. */
+export const databaseMember = z.strictObject({
+  name: name(),
+  host: hostName().default('127.0.0.1'),
+  port: port(),
+  zone: name().optional(),
+  data_dir: z.string().optional(),
+  availability: percent().optional(),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, hostName, listenAddress, name, percent, port } from './fields.js';
+import { databaseMember, duration, hostName, listenAddress, name, port } from './fields.js';
 
 /** Sentinel's defaults as seed 000 writes them: master "mymaster", quorum 2, down-after 30 s, failover-timeout 180 s, parallel-syncs 1. */
 export const SENTINEL_DEFAULTS = {
@@ -10,16 +10,6 @@ export const SENTINEL_DEFAULTS = {
 export const MANAGED_REDIS_SETTINGS = [
   'port', 'bind', 'dir', 'daemonize', 'requirepass', 'masterauth', 'replicaof', 'slaveof', 'logfile', 'pidfile', 'supervised',
 ] as const;
-
-const redisMember = z.strictObject({
-  name: name(),
-  host: hostName().default('127.0.0.1'),
-  port: port(),
-  zone: name().optional(),
-  /** Run by this daemon (redis-server, config written here) when set. */
-  data_dir: z.string().optional(),
-  availability: percent().optional(),
-});
 
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -67,7 +57,7 @@ const sentinel = z.strictObject({
 });
 
 export const redisDatabase = z.strictObject({
-  members: z.array(redisMember).min(1),
+  members: z.array(databaseMember).min(1),
   password: z.string().optional(),
   /** The gateway's TCP front door that always leads to the master Sentinel names. */
   listen: listenAddress().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
 import { serviceTlsSchema, tlsOnlyForHttp, upstreamTlsSchema } from './schema-tls.js';
 import { redisDatabase } from './schema-redis.js';
-import { boundedDuration, duration, endpointUrl, exactlyOne, hostName, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
+import { boundedDuration, databaseMember, duration, endpointUrl, exactlyOne, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -143,15 +143,6 @@ function tcpUrlsOnlyForTcp(service: { protocol: string; endpoints: Array<{ url: 
   });
 }
 
-const dbMember = z.strictObject({
-  name: name(),
-  host: hostName().default('127.0.0.1'),
-  port: port(),
-  zone: name().optional(),
-  data_dir: z.string().optional(),
-  availability: percent().optional(),
-});
-
 /** Settings this daemon sets itself on every member; a `settings` entry for one of them would be silently overridden or break replication. */
 export const MANAGED_PG_SETTINGS = [
   'port', 'cluster_name', 'data_directory', 'unix_socket_directories', 'synchronous_standby_names',
@@ -173,7 +164,7 @@ const pgSettings = z.record(
 });
 
 /** A PostgreSQL member: run by this daemon when it has `data_dir`. */
-const pgMember = dbMember.extend({
+const pgMember = databaseMember.extend({
   /** Patroni-style health endpoints (/primary, /replica, /health) for this member, for load balancers. */
   health_port: port().optional(),
 });
