@@ -282,6 +282,7 @@ import { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } f
 export * from './schema-alerting.js';
 import { alertingSchema, templatesSchema } from './schema-alerting.js';
 import { runbooksSchema } from './schema-runbooks.js';
+import { clusterSchema } from './schema-cluster.js';
 
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
@@ -289,6 +290,7 @@ export const configSchema = z.strictObject({
   store: storeSchema.optional(),
   api: api.default({ listen: '127.0.0.1:9180' }),
   coordination: coordination.optional(),
+  cluster: clusterSchema.optional(),
   probes: probes.prefault({}),
   gateway: gatewaySettings.prefault({}),
   availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),
