@@ -3,6 +3,7 @@ import type { BulwarkConfig } from '../schema.js';
 import { lintAlerting } from './alerting.js';
 import { lintCertificates } from './certificates.js';
 import { lintCluster } from './cluster.js';
+import { lintSingleGateway } from './gateway.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintFacts, LintRule } from './context.js';
@@ -33,6 +34,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintTimings,
   lintPostgresHa,
   lintCluster,
+  lintSingleGateway,
   lintBackupCopies,
   lintOnChange,
   lintRegionLoss,
