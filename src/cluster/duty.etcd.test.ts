@@ -76,7 +76,7 @@ describe('Duty', () => {
     const stoppedAt = performance.now();
     await a.stop(AbortSignal.timeout(2000));
     await until(() => runners(journal)[0] === 'b', 'b takes over');
-    console.log(`[duty] handover after a clean stop (resign): ${Math.round(journal.at(-2)!.at - stoppedAt)} ms`);
+    process.stdout.write(`[duty] handover after a clean stop (resign): ${Math.round(journal.at(-2)!.at - stoppedAt)} ms\n`);
     expect(journal.at(-1)).toMatchObject({ who: 'b', event: 'reload', config: 'v2' });
     expect(b.state.kind).toBe('running');
   }, 60_000);
@@ -95,7 +95,7 @@ describe('Duty', () => {
     await until(() => runners(journal)[0] === 'b', 'b takes over');
     const stop = journal.find((e) => e.who === 'a' && e.event === 'stop')!;
     const start = journal.findLast((e) => e.who === 'b' && e.event === 'start')!;
-    console.log(`[duty] cut: a fenced ${Math.round(stop.at - cutAt)} ms after the cut, b started ${Math.round(start.at - cutAt)} ms after it (TTL 2000 ms)`);
+    process.stdout.write(`[duty] cut: a fenced ${Math.round(stop.at - cutAt)} ms after the cut, b started ${Math.round(start.at - cutAt)} ms after it (TTL 2000 ms)\n`);
     expect(stop.at).toBeLessThan(start.at);
     expect(a.state.kind).toBe('standby');
   }, 60_000);
