@@ -11,3 +11,4 @@ export { redisRoutes, type RedisAdmin } from './routes/redis.js';
 export { incidentRoutes } from './routes/incidents.js';
 export { incidentLinkRoutes } from './routes/incident-links.js';
 export { drillRoutes, type DrillRouteDependencies } from './routes/drills.js';
+export { clusterRoutes, type ClusterAdmin } from './routes/cluster.js';

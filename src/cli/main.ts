@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   restore: async () => [(await import('./commands/backup/index.js')).registerRestore],
   db: async () => [(await import('./commands/db/index.js')).registerDb],
   redis: async () => [(await import('./commands/redis.js')).registerRedis],
+  cluster: async () => [(await import('./commands/cluster.js')).registerCluster],
   incident: async () => [(await import('./commands/incident.js')).registerIncident],
   silence: async () => [(await import('./commands/silence.js')).registerSilence],
   template: async () => [(await import('./commands/template.js')).registerTemplate],

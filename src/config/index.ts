@@ -3,6 +3,7 @@ export { formatFinding, findingToJSON } from './format.js';
 export { loadConfigFile, loadValidConfig, parseConfigText, type LoadedConfig, type LoadOptions } from './load.js';
 export { redactConfig, redactConfigText, redactUrl } from './redact.js';
 export { configSchema, DEFAULT_DEGRADE_AFTER_MS, SERVICE_CHECK_DEFAULTS, DATABASE_CHECK_DEFAULTS, serviceHealthCheck, databaseHealthCheck, type HealthCheckConfig, type DatabaseCheckConfig, type BulwarkConfig, type ServiceConfig, type DatabaseConfig, type TierConfig, type PostgresConfig, type PostgresMemberConfig, type PoolerConfig, type CoordinationConfig } from './schema.js';
+export type { ClusterConfig } from './schema-cluster.js';
 export { parseDuration, parsePercent, parseSize, formatDurationShort } from '../core/units.js';
 export { parseSchedule, longestGapMs, type Schedule } from './schedule.js';
 export { suggest, didYouMean } from './suggest.js';

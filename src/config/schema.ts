@@ -244,6 +244,16 @@ export const storeSchema = z.strictObject({
 
 const api = z.strictObject({ listen: listenAddress().default('127.0.0.1:9180') });
 
+const gatewayHost = z.strictObject({
+  name: name(), zone: name().optional(), host: z.string().min(1).optional(), availability: percent().optional(),
+});
+
+const gatewayVip = z.strictObject({
+  address: z.string().min(1),
+  /** VRRP's advertisement interval: a backup takes the address over after about 3.6 of them without one. */
+  advert_interval: boundedDuration(60_000).default(1_000),
+});
+
 const gatewaySettings = z.strictObject({
   /** Worker processes for the data plane: 1 runs it in the daemon; "auto" uses every core. */
   workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
@@ -252,6 +262,10 @@ const gatewaySettings = z.strictObject({
    * fewest open ones, or every worker accepts on the shared socket as the kernel wakes it.
    */
   accept: z.enum(['least_connections', 'kernel']).default('least_connections'),
+  /** The hosts the gateway runs on, for the planner: each one a failure domain in front of the services with listen:. */
+  hosts: z.array(gatewayHost).min(1).optional(),
+  /** A virtual IP that moves between the gateway hosts (keepalived, VRRP), for the planner's failover time. */
+  vip: gatewayVip.optional(),
 });
 
 const probes = z.strictObject({
@@ -282,6 +296,7 @@ import { backupsSchema, statusPageSchema, maintenanceSchema, drTestingSchema } f
 export * from './schema-alerting.js';
 import { alertingSchema, templatesSchema } from './schema-alerting.js';
 import { runbooksSchema } from './schema-runbooks.js';
+import { clusterSchema } from './schema-cluster.js';
 
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
@@ -289,6 +304,7 @@ export const configSchema = z.strictObject({
   store: storeSchema.optional(),
   api: api.default({ listen: '127.0.0.1:9180' }),
   coordination: coordination.optional(),
+  cluster: clusterSchema.optional(),
   probes: probes.prefault({}),
   gateway: gatewaySettings.prefault({}),
   availability_defaults: availabilityDefaults.default({ endpoint: 0.995, zone: 0.9999, region: 0.9999 }),

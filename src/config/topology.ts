@@ -1,6 +1,7 @@
 import { SENTINEL_ELECTION_AND_PROMOTION_MS } from './schema-redis.js';
 import { hostOfUrl, type Component, type Member, type Topology } from '../plan/index.js';
 import { endpointName } from '../core/names.js';
+import { gatewayComponent, gatewayComponentName, gatewayFronted } from './topology-gateway.js';
 import { serviceHealthCheck, type BulwarkConfig, type DatabaseConfig, type ServiceConfig } from './schema.js';
 
 /**
@@ -29,6 +30,13 @@ export function toTopology(config: BulwarkConfig): Topology {
   const components: Record<string, Component> = {};
   for (const [name, service] of Object.entries(config.services)) components[name] = serviceComponent(service, defaults.endpoint);
   for (const [name, database] of Object.entries(config.databases)) components[name] = databaseComponent(database, defaults.endpoint);
+  const gateway = gatewayComponent(config, defaults.endpoint);
+  if (gateway) {
+    const gatewayName = gatewayComponentName(config);
+    components[gatewayName] = gateway;
+    // Every request to a fronted service passes the gateway: it is in series with the service.
+    for (const service of gatewayFronted(config)) components[service]!.dependsOn = [...components[service]!.dependsOn, gatewayName];
+  }
   const tiers: Topology['tiers'] = {};
   for (const [name, tier] of Object.entries(config.sla_tiers)) tiers[name] = { availability: tier.availability, rtoMs: tier.rto, rpoMs: tier.rpo };
   return { tiers, regions, zones, components };

@@ -65,6 +65,12 @@ export class EtcdClient {
     return Math.max(0, int(body.TTL));
   }
 
+  /** Seconds the lease has left as etcd sees it now; 0 (or below) when it is gone. For status displays, not for fencing. */
+  async leaseTimeToLive(leaseId: LeaseId, options?: CallOptions): Promise<number> {
+    const body = (await this.transport.call('/v3/lease/timetolive', { ID: leaseId }, true, options)) as { TTL?: string };
+    return int(body.TTL);
+  }
+
   /** Revokes the lease and deletes its keys; a lease already gone is not an error. */
   async revokeLease(leaseId: LeaseId, options?: CallOptions): Promise<void> {
     try {

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { errorMessage, isBulwarkError } from '../core/errors.js';
 import { formatFinding, loadValidConfig, redactConfig, redactConfigText, type BulwarkConfig, type Finding, type LoadedConfig } from '../config/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { LATEST_SCHEMA_VERSION, openStore, type Store } from '../store/index.js';
+import { ClusterService } from '../cluster/index.js';
 import { createMetricsRegistry, registerCoreMetrics, type CoreMetrics } from '../metrics/index.js';
-import { ApiServer, FailureThrottle, backupRoutes, databaseRoutes, drillRoutes, gatewayRoutes, poolerRoutes, redisRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
+import { ApiServer, FailureThrottle, clusterRoutes, backupRoutes, databaseRoutes, drillRoutes, gatewayRoutes, poolerRoutes, redisRoutes, incidentLinkRoutes, incidentRoutes, probeRoutes, serviceRoutes } from '../api/index.js';
 import { AlertingService } from '../alerting/index.js';
 import { StatusPageServer } from '../status/index.js';
 import { dashboardRoutes, etcdSwitchover } from '../dashboard/index.js';
@@ -20,7 +21,7 @@ import { DatabaseHaService, PoolerService, type DatabaseHaEvents } from '../post
 import { DrillScheduler, childLauncher } from '../drills/index.js';
 import type { Registry } from 'prom-client';
 import { ConfigWatcher } from './config-watcher.js';
-import { Lifecycle } from '../core/lifecycle.js';
+import { Lifecycle, type Subsystem } from '../core/lifecycle.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -33,6 +34,8 @@ export interface DaemonOptions {
   listen?: string;
   watch?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** `--node`: this daemon's member name in a cluster (cluster.member, else the host name, by default). */
+  node?: string;
 }
 
 export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
@@ -62,6 +65,8 @@ export class Daemon {
   private readonly dashboardStopping = new AbortController();
   readonly bus: EventBus<ProbeEvents & DatabaseHaEvents>;
   private reloading: Promise<ReloadResult> | undefined;
+  /** Membership and duty leases in etcd; undefined without `cluster:` (every duty runs here). */
+  private cluster: ClusterService | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.registry = createMetricsRegistry(options.version);
@@ -77,6 +82,8 @@ export class Daemon {
     const log = this.options.log;
     this.loaded = await loadValidConfig(this.options.configFile, { env: this.options.env });
     for (const finding of this.loaded.findings) log.warn({ finding: formatFinding(finding) }, 'configuration warning');
+    // Before the store: a member whose schema differs from the running members' must not migrate a shared store.
+    this.cluster = await this.joinCluster();
     this.store = await openStore({ dataDir: this.options.dataDir, postgres: this.loaded.config.store?.postgres });
     try {
       const migrated = await this.store.migrate();
@@ -126,11 +133,16 @@ export class Daemon {
       this.api = new ApiServer(this.options.listen ?? this.loaded.config.api.listen, this.apiDependencies(), log.child({ subsystem: 'api' }), this.options.listen === undefined ? 'api.listen' : '--listen');
       // The API stops first (reverse order): no new agent results arrive while the probes drain,
       // and no backup is started while the scheduler aborts the one in flight.
-      this.lifecycle = new Lifecycle<BulwarkConfig>([this.probes, this.slo, this.gateway, this.backups, this.databases, this.poolers, this.redis, this.alerting, this.drills, this.statusPage, this.api], log);
+      // In a cluster the singleton duties run only on the daemon holding each one's etcd lease.
+      const duty = <T extends Subsystem<BulwarkConfig>>(inner: T) => this.cluster?.duty(inner) ?? inner;
+      this.lifecycle = new Lifecycle<BulwarkConfig>([
+        this.probes, this.slo, this.gateway, duty(this.backups), this.databases, this.poolers, this.redis, duty(this.alerting), duty(this.drills), this.statusPage, this.api,
+      ], log);
       await this.lifecycle.start();
     } catch (err) {
       // A half-started daemon must not keep the process alive (a PostgreSQL pool would).
       await this.store.close().catch(() => undefined);
+      await this.cluster?.leave().catch(() => undefined);
       throw err;
     }
     this.metrics.configLoadedTimestamp.set(this.appliedAt.getTime() / 1000);
@@ -154,6 +166,7 @@ export class Daemon {
     this.dashboardStopping.abort();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await this.lifecycle?.stop(drainMs);
+    await this.cluster?.leave().catch((err: unknown) => this.options.log.warn({ err: errorMessage(err) }, 'could not leave the cluster; the member key expires with its lease'));
     await this.store?.close();
   }
 
@@ -179,6 +192,13 @@ export class Daemon {
       log.error({ reason, error: errorMessage(err), findings: findings.map(formatFinding) }, 'configuration rejected; the running configuration stays in effect');
       return { result: 'rejected', findings, error: errorMessage(err) };
     }
+  }
+
+  private joinCluster(): Promise<ClusterService | undefined> {
+    return ClusterService.join({
+      config: this.loaded.config, node: this.options.node, version: this.options.version, schemaVersion: LATEST_SCHEMA_VERSION,
+      apiAddress: this.options.listen ?? this.loaded.config.api.listen, log: this.options.log.child({ subsystem: 'cluster' }),
+    });
   }
 
   /** Every configuration applied is kept (inline secrets redacted); a restart on the same file adds nothing. */
@@ -226,6 +246,7 @@ export class Daemon {
         { path: '/', app: databaseRoutes(this.databases) },
         { path: '/', app: poolerRoutes(this.poolers) },
         { path: '/', app: redisRoutes(this.redis) },
+        { path: '/', app: clusterRoutes(this.cluster) },
         { path: '/', app: incidentRoutes(this.alerting.actions) },
         { path: '/', app: drillRoutes({ runs: this.store.drillRuns, schedule: () => this.drills.status() }) },
       ],

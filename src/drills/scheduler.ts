@@ -65,6 +65,8 @@ export class DrillScheduler implements Subsystem<BulwarkConfig> {
   }
 
   async start(): Promise<void> {
+    // Started again after a stop when it is a cluster duty whose lease came back.
+    this.stopping = false;
     await this.recover();
     this.sync();
   }

@@ -12,12 +12,12 @@ export interface Topology {
 }
 
 export interface Component {
-  kind: 'service' | 'database';
+  kind: 'service' | 'database' | 'gateway';
   tier?: string;
   members: Member[]; // endpoints of a service, members of a database
   dependsOn: string[]; // names of other components (series)
   detectionMs?: number; // how long until a dead member is noticed (health check interval*fall+timeout, or lease ttl)
-  failoverMs?: number; // extra time to switch after detection (0 for a gateway, promotion time for a database)
+  failoverMs?: number; // extra time to switch after detection (0 for a gateway's endpoints, promotion time for a database, VRRP takeover for a VIP)
 }
 
 export interface Member {

@@ -62,7 +62,7 @@ export interface RecoveryEstimate {
 
 export interface ComponentPlan {
   name: string;
-  kind: 'service' | 'database';
+  kind: 'service' | 'database' | 'gateway';
   tier: string | null;
   /** Known dependencies (unknown names are dropped and reported as findings). */
   dependsOn: string[];

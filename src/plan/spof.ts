@@ -47,7 +47,7 @@ function sharedHost(name: string, c: Component): SpofFinding | undefined {
   const [first] = c.members;
   const id = first === undefined ? undefined : hostDomainId(first);
   if (first?.host === undefined || id === undefined || c.members.some((m) => hostDomainId(m) !== id)) return undefined;
-  const what = c.kind === 'database' ? 'members' : 'endpoints';
+  const what = c.kind === 'database' ? 'members' : c.kind === 'gateway' ? 'hosts' : 'endpoints';
   return {
     component: name, scope: 'host', domain: first.host,
     message: `all ${c.members.length} ${what} of ${c.kind} ${name} are on host ${first.host}: one host's failure takes ${name} down; ` +

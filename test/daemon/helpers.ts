@@ -148,7 +148,7 @@ export interface Daemon {
 /** Write a config, start `bulwark up` on a free port and wait until /readyz answers 200. */
 export async function startDaemon(
   h: Harness,
-  options: { yaml?: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv; dataDir?: string } = {},
+  options: { yaml?: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv; dataDir?: string; readyTimeoutMs?: number } = {},
 ): Promise<Daemon> {
   const dir = await h.tempDir();
   const configFile = join(dir, 'bulwark.yaml');
@@ -166,7 +166,7 @@ export async function startDaemon(
     if (exited) throw new Error(`daemon exited early: ${proc.stderr()}`);
     const res = await fetch(`${base}/readyz`).catch(() => undefined);
     return res?.status === 200 ? true : undefined;
-  }, 'daemon /readyz', 30_000).catch((err: unknown) => {
+  }, 'daemon /readyz', options.readyTimeoutMs ?? 30_000).catch((err: unknown) => {
     throw new Error(`${String(err)}\nstderr:\n${proc.stderr()}`);
   });
   return { proc, port, base, dir, dataDir, configFile };

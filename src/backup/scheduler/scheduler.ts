@@ -76,6 +76,8 @@ export class BackupScheduler implements Subsystem<BulwarkConfig> {
   }
 
   async start(): Promise<void> {
+    // Started again after a stop when it is a cluster duty whose lease came back.
+    this.stopping = false;
     const policies = Object.keys(this.policies());
     if (policies.length === 0) return;
     await this.loadHistory(policies);

@@ -2,6 +2,8 @@ import type { Finding } from '../diagnostics.js';
 import type { BulwarkConfig } from '../schema.js';
 import { lintAlerting } from './alerting.js';
 import { lintCertificates } from './certificates.js';
+import { lintCluster } from './cluster.js';
+import { lintSingleGateway } from './gateway.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
 import type { LintFacts, LintRule } from './context.js';
@@ -31,6 +33,8 @@ export const LINT_RULES: readonly LintRule[] = [
   lintMembersOnOneHost,
   lintTimings,
   lintPostgresHa,
+  lintCluster,
+  lintSingleGateway,
   lintBackupCopies,
   lintOnChange,
   lintRegionLoss,
