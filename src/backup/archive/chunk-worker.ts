@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { close, open, read } from 'node:fs';
+import { close, closeSync, open, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gearAsInt32, gearTable, newScanState, resolveChunkerParams, scanForCut } from '../chunker/index.js';
@@ -85,15 +85,18 @@ const readFd = promisify(read);
 /**
  * open, one read of one byte more than lstat said, close. A short read of a
  * regular file is its end; a file that grew past what lstat saw is streamed.
+ * Only the read goes through libuv's threads: the main thread's lstat has
+ * just brought the inode into memory, so open and close do not wait on the
+ * disk, and a round trip through the shared threads costs more than they do.
  */
 async function readSmall(path: string, size: number): Prefetch {
-  const fd = await openFile(path, 'r');
+  const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(size + 1);
     const { bytesRead } = await readFd(fd, buffer, 0, buffer.length, 0);
     return bytesRead <= size ? buffer.subarray(0, bytesRead) : undefined;
   } finally {
-    await closeFile(fd);
+    closeSync(fd);
   }
 }
 
