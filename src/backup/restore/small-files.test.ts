@@ -33,7 +33,6 @@ describe('restore of many small files', () => {
     const nodes = (await walkSnapshot(fx.repo, index, result.snapshot.tree, [])).filter((n) => n.node.type === 'file');
     expect(nodes.every((n) => isSmallFile(n.node, index))).toBe(true);
     const batches = planBatches(index, nodes, '/restore');
-    console.log(`${nodes.length} small files in ${batches.length} batches`);
     expect(batches.length).toBeLessThan(nodes.length / 20);
 
     const out = join(fx.dir, 'out');
