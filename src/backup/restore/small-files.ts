@@ -11,13 +11,13 @@ import type { PlannedNode } from './plan.js';
 /** A file of at most one blob this size is restored in a batch (see repo/write-files.ts). */
 const SMALL_BLOB = 1024 * 1024;
 /** One read of a pack serves every small file whose blob lies within this span... */
-const MAX_BATCH_READ = 4 * 1024 * 1024;
+const MAX_BATCH_READ = 1024 * 1024;
 /** ...skipping over at most this much between two of them (tree blobs, blobs of other files). */
 const MAX_GAP = 256 * 1024;
 /** Empty files (no blob) per batch. */
 const EMPTY_BATCH = 256;
 /** Batches read and written at once; with the byte budget this bounds memory. */
-const BATCHES_IN_FLIGHT = 4;
+const BATCHES_IN_FLIGHT = 3;
 
 interface Located { file: SmallFile; pack: string; offset: number; length: number }
 export interface Batch { pack: string | undefined; offset: number; length: number; files: SmallFile[] }
