@@ -76,6 +76,24 @@ describe('bulwark backup and restore commands', () => {
     expect(JSON.parse(test.stdout)).toMatchObject({ ok: true, files: 2, mismatches: [] });
   }, 60_000);
 
+  it('-q leaves every quiet command silent on success, as restic\'s does', async () => {
+    const copy = join(dir, 'quiet-copy');
+    const runs = [
+      ['backup', 'run', '-r', repo, data, '-q'],
+      ['backup', 'init', '-r', copy, '--copy-from', repo, '-q'],
+      ['restore', '-r', repo, 'latest', '--target', join(dir, 'quiet-restore'), '-q'],
+      ['backup', 'copy', '-r', repo, '--to-repo', copy, '-q'],
+      ['backup', 'check', '-r', copy, '--read-data', '-q'],
+      ['backup', 'forget', '-r', copy, '--all-groups', '--keep-last', '1', '-q'],
+      ['backup', 'prune', '-r', copy, '-q'],
+    ];
+    for (const args of runs) {
+      const r = await h.run(args, env, 90_000); // init derives two keys: slow on a loaded machine
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+  }, 600_000);
+
   it('exit 3 and a list when files cannot be read (as an unprivileged user)', async () => {
     const user = await runAsUser();
     if (!user) return; // not root: cannot create an unreadable file that root-less tests could not read anyway

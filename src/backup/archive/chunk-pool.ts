@@ -30,8 +30,13 @@ interface Slot {
 /** Outbox room beyond the largest sealed blob: several average chunks, so a worker rarely waits. */
 const OUTBOX_SLACK = 1024 * 1024;
 
-/** A worker that is on small files may take the next one before it is done; one on a big file may not. */
+/**
+ * A worker that is on small files may take more before it is done (it reads
+ * them ahead, see SMALL_FILE_BYTES); one on a big file may not.
+ */
 const SMALL_BACKLOG = 1024 * 1024;
+/** Small files a worker holds at once: enough reads in flight to keep libuv's threads busy. */
+const MAX_JOBS_PER_WORKER = 16;
 
 /**
  * Worker threads that turn files into sealed blobs; `onBlob` must apply
@@ -84,7 +89,7 @@ export class ChunkPool {
       const job = this.jobs.get(id)!;
       slot.jobs++;
       slot.bytes += job.size;
-      this.send(slot, { type: 'file', job: id, path: job.path });
+      this.send(slot, { type: 'file', job: id, path: job.path, size: job.size });
     }
   }
 
@@ -93,7 +98,7 @@ export class ChunkPool {
     if (idle) return idle;
     if (this.slots.length < this.size) return this.start();
     const light = this.slots.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    return light.jobs < 2 && light.bytes < SMALL_BACKLOG ? light : undefined;
+    return light.jobs < MAX_JOBS_PER_WORKER && light.bytes < SMALL_BACKLOG ? light : undefined;
   }
 
   private start(): Slot {

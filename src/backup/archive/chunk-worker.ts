@@ -1,12 +1,12 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { close, open, read } from 'node:fs';
+import { close, closeSync, open, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gearAsInt32, gearTable, newScanState, resolveChunkerParams, scanForCut } from '../chunker/index.js';
 import { compressIfWorthIt } from '../repo/blob-codec.js';
 import { blobId, NONCE_BYTES, SEAL_OVERHEAD } from '../repo/crypto.js';
 import { collectEvery } from '../repo/worker-gc.js';
-import type { ChunkWorkerData, FromWorker, ToWorker } from './worker-protocol.js';
+import { SMALL_FILE_BYTES, type ChunkWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 /**
  * Reads, chunks, hashes, compresses and encrypts one file at a time. The main
@@ -38,7 +38,9 @@ const outbox = Buffer.from(data.outbox);
 let used = 0;
 let released = 0;
 let wakeUp: (() => void) | undefined;
-const queue: Array<{ job: number; path: string }> = [];
+/** A small file's whole content (already being read), or undefined when it must be streamed. */
+type Prefetch = Promise<Buffer | undefined>;
+const queue: Array<{ job: number; path: string; prefetch?: Prefetch }> = [];
 let busy = false;
 
 port.on('message', (message: ToWorker) => {
@@ -48,7 +50,10 @@ port.on('message', (message: ToWorker) => {
   } else if (message.type === 'known') {
     for (const id of message.ids) known.add(id);
   } else {
-    queue.push(message);
+    const prefetch = message.size <= SMALL_FILE_BYTES ? readSmall(message.path, message.size) : undefined;
+    // A failed read is reported in order, when drain gets to the file.
+    prefetch?.catch(() => undefined);
+    queue.push({ job: message.job, path: message.path, prefetch });
     if (!busy) void drain();
   }
 });
@@ -58,7 +63,9 @@ async function drain(): Promise<void> {
   while (queue.length > 0) {
     const next = queue.shift()!;
     try {
-      await chunkFile(next.job, next.path);
+      const whole = await next.prefetch;
+      if (whole) await chunkWhole(next.job, whole);
+      else await chunkFile(next.job, next.path);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       post({ type: 'error', job: next.job, message: e.message, code: e.code });
@@ -72,6 +79,41 @@ function readInto(fd: number, window: Buffer, position: number): Promise<number>
 }
 
 interface Read { window: number; position: number; done: Promise<number> }
+
+const readFd = promisify(read);
+
+/**
+ * open, one read of one byte more than lstat said, close. A short read of a
+ * regular file is its end; a file that grew past what lstat saw is streamed.
+ * Only the read goes through libuv's threads: the main thread's lstat has
+ * just brought the inode into memory, so open and close do not wait on the
+ * disk, and a round trip through the shared threads costs more than they do.
+ */
+async function readSmall(path: string, size: number): Prefetch {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(size + 1);
+    const { bytesRead } = await readFd(fd, buffer, 0, buffer.length, 0);
+    return bytesRead <= size ? buffer.subarray(0, bytesRead) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The chunks of a file read whole: the same cuts as chunkFile's windows make. */
+async function chunkWhole(job: number, data: Buffer): Promise<void> {
+  const content: string[] = [];
+  const state = newScanState();
+  let start = 0;
+  for (;;) {
+    const cut = scanForCut(data, start, data.length, state, params, gear);
+    if (cut < 0) break;
+    await emit(job, data.subarray(start, cut), content);
+    start = cut;
+  }
+  if (start < data.length) await emit(job, data.subarray(start), content);
+  post({ type: 'done', job, content, size: data.length });
+}
 
 async function chunkFile(job: number, path: string): Promise<void> {
   const fd = await openFile(path, 'r');

@@ -17,7 +17,8 @@ export interface ChunkWorkerData {
 }
 
 export type ToWorker =
-  | { type: 'file'; job: number; path: string }
+  /** `size` is the size lstat saw: a file up to SMALL_FILE_BYTES of it is read whole as soon as it arrives. */
+  | { type: 'file'; job: number; path: string; size: number }
   | { type: 'known'; ids: string[] }
   /** The main thread is done with the outbox up to this position (a running count, see `end`). */
   | { type: 'release'; upTo: number };
@@ -31,3 +32,10 @@ export type FromWorker =
   | { type: 'chunk'; job: number; id: string; rawLength: number; compressed: boolean; sealed?: { at: number; length: number; end: number } }
   | { type: 'done'; job: number; content: string[]; size: number }
   | { type: 'error'; job: number; message: string; code?: string };
+
+/**
+ * Files up to this size are read in one read, started when the file reaches
+ * its worker rather than when the worker gets to it: many small files keep
+ * several reads in flight, where one at a time would leave the disk waiting.
+ */
+export const SMALL_FILE_BYTES = 256 * 1024;

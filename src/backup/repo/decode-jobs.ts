@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.js';
 import { decodeBlob, type BlobKeys, type Scratch } from './blob-codec.js';
+import { failureOf, writeSmallFile, type WriteFilesJob, type WriteFilesResult } from './write-files.js';
 
 /**
  * The CPU-heavy half of restore and check --read-data, run in decode workers
@@ -19,7 +20,7 @@ export interface RestoreJob { type: 'restore'; data: Uint8Array; fd: number; blo
 /** Blobs of a piece of a pack, to authenticate (check --read-data). */
 export interface VerifyJob { type: 'verify'; data: Uint8Array; blobs: BufferedBlob[] }
 
-export type DecodeJob = RestoreJob | VerifyJob;
+export type DecodeJob = RestoreJob | VerifyJob | WriteFilesJob;
 
 export interface RestoreResult { bytes: number }
 export interface VerifyResult {
@@ -36,21 +37,44 @@ export class DecodeJobs {
 
   constructor(private readonly keys: BlobKeys) {}
 
-  run(job: DecodeJob): RestoreResult | VerifyResult {
+  run(job: DecodeJob): RestoreResult | VerifyResult | WriteFilesResult {
+    if (job.type === 'writeFiles') return this.writeFiles(job);
     return job.type === 'restore' ? this.restore(job) : this.verify(job);
+  }
+
+  /** Damage to the repository fails the job; a file that cannot be written fails only itself. */
+  private writeFiles(job: WriteFilesJob): WriteFilesResult {
+    const buffer = asBuffer(job.data);
+    const result: WriteFilesResult = { bytes: 0, written: 0, failures: [] };
+    for (const file of job.files) {
+      const data = file.blob ? this.decodeChecked(buffer, file.blob) : EMPTY;
+      try {
+        writeSmallFile(file, data, job.chown);
+        result.bytes += data.length;
+        result.written++;
+      } catch (err) {
+        result.failures.push(failureOf(file, err));
+      }
+    }
+    return result;
+  }
+
+  private decodeChecked(buffer: Buffer, blob: BufferedBlob): Buffer {
+    let data: Buffer;
+    try {
+      data = decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength, this.scratch);
+    } catch (err) {
+      throw corrupt(errorMessage(err));
+    }
+    if (data.length !== blob.rawLength) throw corrupt(`blob ${blob.id.slice(0, 12)} holds ${data.length} bytes, its index entry says ${blob.rawLength}`);
+    return data;
   }
 
   private restore(job: RestoreJob): RestoreResult {
     const buffer = asBuffer(job.data);
     let bytes = 0;
     for (const blob of job.blobs) {
-      let data: Buffer;
-      try {
-        data = decodeBlob(this.keys, blob.id, buffer.subarray(blob.offset, blob.offset + blob.length), blob.compressed, blob.rawLength, this.scratch);
-      } catch (err) {
-        throw corrupt(errorMessage(err));
-      }
-      if (data.length !== blob.rawLength) throw corrupt(`blob ${blob.id.slice(0, 12)} holds ${data.length} bytes, its index entry says ${blob.rawLength}`);
+      const data = this.decodeChecked(buffer, blob);
       // All-zero chunks become holes: sparse files stay sparse.
       if (!isZero(data)) writeAll(job.fd, data, blob.position);
       bytes += data.length;
@@ -86,6 +110,7 @@ function writeAll(fd: number, data: Buffer, position: number): void {
 }
 
 const ZERO = Buffer.alloc(64 * 1024);
+const EMPTY = Buffer.alloc(0);
 
 export function isZero(data: Buffer): boolean {
   // Random data differs within its first bytes: the common case costs nothing.

@@ -3,6 +3,7 @@ import { BulwarkError } from '../../core/errors.js';
 import type { BlobKeys } from './blob-codec.js';
 import { DecodeJobs, jobError, type BufferedBlob, type DecodeJob, type JobError, type RestoreBlob, type RestoreResult, type VerifyResult } from './decode-jobs.js';
 import { defaultWorkers, startWorker } from './threads.js';
+import type { SmallFile, WriteFilesResult } from './write-files.js';
 
 interface Pending { resolve: (value: unknown) => void; reject: (err: Error) => void; bytes: number; slot: Slot }
 interface Slot { worker: Worker | undefined; bytes: number }
@@ -39,6 +40,11 @@ export class DecodePool {
   async restore(data: Buffer, fd: number, blobs: RestoreBlob[]): Promise<number> {
     const result = (await this.run({ type: 'restore', data, fd, blobs })) as RestoreResult;
     return result.bytes;
+  }
+
+  /** Decodes the small files of `data` (read from a pack) and writes each whole, with its metadata. */
+  async writeFiles(data: Buffer, files: SmallFile[], chown: boolean): Promise<WriteFilesResult> {
+    return (await this.run({ type: 'writeFiles', data, files, chown })) as WriteFilesResult;
   }
 
   /** Authenticates the blobs of `data` (read from a pack); resolves to those that fail. */

@@ -10,6 +10,7 @@ import type { MasterIndex } from '../repo/master-index.js';
 import { mapLimit, type Repository } from '../repo/repository.js';
 import type { SnapshotRef, TreeNode } from '../repo/types.js';
 import { walkSnapshot, type PlannedNode } from './plan.js';
+import { isSmallFile, restoreSmallFiles } from './small-files.js';
 
 export interface RestoreOptions {
   target: string;
@@ -59,7 +60,14 @@ async function restoreWith(repo: Repository, ref: SnapshotRef, options: RestoreO
   for (const entry of nodes.filter((n) => n.node.type === 'dir')) await mkdir(join(options.target, entry.path), { recursive: true });
   const links = new Map<string, Promise<string>>();
   const ctx: RestoreContext = { repo, index, pool, budget: new ByteBudget(READ_BUDGET), signal: options.signal };
-  await mapLimit(nodes.filter((n) => n.node.type !== 'dir'), options.concurrency ?? 8, async (entry) => {
+  const small = nodes.filter((n) => isSmallFile(n.node, index));
+  const others = nodes.filter((n) => n.node.type !== 'dir' && !isSmallFile(n.node, index));
+  const smallDone = restoreSmallFiles({ ...ctx, target: options.target, chown: isRoot }, small, (bytes, files) => {
+    summary.bytes += bytes;
+    summary.files += files;
+    report();
+  });
+  const othersDone = mapLimit(others, options.concurrency ?? 8, async (entry) => {
     const path = join(options.target, entry.path);
     try {
       await restoreEntry(ctx, entry.node, path, links, (n) => { summary.bytes += n; report(entry.path); });
@@ -69,6 +77,8 @@ async function restoreWith(repo: Repository, ref: SnapshotRef, options: RestoreO
       summary.errors.push({ path: entry.path, reason: errorMessage(err) });
     }
   });
+  const [smallOutcome] = await Promise.all([smallDone, othersDone]);
+  summary.errors.push(...smallOutcome.errors);
   // Directories last and deepest first: writing their entries changed their mtimes.
   for (const entry of nodes.filter((n) => n.node.type === 'dir').sort((a, b) => b.depth - a.depth)) {
     await applyMetadata(join(options.target, entry.path), entry.node);

@@ -16,6 +16,7 @@ export function registerCopy(backup: Command): void {
       const report = await copySnapshots(source, dest, { snapshots, onProgress: (p) => progress.update(p.bytes, undefined, `${p.blobs} blobs`) });
       progress.done();
       if (options.json) return printJSON(report);
+      if (options.quiet) return;
       for (const c of report.copied) print(`copied ${c.source.slice(0, 8)} -> ${c.copy.slice(0, 8)}`);
       print(`${report.copied.length} copied, ${report.alreadyThere} already there, ${report.blobs} blobs (${formatBytes(report.bytes)}) moved in ${(report.durationMs / 1000).toFixed(1)}s`);
     });

@@ -19,6 +19,7 @@ export function registerInit(backup: Command): void {
       const copyFrom = options.copyFrom ? await openRepo({ repo: options.copyFrom, passwordFile: options.copyFromPasswordFile ?? options.passwordFile }) : undefined;
       const repo = track(await Repository.init(backend, password, { copyFrom, chunker: chunkerFor(options.chunkAvg ?? '1MiB') }));
       if (options.json) return printJSON({ id: repo.config.id, location: backend.location, chunker: repo.config.chunker, key: repo.keyId });
+      if (options.quiet) return;
       print(`created repository ${repo.config.id} at ${backend.location}${copyFrom ? ` (content key shared with ${copyFrom.backend.location})` : ''}`);
       print('keep the password safe: without it the data cannot be read by anyone, including you.');
     });

@@ -44,7 +44,7 @@ export function registerMaintenance(backup: Command): void {
       const repo = await openRepo(options);
       const groups = await forgetSnapshots(repo, policy, { select, dryRun: options.dryRun, lockWaitMs: waitLockMs(options) });
       if (options.json) printJSON(groups);
-      else printGroups(groups, options);
+      else if (!options.quiet || options.dryRun) printGroups(groups, options); // a dry run exists to be read
       if (options.prune && !options.dryRun) printPrune(await pruneRepository(repo, { lockWaitMs: waitLockMs(options) || 60_000 }), options);
     });
 
@@ -72,11 +72,12 @@ export function registerMaintenance(backup: Command): void {
       progress.done();
       if (options.json) printJSON(report);
       else {
-        print(`${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; read ${report.packsRead} packs (${formatBytes(report.bytesRead)}) in ${(report.durationMs / 1000).toFixed(1)}s`);
-        if (report.unreferencedPacks.length) print(`${report.unreferencedPacks.length} pack(s) not in any index (left by an interrupted run; \`bulwark backup prune\` removes them)`);
+        if (!options.quiet) print(`${report.snapshots} snapshots, ${report.packs} packs, ${report.blobs} blobs; read ${report.packsRead} packs (${formatBytes(report.bytesRead)}) in ${(report.durationMs / 1000).toFixed(1)}s`);
+        if (report.unreferencedPacks.length && !options.quiet) print(`${report.unreferencedPacks.length} pack(s) not in any index (left by an interrupted run; \`bulwark backup prune\` removes them)`);
         for (const e of report.errors) printError(`error: ${e}`);
         for (const a of report.affected) printError(`damaged: snapshot ${a.snapshot.slice(0, 8)} (${a.time}): ${a.paths.join(', ')}`);
-        print(report.ok ? 'no errors found' : `${report.errors.length} error(s) found`);
+        if (!report.ok) printError(`${report.errors.length} error(s) found`);
+        else if (!options.quiet) print('no errors found');
       }
       process.exitCode = report.ok ? EXIT.ok : EXIT.findings;
     });
@@ -131,7 +132,7 @@ function retentionFrom(options: ForgetOptions): RetentionPolicy {
 
 function printPrune(report: Awaited<ReturnType<typeof pruneRepository>>, options: RepoOptions): void {
   if (options.json) return printJSON(report);
-  print(`prune: ${report.packsDeleted} of ${report.packsBefore} packs deleted, ${report.packsRepacked} repacked, ${formatBytes(report.bytesFreed)} freed, ${report.blobsRemoved} blobs removed, ${report.staleLocksRemoved} stale lock(s) cleared`);
+  if (!options.quiet) print(`prune: ${report.packsDeleted} of ${report.packsBefore} packs deleted, ${report.packsRepacked} repacked, ${formatBytes(report.bytesFreed)} freed, ${report.blobsRemoved} blobs removed, ${report.staleLocksRemoved} stale lock(s) cleared`);
   if (report.deferred) printError(`the delete phase was deferred: ${report.deferred}`);
 }
 
