@@ -3,9 +3,6 @@
  * timeout, whether or not earlier ones answered (an open model: a stalled
  * service does not slow the arrivals). Every answer is kept for measuring.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-
 export interface RequestResult { sentAt: number; doneAt: number; ok: boolean; status?: number; error?: string }
 
 export interface TrafficOptions { url: string; ratePerSecond: number; timeoutMs: number; onResult?: (r: RequestResult) => void }
@@ -18,14 +15,10 @@ export class TrafficGenerator {
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopAll = new AbortController();
-  private readonly url: URL;
-  private readonly agent: HttpAgent;
   skipped = 0;
 
   constructor(private readonly options: TrafficOptions) {
     if (!(options.ratePerSecond > 0)) throw new Error('traffic rate must be positive');
-    this.url = new URL(options.url);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT }) : new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   }
 
   start(): void {
@@ -48,7 +41,6 @@ export class TrafficGenerator {
     clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
-    this.agent.destroy();
   }
 
   /** Aborts what is in flight too (a drill that is itself aborted). */
@@ -70,33 +62,14 @@ export class TrafficGenerator {
     const sentAt = performance.now();
     let result: RequestResult;
     try {
-      const status = await this.get();
-      result = { sentAt, doneAt: performance.now(), ok: status < 500, status };
+      const res = await fetch(this.options.url, { signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopAll.signal]) });
+      await res.arrayBuffer();
+      result = { sentAt, doneAt: performance.now(), ok: res.status < 500, status: res.status };
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      result = { sentAt, doneAt: performance.now(), ok: false, error: e.name === 'TimeoutError' ? 'timeout' : e.code ?? e.message };
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      result = { sentAt, doneAt: performance.now(), ok: false, error: (err as Error).name === 'TimeoutError' ? 'timeout' : cause ?? (err as Error).message };
     }
     this.results.push(result);
     this.options.onResult?.(result);
-  }
-
-  /**
-   * One GET on node:http with a keep-alive agent: several times cheaper in CPU
-   * than fetch, so that on a loaded machine the generator measures the
-   * service, not its own queue (with fetch, its queue timed requests out).
-   */
-  private get(): Promise<number> {
-    const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopAll.signal]);
-    return new Promise<number>((resolve, reject) => {
-      const req = (this.url.protocol === 'https:' ? httpsRequest : httpRequest)(this.url, { agent: this.agent, signal }, (res) => {
-        res.on('error', reject);
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        // A connection cut mid-body ends the response without 'end': a failure now, not a timeout later.
-        res.on('close', () => { if (!res.complete) reject(Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' })); });
-        res.resume();
-      });
-      req.on('error', (err) => reject(signal.aborted && signal.reason instanceof Error ? signal.reason : err));
-      req.end();
-    });
   }
 }
