@@ -15,5 +15,6 @@ export type { ServiceTlsConfig, UpstreamTlsConfig } from './schema-tls.js';
 export * from './schema-alerting.js';
 export { TEMPLATE_VARIABLES, templateSyntax, toMustache, templateVariables, templateSyntaxErrors, isTemplateVariable, type TemplateSyntax, type TemplateVariableUse, type TemplateSyntaxError } from './template-vars.js';
 export { DRILL_TYPES, type DrillType, type DrillConfig } from './schema-drills.js';
+export type { ExperimentAction, ExperimentConfig, ExperimentProbe } from './schema-drills-experiment.js';
 export { RUNBOOK_PHASES, type RunbookPhase, type RunbookConfig, type RunbookStepConfig, type DeclarationConfig } from './schema-runbooks.js';
 export { SENTINEL_DEFAULTS, MANAGED_REDIS_SETTINGS, SENTINEL_ELECTION_AND_PROMOTION_MS, sentinelFailoverEstimateMs, type RedisDatabaseConfig, type SentinelConfig } from './schema-redis.js';

@@ -113,6 +113,8 @@ function messageOf(issue: z.core.$ZodIssue, expected: string | undefined): strin
     return 'invalid name: expected letters, digits, "_", "." or "-" (at most 63 characters)';
   }
   if (issue.code === 'too_small' && issue.message.startsWith('expected')) return issue.message;
+  // A discriminated union that names its kinds (an experiment's probe: and action:) says which.
+  if (issue.code === 'invalid_union' && issue.message.startsWith('unknown ')) return issue.message;
   return expected ? `expected ${expected}` : issue.message;
 }
 

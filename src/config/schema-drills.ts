@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { exactlyOne, name, positiveInt, schedule } from './fields.js';
+import { experimentSchema } from './schema-drills-experiment.js';
 import { zoneDrillFields } from './schema-drills-zone.js';
 
 export const DRILL_TYPES = [
   'backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection',
   'failover_testing', 'full_dr_exercise',
-  'zone',
+  'zone', 'experiment',
 ] as const;
 export type DrillType = (typeof DRILL_TYPES)[number];
 
@@ -48,7 +49,10 @@ const drill = z
     stakeholders: note(),
     duration: note(),
     ...zoneDrillFields,
+    /** type: experiment: steady-state probes, method actions, rollbacks (schema-drills-experiment.ts). */
+    experiment: experimentSchema.optional(),
   })
+  .refine((d) => d.type !== 'experiment' || d.experiment !== undefined, { message: 'a drill of type experiment needs experiment: { steady_state, method }', path: ['experiment'] })
   .superRefine(exactlyOne(['schedule', 'frequency'], 'a drill'))
   .transform(({ frequency, schedule: given, ...rest }) => ({ ...rest, schedule: (given ?? frequency)! }));
 

@@ -11,6 +11,9 @@ export interface DemoConfigInput {
 /** The service every demo request goes through. */
 export const DEMO_SERVICE = 'api';
 
+/** The zone-failure drill of the demo topology (`bulwark demo --zone-drill`). */
+export const DEMO_ZONE_DRILL = 'zone-loss';
+
 /**
  * The demo's bulwark.yaml: one service behind the gateway, three zones of one
  * region and a backup in another, fast health checks (1 s, fall 2, rise 2) so a
@@ -53,6 +56,17 @@ ${endpoints.join('\n')}
     outlier_detection: { consecutive_errors: 3, base_ejection_time: 10s, max_ejection_percent: 50% }
     timeout: 5s
     connect_timeout: 1s
+
+dr_testing:
+  # \`bulwark demo --zone-drill\` runs it at once: the first zone's server SIGSTOPped for 5 s under traffic.
+  ${DEMO_ZONE_DRILL}:
+    type: zone
+    frequency: annually
+    service: ${DEMO_SERVICE}
+    zone: ${primaryZones[0] ?? zones[0]?.[0]}
+    method: stop
+    fault_duration: 5s
+    traffic: { rate: 20, timeout: 5s }
 ${input.statusPort === undefined ? '' : `
 status_page:
   title: Bulwark demo status

@@ -1,5 +1,5 @@
 export { DEMO_SERVERS, DemoServers, demoServerCommand, type DemoServerSpec, type RunningDemoServer } from './servers.js';
-export { demoConfigYaml, DEMO_SERVICE, type DemoConfigInput } from './config.js';
+export { demoConfigYaml, DEMO_SERVICE, DEMO_ZONE_DRILL, type DemoConfigInput } from './config.js';
 export { isPortFree, preferPort } from './ports.js';
 export { DemoDb, type DemoDbFacts, type DemoDbOptions } from './db-demo.js';
 export { findEtcd } from './db-etcd.js';

@@ -17,6 +17,8 @@ import { replayJournal } from './recover.js';
 import { Timeline } from './timeline.js';
 import { measuredOf, type DrillReport, type DrillTarget, type FailoverMeasurement, type PolicyMeasurement, type TimelineStep } from './types.js';
 import { runZoneDrill } from './zone-drill.js';
+import { experimentRecommendations, planExperiment } from './experiment/report.js';
+import { runExperiment, type ExperimentMeasurement } from './experiment/run.js';
 import { planZone } from './zone-plan.js';
 import type { ZoneMeasurement } from './zone-types.js';
 
@@ -36,7 +38,7 @@ export interface DrillRunnerOptions {
 export interface RunDrillOptions { signal?: AbortSignal }
 
 /** The drill types that run today; the others are validated but not built. */
-const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing', 'zone', 'zone_failure']);
+const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing', 'zone', 'zone_failure', 'experiment']);
 const isZone = (type: string): boolean => type === 'zone' || type === 'zone_failure';
 
 /**
@@ -62,7 +64,7 @@ export class DrillRunner {
       throw new BulwarkError('USAGE', `dr_testing has no drill "${name}"`, { hint: known.length ? `known: ${known.join(', ')}` : 'declare drills under dr_testing in bulwark.yaml' });
     }
     const type = drill.type ?? name;
-    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration, database_failover and zone (zone_failure) drills run today; the other types are validated only' });
+    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration, database_failover, zone (zone_failure) and experiment drills run today; the other types are validated only' });
     if (isFailoverDrill(type)) failoverDatabase(this.options.config, drill.database);
     return { drill, type };
   }
@@ -75,6 +77,7 @@ export class DrillRunner {
       return planFailover(this.options.config, drill, this.drillsDir, database, failoverTarget(this.options.config, drill, database));
     }
     if (isZone(type)) return planZone(this.options.config, drill, name, this.drillsDir);
+    if (type === 'experiment') return planExperiment(this.options.config, drill, this.drillsDir);
     const target = drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     return planRestoration(this.options.config, drill, this.drillsDir, this.sandboxRoot(drill), target);
   }
@@ -120,10 +123,11 @@ export class DrillRunner {
     };
     const failover = isFailoverDrill(type);
     let target: DrillTarget = failover ? failoverTarget(this.options.config, drill, failoverDatabase(this.options.config, drill.database))
-      : isZone(type) ? {} : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
+      : isZone(type) || type === 'experiment' ? {} : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     let policies: PolicyMeasurement[] = [];
     let measured: FailoverMeasurement | undefined;
     let zone: ZoneMeasurement | undefined;
+    let experiment: ExperimentMeasurement | undefined;
     let abortedBy: string | undefined;
     try {
       // Loaded on use: the failover drill brings postgres-ha and the pg client.
@@ -132,11 +136,12 @@ export class DrillRunner {
         zone = await runZoneDrill(ctx, name);
         target = zone.target;
         if (zone.stop) abortedBy = `aborted by its stop condition: ${zone.stop.reason}; every fault reverted ${zone.stop.breachToRevertMs} ms after the breach`;
-      } else policies = await runBackupRestoration(ctx, target);
+      } else if (type === 'experiment') experiment = await runExperiment(ctx, name);
+      else policies = await runBackupRestoration(ctx, target);
     } catch (err) {
       abortedBy = abortReason(err, signal, options.signal, drill.timeout_minutes);
     }
-    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), zone, abortedBy });
+    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), zone, experiment, abortedBy });
     // What could not be torn down stays journalled: the next start tries again.
     if (this.journal.pending.length === 0) await this.journal.clear();
     else report.issues.push(`not torn down, left for the next start to revert: ${JSON.stringify(this.journal.pending)}`);
@@ -148,6 +153,7 @@ export class DrillRunner {
     const { abortedBy, ...rest } = r;
     if (isFailoverDrill(r.type)) return { ...rest, ...failoverOutcome(r.failover, abortedBy), finishedAt: this.now(), recommendations: failoverRecommendations(r.target, r.failover) };
     const issues = [...(abortedBy ? [abortedBy] : []), ...r.policies.flatMap((p) => p.problems.map((x) => `${p.policy}: ${x}`)), ...gradeIssues(r.policies)];
+    if (r.type === 'experiment') return experimentReport(rest, issues, abortedBy, this.now());
     if (r.zone) return { ...rest, outcome: abortedBy ? 'aborted' : r.zone.passed ? 'passed' : 'failed', finishedAt: this.now(), issues: [...issues, ...r.zone.problems], recommendations: zoneRecommendations(r.target, r.zone) };
     const outcome = abortedBy ? 'aborted' : r.policies.every((p) => p.passed) && r.policies.length > 0 ? 'passed' : 'failed';
     if (r.policies.length === 0 && !abortedBy && !isZone(r.type)) issues.push('no backup policy to restore: declare one under backups.policies');
@@ -157,6 +163,12 @@ export class DrillRunner {
   private sandboxRoot(drill: DrillConfig): string {
     return drill.sandbox !== undefined ? resolve(drill.sandbox) : join(this.drillsDir, 'sandboxes');
   }
+}
+
+function experimentReport(rest: Omit<DrillReport, 'outcome' | 'finishedAt' | 'issues' | 'recommendations'>, issues: string[], abortedBy: string | undefined, finishedAt: number): DrillReport {
+  const e = rest.experiment;
+  const outcome = abortedBy || !e || e.verdict === 'not-steady' ? 'aborted' : e.passed ? 'passed' : 'failed';
+  return { ...rest, outcome, finishedAt, issues: [...issues, ...(e?.problems ?? [])], recommendations: e ? experimentRecommendations(e) : [] };
 }
 
 function failoverOutcome(f: FailoverMeasurement | undefined, abortedBy: string | undefined): Pick<DrillReport, 'outcome' | 'issues'> {

@@ -1,11 +1,14 @@
 import type { DrillOutcome } from '../store/index.js';
+import type { ExperimentMeasurement } from './experiment/run.js';
 import type { ZoneMeasurement } from './zone-types.js';
 
 /** One step of a drill, as the timeline and the report show it. */
 export interface TimelineStep {
   step: 'lock' | 'recover' | 'fetch' | 'restore' | 'start' | 'validate' | 'teardown' | 'grade' | FailoverStep
     // zone drills
-    | 'steady' | 'fault' | 'failover' | 'failback' | 'stop';
+    | 'steady' | 'fault' | 'failover' | 'failback' | 'stop'
+    // experiments
+    | 'hypothesis' | 'action' | 'rollback';
   /** What the step worked on: a policy, a directory. */
   subject?: string;
   /** Milliseconds since the epoch. */
@@ -101,6 +104,8 @@ export interface DrillReport {
   failover?: FailoverMeasurement;
   /** Zone drills: what taking the zone out showed. */
   zone?: ZoneMeasurement;
+  /** Experiments: the hypothesis before and after, the method, the rollbacks. */
+  experiment?: ExperimentMeasurement;
   issues: string[];
   recommendations: string[];
 }
@@ -111,6 +116,7 @@ export function measuredOf(report: DrillReport): Record<string, unknown> {
     target: report.target,
     policies: Object.fromEntries(report.policies.map((p) => [p.policy, { rto: p.rto, rpo: p.rpo, restorePoint: p.restorePoint, passed: p.passed }])),
     ...(report.failover ? { failover: failoverFigures(report.failover) } : {}),
+    ...(report.experiment ? { experiment: { verdict: report.experiment.verdict, passed: report.experiment.passed } } : {}),
     ...(report.zone ? { zone: { requests: report.zone.requests, failover: report.zone.failover, failback: report.zone.failback, stop: report.zone.stop, passed: report.zone.passed } } : {}),
   };
 }

@@ -57,7 +57,7 @@ function portOf(url: string): number {
   return u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
 }
 
-function gatewayUrl(listen: string | undefined, path: string, where: string, service: string): string {
+export function gatewayUrl(listen: string | undefined, path: string, where: string, service: string): string {
   if (listen === undefined) throw new BulwarkError('CONFIG_INVALID', `${where}: service ${service} has no listen address, so there is no gateway to send traffic through`, { hint: `give the service listen:, or the drill traffic: { url: ... }` });
   const { host, port } = splitListen(listen);
   const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;

@@ -6,7 +6,9 @@ import { generateToken } from '../../auth/index.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { BulwarkError } from '../../core/errors.js';
 import { Daemon } from '../../daemon/index.js';
-import { DEMO_SERVICE, DemoServers, demoConfigYaml, isPortFree, preferPort, type RunningDemoServer } from '../../demo/index.js';
+import { loadValidConfig } from '../../config/index.js';
+import { DrillRunner, reportJson, reportMarkdown } from '../../drills/index.js';
+import { DEMO_SERVICE, DEMO_ZONE_DRILL, DemoServers, demoConfigYaml, isPortFree, preferPort, type RunningDemoServer } from '../../demo/index.js';
 import { openStore } from '../../store/index.js';
 import { addDataDirOption } from '../common.js';
 import { print, printError } from '../output.js';
@@ -18,6 +20,7 @@ interface DemoOptions {
   port?: string;
   json?: boolean;
   verbose?: boolean;
+  zoneDrill?: boolean;
 }
 
 /** What `bulwark demo` prints once everything is up; `--json` prints exactly this. */
@@ -45,6 +48,7 @@ export function registerDemo(program: Command): void {
     .option('--port <port>', `gateway port on 127.0.0.1 (default ${PREFERRED_GATEWAY_PORT}, or a free port when it is taken)`)
     .option('--json', 'print the endpoints, PIDs and token as one JSON line, for scripts')
     .option('--verbose', 'daemon logs on stderr instead of DATA_DIR/demo/daemon.log')
+    .option('--zone-drill', 'once it is up, run the zone-failure drill (the first zone SIGSTOPped for 5 s under traffic), print its report, stop everything; exit 0 passed, 1 failed, 3 aborted')
     .addHelpText('after', `
 Everything listens on 127.0.0.1 only. The configuration is written to
 DATA_DIR/demo/bulwark.yaml and the demo's store lives beside it. Each demo server
@@ -103,6 +107,13 @@ async function runDemo(options: DemoOptions): Promise<void> {
       gateway, api: `http://127.0.0.1:${apiPort}`, statusPage: `http://127.0.0.1:${statusPort}/`, token, service: DEMO_SERVICE, config: configFile, log: logFile, dataDir: demoDir,
       servers: started.map(({ name, zone, region, backup, pid, url }) => ({ name, zone, region, backup, pid, url })),
     };
+    if (options.zoneDrill) {
+      running = false;
+      process.exitCode = await runDemoZoneDrill(configFile, demoDir, options.json === true);
+      await daemon.stop(DRAIN_MS);
+      await servers.stopAll();
+      return;
+    }
     print(options.json ? JSON.stringify(facts) : renderDemo(facts));
 
     await untilSignal(async () => {
@@ -119,6 +130,20 @@ async function runDemo(options: DemoOptions): Promise<void> {
     throw err;
   } finally {
     process.removeListener('exit', killAll);
+  }
+}
+
+/** The demo topology's zone drill, beside the running daemon, as `bulwark drill run` would; its exit code. */
+async function runDemoZoneDrill(configFile: string, demoDir: string, json: boolean): Promise<number> {
+  const { config } = await loadValidConfig(configFile);
+  const store = await openStore({ dataDir: demoDir });
+  try {
+    const runner = new DrillRunner({ config, dataDir: demoDir, store, onStep: json ? undefined : (s) => printError(`${s.step} ${s.subject ?? ''}: ${s.ok ? 'ok' : 'FAILED'} (${s.durationMs} ms)`) });
+    const report = await runner.run(DEMO_ZONE_DRILL);
+    print(json ? reportJson(report) : reportMarkdown(report));
+    return report.outcome === 'passed' ? 0 : report.outcome === 'failed' ? 1 : 3;
+  } finally {
+    await store.close();
   }
 }
 

@@ -159,6 +159,7 @@ const REQUIRED: Record<DrillType, DrillTarget[]> = {
   latency_injection: [],
   failover_testing: [],
   full_dr_exercise: [],
+  experiment: [],
 };
 
 function drillRefs(config: BulwarkConfig): Finding[] {
@@ -174,6 +175,10 @@ function drillRefs(config: BulwarkConfig): Finding[] {
   for (const [name, drill] of Object.entries(config.dr_testing)) {
     for (const key of ['policy', 'database', 'service', 'zone'] as const) targets[key](['dr_testing', name, key], drill[key]);
     tierRef(['dr_testing', name, 'tier'], drill.tier);
+    drill.experiment?.steady_state.forEach((p, i) => { if (p.probe === 'http') targets.service(['dr_testing', name, 'experiment', 'steady_state', i, 'service'], p.service); });
+    for (const list of ['method', 'rollbacks'] as const) {
+      drill.experiment?.[list].forEach((a, i) => { if (a.action === 'disable') targets.service(['dr_testing', name, 'experiment', list, i, 'service'], a.service); });
+    }
     windowRef(['dr_testing', name, 'maintenance_window'], drill.maintenance_window);
     const type = drill.type ?? (DRILL_TYPES as readonly string[]).find((t) => t === name) as DrillType | undefined;
     if (type === undefined) {

@@ -58,6 +58,13 @@ export class FaultSet {
     return this.reverting;
   }
 
+  /** Reverts the faults that match now (an experiment's `continue` of its own stop); what each revert said. */
+  async revertWhere(match: (f: Fault) => boolean): Promise<string[]> {
+    const chosen = this.applied.filter(match);
+    for (const f of chosen) this.applied.splice(this.applied.indexOf(f), 1);
+    return Promise.all(chosen.map((f) => f.revert()));
+  }
+
   private async revertNow(): Promise<RevertReport> {
     const details: string[] = [];
     let ok = true;
