@@ -163,7 +163,11 @@ export function archiveCommand(cliPrefix: string[], policy: string, spool?: { ro
   if (!spool) return command;
   const dir = commandWord(join(spool.root, policy));
   const polls = Math.round((spool.waitSeconds ?? 60) / 0.02);
-  return `d=${dir}; i=0; while [ $i -lt ${polls} ] && [ ! -e "$d/%f.error" ] && kill -0 "$(cat "$d/archiver.pid" 2>/dev/null)" 2>/dev/null; `
+  // The pid is read once: each turn of the loop then forks only `sleep` (while draining a backlog the
+  // archiver is usually ahead, and the first test answers with no fork at all). An archiver that exits
+  // meanwhile ends the loop; the command behind it starts the next one.
+  return `d=${dir}; [ "$d/%f.ok" -nt %p ] && exit 0; p=$(cat "$d/archiver.pid" 2>/dev/null); i=0; `
+    + `while [ $i -lt ${polls} ] && [ ! -e "$d/%f.error" ] && kill -0 "$p" 2>/dev/null; `
     + `do [ "$d/%f.ok" -nt %p ] && exit 0; sleep 0.02; i=$((i+1)); done; [ "$d/%f.ok" -nt %p ] || exec ${command}`;
 }
 
