@@ -1,9 +1,10 @@
 import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
+import { brotliCompress, brotliDecompress } from 'node:zlib';
 import { BulwarkError } from '../../core/errors.js';
 import type { PrunableWalStore } from '../postgres/index.js';
-import { open, seal } from '../repo/crypto.js';
+import { open } from '../repo/crypto.js';
 import type { Repository } from '../repo/repository.js';
+import { sealWal, walBrotliOptions } from './wal-seal.js';
 
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
@@ -17,10 +18,19 @@ export class RepoWalStore implements PrunableWalStore {
   constructor(private readonly repo: Repository, private readonly policy: string) {}
 
   async put(name: string, data: Buffer, signal?: AbortSignal): Promise<void> {
-    const header = Buffer.from(`${name}\n`);
-    // Off the event loop: the asynchronous archiver compresses several segments at once on libuv's threads.
-    const body = await compress(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_LGWIN]: 18, [constants.BROTLI_PARAM_SIZE_HINT]: data.length }, chunkSize: 1024 * 1024 });
-    await this.repo.backend.write('wal', this.fileName(name), seal(this.repo.master.encryption, Buffer.concat([header, body])), signal);
+    // Off the event loop, on libuv's threads (the asynchronous archiver seals in its own worker pool instead).
+    const body = await compress(data, walBrotliOptions(data.length, 1024 * 1024));
+    await this.putSealed(name, sealWal(this.encryptionKey, name, body), signal);
+  }
+
+  /** The key WAL files of this repository are sealed with (see wal-seal.ts). */
+  get encryptionKey(): Buffer {
+    return this.repo.master.encryption;
+  }
+
+  /** Stores a WAL file already sealed with `encryptionKey` by sealWal. */
+  async putSealed(name: string, sealed: Buffer, signal?: AbortSignal): Promise<void> {
+    await this.repo.backend.write('wal', this.fileName(name), sealed, signal);
   }
 
   async get(name: string, signal?: AbortSignal): Promise<Buffer | undefined> {

@@ -161,6 +161,37 @@ backups:
     }
   }, 180_000);
 
+  it('SIGKILL while the sealing workers hold 16 MiB segments: nothing is marked archived that is not whole in every repository', async () => {
+    const text = Buffer.from('INSERT INTO orders VALUES (42, \'widget\', 19.99, now());\n'.repeat(80_000));
+    const big = Array.from({ length: 8 }, (_, i) => `00000001000000020000000${i}`);
+    for (const name of big) {
+      await writeFile(join(pgWal, name), Buffer.concat([randomBytes(8 * 1024 * 1024), text]).subarray(0, 16 * 1024 * 1024));
+      await writeFile(join(pgWal, 'archive_status', `${name}.ready`), '');
+    }
+    const all = [...names, ...big];
+    const waiter = push(big[big.length - 1]!, '30s').catch(() => 'failed');
+    // The first big segment is archived: the workers hold the next ones (parallel: 3).
+    await expect.poll(async () => (await readdir(spool().dir).catch(() => [])).some((f) => f.startsWith('000000010000000200') && f.endsWith('.ok')), { timeout: 120_000, interval: 20 }).toBe(true);
+    const pid = await archiverPid();
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    await invariant();
+    expect(await okCount()).toBeLessThan(all.length);
+    await waiter;
+    for (const name of all) expect(await push(name, '30s')).toBe('archived');
+    await invariant();
+    expect(await archivedIn('offsite')).toEqual(all);
+    const { checkRepository } = await import('../maintenance/check.js');
+    for (const repository of ['local', 'offsite']) {
+      const repo = await openConfiguredRepo(config.backups!, repository, { create: false });
+      try {
+        expect((await checkRepository(repo, { readData: true })).ok).toBe(true);
+      } finally {
+        await repo.close();
+      }
+    }
+  }, 240_000);
+
   async function okCount(): Promise<number> {
     return (await readdir(spool().dir).catch(() => [])).filter((f) => f.endsWith('.ok')).length;
   }

@@ -32,18 +32,34 @@ export async function archiveSegment(store: WalStore, walPath: string, signal?: 
   return archiveSegmentToAll([{ name: 'the archive', store }], walPath, signal);
 }
 
+export interface ArchiveOptions<S extends WalStore> {
+  /** A buffer to read the file into, reused by a long-lived caller (see readWalFile). */
+  scratch?: Buffer;
+  /** Stores the file in the archives that lack it (one settled result per store, in order); by default each store's `put`. */
+  putMissing?: (name: string, data: Buffer, missing: S[], signal?: AbortSignal) => Promise<Array<PromiseSettledResult<void>>>;
+}
+
 /**
  * archive_command for several archives: the file is reported archived only
  * when every one of them holds it. Archives are written in parallel; one that
  * fails fails the whole command (PostgreSQL retries it, and the archives that
  * already have the file answer "already archived").
  */
-export async function archiveSegmentToAll(stores: ReadonlyArray<{ name: string; store: WalStore }>, walPath: string, signal?: AbortSignal,
-  scratch?: Buffer): Promise<ArchiveResult> {
+export async function archiveSegmentToAll<S extends WalStore>(stores: ReadonlyArray<{ name: string; store: S }>, walPath: string, signal?: AbortSignal,
+  options: ArchiveOptions<S> = {}): Promise<ArchiveResult> {
   const name = basename(walPath);
   checkWalFileName(name);
-  const data = await readWalFile(walPath, signal, scratch);
-  const results = await Promise.allSettled(stores.map(({ store }) => storeOnce(store, name, data, signal)));
+  const data = await readWalFile(walPath, signal, options.scratch);
+  const held = await Promise.allSettled(stores.map(({ store }) => holds(store, name, data, signal)));
+  const missing = stores.filter((_, i) => { const r = held[i]!; return r.status === 'fulfilled' && !r.value; }).map(({ store }) => store);
+  const putAll = options.putMissing ?? ((file, bytes, lacking, abort) => Promise.allSettled(lacking.map((store) => store.put(file, bytes, abort))));
+  const written = missing.length > 0 ? await putAll(name, data, missing, signal) : [];
+  const results: Array<PromiseSettledResult<ArchiveResult>> = held.map((r) => {
+    if (r.status === 'rejected') return r;
+    if (r.value) return { status: 'fulfilled', value: 'already-archived' };
+    const put = written.shift()!;
+    return put.status === 'rejected' ? put : { status: 'fulfilled', value: 'archived' };
+  });
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ archive: stores[i]!.name, error: r.reason as unknown }] : []));
   if (failed.length === 1 && stores.length === 1) throw failed[0]!.error;
   if (failed.length > 0) {
@@ -88,13 +104,11 @@ async function readWalFile(walPath: string, signal?: AbortSignal, scratch?: Buff
   }
 }
 
-async function storeOnce(store: WalStore, name: string, data: Buffer, signal?: AbortSignal): Promise<ArchiveResult> {
+/** Whether `store` already holds this very file; throws when it holds a different one under the name. */
+async function holds(store: WalStore, name: string, data: Buffer, signal?: AbortSignal): Promise<boolean> {
   const existing = await store.get(name, signal);
-  if (existing === undefined) {
-    await store.put(name, data, signal);
-    return 'archived';
-  }
-  if (existing.equals(data)) return 'already-archived';
+  if (existing === undefined) return false;
+  if (existing.equals(data)) return true;
   throw new BulwarkError('USAGE', `the WAL archive already holds a different ${name}; refusing to overwrite it`, {
     hint: 'each cluster needs its own archive: check that no other cluster (or a restored copy of this one) '
       + 'archives to the same place. PostgreSQL keeps retrying this file and keeps its WAL until this is resolved',
@@ -149,7 +163,11 @@ export function archiveCommand(cliPrefix: string[], policy: string, spool?: { ro
   if (!spool) return command;
   const dir = commandWord(join(spool.root, policy));
   const polls = Math.round((spool.waitSeconds ?? 60) / 0.02);
-  return `d=${dir}; i=0; while [ $i -lt ${polls} ] && [ ! -e "$d/%f.error" ] && kill -0 "$(cat "$d/archiver.pid" 2>/dev/null)" 2>/dev/null; `
+  // The pid is read once: each turn of the loop then forks only `sleep` (while draining a backlog the
+  // archiver is usually ahead, and the first test answers with no fork at all). An archiver that exits
+  // meanwhile ends the loop; the command behind it starts the next one.
+  return `d=${dir}; [ "$d/%f.ok" -nt %p ] && exit 0; p=$(cat "$d/archiver.pid" 2>/dev/null); i=0; `
+    + `while [ $i -lt ${polls} ] && [ ! -e "$d/%f.error" ] && kill -0 "$p" 2>/dev/null; `
     + `do [ "$d/%f.ok" -nt %p ] && exit 0; sleep 0.02; i=$((i+1)); done; [ "$d/%f.ok" -nt %p ] || exec ${command}`;
 }
 

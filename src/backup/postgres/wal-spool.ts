@@ -171,8 +171,11 @@ async function mtimeNs(path: string): Promise<bigint | undefined> {
   }
 }
 
-/** WAL files PostgreSQL has marked ready for archiving (pg_wal/archive_status/NAME.ready), with when they were marked. */
-export async function listReady(pgWal: string): Promise<Array<{ name: string; since: number }>> {
+/**
+ * WAL files PostgreSQL has marked ready for archiving (pg_wal/archive_status/NAME.ready), with when they were marked.
+ * A long-lived caller passes `known`, the times already read (kept up to date here), so each file is stat()ed once.
+ */
+export async function listReady(pgWal: string, known?: Map<string, number>): Promise<Array<{ name: string; since: number }>> {
   const statusDir = join(pgWal, 'archive_status');
   let entries: string[];
   try {
@@ -184,11 +187,20 @@ export async function listReady(pgWal: string): Promise<Array<{ name: string; si
   const ready = entries.filter((e) => e.endsWith('.ready')).map((e) => e.slice(0, -'.ready'.length)).filter(isWalFileName).sort();
   const out: Array<{ name: string; since: number }> = [];
   for (const name of ready) {
+    const since = known?.get(name);
+    if (since !== undefined) {
+      out.push({ name, since });
+      continue;
+    }
     try {
       out.push({ name, since: (await stat(join(statusDir, `${name}.ready`))).mtimeMs });
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err; // archived meanwhile
     }
+  }
+  if (known) {
+    known.clear();
+    for (const { name, since } of out) known.set(name, since);
   }
   return out;
 }
