@@ -33,6 +33,8 @@ export interface DaemonOptions {
   listen?: string;
   watch?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** `--node`: which PostgreSQL members this host runs (postgres-ha's member-selection.ts); by default those on its own addresses. */
+  node?: string;
 }
 
 export type ReloadResult = { result: 'applied' | 'unchanged' } | { result: 'rejected'; findings: Finding[]; error: string };
@@ -97,7 +99,7 @@ export class Daemon {
       this.backups = await createBackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
       // PostgreSQL members on this host (data_dir) under their HA loops; idle without any, or without etcd.
       this.databases = new DatabaseHaService({
-        config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
+        config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }), node: this.options.node,
       });
       // PgBouncer in front of the primary of each database with postgres.pooler; idle without any.
       this.poolers = new PoolerService({ config: this.loaded.config, registry: this.registry, log: log.child({ subsystem: 'pooler' }) });

@@ -15,6 +15,7 @@ interface UpOptions {
   logFormat?: LogFormat;
   drainTimeout: string;
   watch: boolean;
+  node?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -26,6 +27,7 @@ export function registerUp(program: Command): void {
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal, else json)')
     .option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long in-flight work may finish', '10s')
     .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
+    .option('--node <host>', "run the PostgreSQL members whose host (or name) this is (default: those on this machine's own addresses)")
     .addHelpText('after', `
 Signals: SIGTERM/SIGINT stop accepting work, drain until --drain-timeout, exit 0
 (a second signal exits at once with 130). SIGHUP reloads the configuration; a file
@@ -48,6 +50,7 @@ async function runUp(options: UpOptions): Promise<void> {
     version: version(),
     listen: options.listen,
     watch: options.watch,
+    node: options.node,
   });
   try {
     await daemon.start();
