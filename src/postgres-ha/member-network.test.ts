@@ -11,24 +11,28 @@ describe('a member on the network', () => {
     expect(listenAddresses('127.0.0.1')).toBe('127.0.0.1');
   });
 
-  it("lets in its peers' hosts only, with scram-sha-256, for replication and for every database", () => {
-    expect(peerHbaLines('10.9.0.2', ['10.9.0.3', '10.9.0.1', '10.9.0.2', '127.0.0.1', '10.9.0.1'], roles)).toEqual([
+  it("lets in its peers' hosts and its own (the manager's queries) only, with scram-sha-256, for replication and for every database", () => {
+    expect(peerHbaLines('10.9.0.2', ['10.9.0.3', '10.9.0.1', '127.0.0.1', '10.9.0.1'], roles)).toEqual([
       'host replication replicator 10.9.0.1/32 scram-sha-256', 'host all all 10.9.0.1/32 scram-sha-256',
+      'host replication replicator 10.9.0.2/32 scram-sha-256', 'host all all 10.9.0.2/32 scram-sha-256',
       'host replication replicator 10.9.0.3/32 scram-sha-256', 'host all all 10.9.0.3/32 scram-sha-256',
     ]);
-    expect(peerHbaLines('db-a', ['fd00::2', 'db-b'], { replicationUser: 'repl user', tls: true })).toEqual([
-      'hostssl replication "repl user" db-b scram-sha-256', 'hostssl all all db-b scram-sha-256',
+    expect(peerHbaLines('fd00::1', ['fd00::2'], { replicationUser: 'repl user', tls: true })).toEqual([
+      'hostssl replication "repl user" fd00::1/128 scram-sha-256', 'hostssl all all fd00::1/128 scram-sha-256',
       'hostssl replication "repl user" fd00::2/128 scram-sha-256', 'hostssl all all fd00::2/128 scram-sha-256',
     ]);
+    expect(peerHbaLines('db-a', ['db-b'], roles)).toContain('host all all db-b scram-sha-256');
     expect(peerHbaLines('127.0.0.1', ['127.0.0.1'], roles)).toEqual([]);
   });
 
   it('rewrites its peer block in place (a base backup brings the source block along), and removes it when empty', () => {
     const initdb = 'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n';
     const fromSource = withPeerBlock(initdb, peerHbaLines('10.9.0.1', ['10.9.0.2'], roles));
-    const mine = withPeerBlock(fromSource, peerHbaLines('10.9.0.2', ['10.9.0.1'], roles));
+    const fromSourceOnly = withPeerBlock(initdb, peerHbaLines('10.9.0.1', ['10.9.0.2', '10.9.0.3'], roles));
+    const mine = withPeerBlock(fromSourceOnly, peerHbaLines('10.9.0.2', ['10.9.0.1'], roles));
+    expect(fromSource).toContain('10.9.0.2/32');
     expect(mine).toContain('10.9.0.1/32');
-    expect(mine).not.toContain('10.9.0.2/32');
+    expect(mine).not.toContain('10.9.0.3/32');
     expect(mine.startsWith(initdb)).toBe(true);
     expect(withPeerBlock(mine, peerHbaLines('10.9.0.2', ['10.9.0.1'], roles))).toBe(mine);
     expect(withPeerBlock(mine, [])).toBe(initdb);

@@ -30,11 +30,12 @@ export function listenAddresses(host: string): string {
 
 /**
  * One scram-sha-256 entry per peer host for replication (the replication role) and for every
- * database (bulwark's superuser queries, pg_rewind, and clients as before); loopback and our own
- * host are left out. Only these hosts may connect from the network.
+ * database (bulwark's superuser queries, pg_rewind, and clients as before), and for our own host:
+ * the manager reaches its own server at the member's address, which is not loopback. Only these
+ * hosts may connect from the network; loopback is covered by initdb's entries.
  */
 export function peerHbaLines(ownHost: string, peerHosts: readonly string[], roles: HbaRoles): string[] {
-  const hosts = [...new Set(peerHosts)].filter((h) => h !== ownHost && !isLoopback(h)).sort();
+  const hosts = [...new Set([ownHost, ...peerHosts])].filter((h) => !isLoopback(h)).sort();
   const kind = roles.tls ? 'hostssl' : 'host';
   return hosts.flatMap((h) => {
     const address = hbaAddress(h);
