@@ -167,6 +167,8 @@ const pgSettings = z.record(
 const pgMember = databaseMember.extend({
   /** Patroni-style health endpoints (/primary, /replica, /health) for this member, for load balancers. */
   health_port: port().optional(),
+  /** Seed 000's per-member mode: an asynchronous member is never a synchronous standby, so never a failover candidate in synchronous mode. */
+  replication: z.enum(['synchronous', 'asynchronous']).default('synchronous'),
 });
 
 /** Covers a standby re-pointing at a newly promoted primary (one HA loop and a reconnect) with room to spare. */
@@ -194,6 +196,8 @@ const postgres = z.strictObject({
     z.boolean(),
     z.strictObject({
       standbys: z.number().int().min(1).default(1), strict: z.boolean().default(false),
+      /** synchronous_standby_names' method: ANY n (quorum: any n of the set) or FIRST n (the first n by priority). */
+      method: z.enum(['any', 'first']).default('any'),
       /** Non-strict: how long commits wait with no synchronous standby before the primary goes asynchronous. */
       degrade_after: duration().default(DEFAULT_DEGRADE_AFTER_MS),
     }),

@@ -34,7 +34,7 @@ export interface DaemonOptions {
   listen?: string;
   watch?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** `--node`: this daemon's member name in a cluster (cluster.member, else the host name, by default). */
+  /** `--node`: this host's name: its member name in a cluster (cluster.member, else the host name) and which PostgreSQL members it runs (postgres-ha's member-selection.ts; by default those on its own addresses). */
   node?: string;
 }
 
@@ -104,7 +104,7 @@ export class Daemon {
       this.backups = await createBackupScheduler({ config: this.loaded.config, store: this.store, registry: this.registry, log: log.child({ subsystem: 'backup' }) });
       // PostgreSQL members on this host (data_dir) under their HA loops; idle without any, or without etcd.
       this.databases = new DatabaseHaService({
-        config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }),
+        config: this.loaded.config, bus: this.bus, registry: this.registry, events: this.store, log: log.child({ subsystem: 'postgres-ha' }), node: this.options.node,
       });
       // PgBouncer in front of the primary of each database with postgres.pooler; idle without any.
       this.poolers = new PoolerService({ config: this.loaded.config, registry: this.registry, log: log.child({ subsystem: 'pooler' }) });

@@ -26,6 +26,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { DataDirLock } from './data-dir-lock.js';
 import type { DatabaseKeys, SyncRecord } from './keys.js';
 import { PostgresMember, type RunAs } from './postgres-process.js';
+import { joinCluster, joinSource } from './bootstrap-join.js';
 import { sleep } from '../core/time.js';
 
 const execFileAsync = promisify(execFile);
@@ -64,7 +65,7 @@ export interface BootstrapOptions {
 
 export interface BootstrapResult {
   database: string;
-  mode: 'init' | 'adopt';
+  mode: 'init' | 'adopt' | 'join';
   primary: string;
   /** Local replicas, base-backed-up (init) or found (adopt). */
   replicas: string[];
@@ -86,7 +87,9 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     steps.push(text);
     o.onStep?.(text);
   };
-  const { local, primary: first } = await preflight(o);
+  const source = await joinSource(o);
+  const { local, primary: first } = await preflight(o, source !== undefined);
+  if (source) return joinCluster(o, local, source, steps, step);
   const locks = await lockDataDirs(local);
   let primary: LocalMember;
   let slots: string[];
@@ -118,12 +121,12 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   return { database: o.database, mode: o.adopt ? 'adopt' : 'init', primary: primary.name, replicas, remote, slots, dataChecksums, sync, steps };
 }
 
-type LocalMember = BootstrapMember & { dataDir: string };
+export type LocalMember = BootstrapMember & { dataDir: string };
 
 // ---------------------------------------------------------------- refusals
 
 /** A running `bulwark up` on the same directories holds their locks: init and adopt are refused before they write. */
-async function lockDataDirs(local: readonly LocalMember[]): Promise<DataDirLock[]> {
+export async function lockDataDirs(local: readonly LocalMember[]): Promise<DataDirLock[]> {
   const locks: DataDirLock[] = [];
   try {
     for (const m of local) locks.push(await DataDirLock.acquire(m.dataDir, `bulwark db init of ${m.name}`, { allowRunningPostmaster: true }));
@@ -134,14 +137,15 @@ async function lockDataDirs(local: readonly LocalMember[]): Promise<DataDirLock[
   return locks;
 }
 
-async function preflight(o: BootstrapOptions): Promise<{ local: LocalMember[]; primary: LocalMember }> {
+/** Joining (`source` elsewhere): no primary of ours to pick, and etcd holds the running cluster's keys. */
+async function preflight(o: BootstrapOptions, joining = false): Promise<{ local: LocalMember[]; primary: LocalMember }> {
   const local = o.members.filter((m): m is LocalMember => m.dataDir !== undefined);
   if (local.length === 0) {
     throw new BulwarkError('USAGE', `no member of ${o.database} has a data_dir: none lives on this host`, {
       hint: `give the members on this host \`data_dir:\` in databases.${o.database}.postgres.members`,
     });
   }
-  const primary = o.primary === undefined ? local[0]! : local.find((m) => m.name === o.primary);
+  const primary = o.primary === undefined || joining ? local[0]! : local.find((m) => m.name === o.primary);
   if (!primary) {
     const known = o.members.some((m) => m.name === o.primary);
     throw new BulwarkError('USAGE', known ? `--primary ${o.primary} has no data_dir: it is not on this host` : `--primary ${o.primary}: ${o.database} has no such member`, {
@@ -166,7 +170,7 @@ async function preflight(o: BootstrapOptions): Promise<{ local: LocalMember[]; p
     for (const m of local) await checkEmpty(m);
     for (const m of local) await checkPortFree(m);
   }
-  await checkEtcdEmpty(o);
+  if (!joining) await checkEtcdEmpty(o);
   return { local, primary };
 }
 
@@ -270,7 +274,7 @@ async function init(o: BootstrapOptions, local: LocalMember[], primaryMember: Lo
   }
 }
 
-async function startTracked(pg: PostgresMember, started: PostgresMember[], o: BootstrapOptions): Promise<void> {
+export async function startTracked(pg: PostgresMember, started: PostgresMember[], o: BootstrapOptions): Promise<void> {
   started.push(pg);
   await pg.start({ timeoutMs: o.timeoutMs ?? 60_000 });
 }
@@ -368,10 +372,11 @@ async function pgCtlStop(o: BootstrapOptions, dataDir: string): Promise<void> {
 
 // ---------------------------------------------------------------- helpers
 
-function member(o: BootstrapOptions, m: LocalMember): PostgresMember {
+export function member(o: BootstrapOptions, m: LocalMember): PostgresMember {
   return new PostgresMember({
     name: m.name, binDir: o.binDir, dataDir: m.dataDir, socketDir: o.socketDir, host: m.host, port: m.port,
     user: o.superuser, password: o.password, ...(o.replication ? { replication: o.replication } : {}), runAs: o.runAs, settings: o.settings, logger: o.logger ?? silentLogger(),
+    peerHosts: o.members.filter((p) => p.name !== m.name).map((p) => p.host),
   });
 }
 
@@ -379,7 +384,7 @@ function run(o: Pick<BootstrapOptions, 'binDir' | 'runAs'>, tool: string, args: 
   return execFileAsync(join(o.binDir, tool), args, { env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, ...o.runAs });
 }
 
-async function ensureDir(dir: string, runAs: RunAs | undefined, mode: number, own: boolean): Promise<void> {
+export async function ensureDir(dir: string, runAs: RunAs | undefined, mode: number, own: boolean): Promise<void> {
   const existed = await exists(dir);
   // Parents get the usual mode: the PostgreSQL user must be able to traverse them.
   await mkdir(dirname(dir), { recursive: true });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, type BulwarkConfig } from '../config/index.js';
 import { LeaderLease, type LeaseStore } from '../coordination/index.js';
+import type { HostIdentity } from './member-selection.js';
 import { haPlan, haPlans, managerSettings, reconfiguration, restartOnlyChanges, sameEtcd } from './ha-config.js';
 
 function config(postgres: string, head = 'coordination:\n  etcd: { endpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379], prefix: /acme, username: bulwark, password: pw }\n'): BulwarkConfig {
@@ -39,7 +40,7 @@ describe('haPlan', () => {
     const plan = haPlan('main', c.databases.main!.postgres!, c.coordination);
     expect(plan.settings).toEqual({
       ttlSeconds: 20, loopWaitMs: 1000, requestTimeoutMs: 4000, synchronousMode: true, synchronousModeStrict: true, synchronousDegradeAfterMs: 8000,
-      maximumLagOnFailover: 16n * 1024n * 1024n, usePgRewind: false,
+      maximumLagOnFailover: 16n * 1024n * 1024n, usePgRewind: false, synchronousQuorum: { method: 'ANY', count: 1 },
     });
     expect(plan).toMatchObject({
       database: 'main', prefix: '/acme', superuser: 'admin', password: 's3cret', replication: { user: 'repl', password: 'r3pl' }, binDir: '/opt/pg/bin', runAs: 'postgres',
@@ -61,7 +62,7 @@ describe('haPlan', () => {
     const plan = haPlan('main', config(MEMBERS, '').databases.main!.postgres!, undefined);
     expect(plan.settings).toEqual({
       ttlSeconds: 10, loopWaitMs: 2000, requestTimeoutMs: 3000, synchronousMode: false, synchronousModeStrict: false, synchronousDegradeAfterMs: 5000,
-      maximumLagOnFailover: 1_048_576n, usePgRewind: true,
+      maximumLagOnFailover: 1_048_576n, usePgRewind: true, synchronousQuorum: { method: 'ANY', count: 1 },
     });
     expect(plan.etcd).toBeUndefined();
     expect(plan.prefix).toBe('/bulwark');
@@ -91,6 +92,35 @@ describe('haPlan', () => {
     expect(sameEtcd(a, { ...a!, password: 'other' })).toBe(false);
     expect(sameEtcd(undefined, undefined)).toBe(true);
     expect(sameEtcd(a, undefined)).toBe(false);
+  });
+});
+
+describe('members across hosts', () => {
+  // The same file on every host: every member has data_dir; each host runs only its own.
+  const ACROSS = `      members:
+        - { name: a, host: 10.9.0.1, port: 5432, data_dir: /srv/pg }
+        - { name: b, host: 10.9.0.2, port: 5432, data_dir: /srv/pg }
+        - { name: c, host: 10.9.0.3, port: 5432, data_dir: /srv/pg, replication: asynchronous }
+      synchronous: { standbys: 2, method: first }`;
+  const host = (addresses: string[], node?: string): HostIdentity => ({ node, addresses: new Set(addresses) });
+  const pg = () => config(ACROSS).databases.main!.postgres!;
+
+  it("runs the members on this host's addresses, the others are peers", () => {
+    const plan = haPlan('main', pg(), undefined, host(['127.0.0.1', '10.9.0.2', 'db-b']));
+    expect(plan.local.map((m) => m.name)).toEqual(['b']);
+    expect(plan.local[0]!.peers.map((p) => [p.name, p.endpoint.host, p.asynchronous ?? false])).toEqual([['a', '10.9.0.1', false], ['c', '10.9.0.3', true]]);
+    expect(haPlan('main', pg(), undefined, host(['192.168.1.5'])).local).toEqual([]);
+  });
+
+  it('--node picks the members by host or by name, whatever the addresses', () => {
+    expect(haPlan('main', pg(), undefined, host(['10.9.0.2'], '10.9.0.3')).local.map((m) => m.name)).toEqual(['c']);
+    expect(haPlan('main', pg(), undefined, host([], 'a')).local.map((m) => m.name)).toEqual(['a']);
+  });
+
+  it('loopback members always run here (one host), and FIRST/ANY n reaches the settings', () => {
+    const plan = haPlan('main', config(MEMBERS).databases.main!.postgres!, undefined, host([]));
+    expect(plan.local.map((m) => m.name)).toEqual(['a', 'b']);
+    expect(haPlan('main', pg(), undefined, host([])).settings.synchronousQuorum).toEqual({ method: 'FIRST', count: 2 });
   });
 });
 

@@ -6,6 +6,8 @@
 import { DEFAULT_DEGRADE_AFTER_MS, type BulwarkConfig, type CoordinationConfig, type PostgresConfig } from '../config/index.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import type { PgEndpoint } from './pg-query.js';
+import { runsHere, thisHost, type HostIdentity } from './member-selection.js';
+import type { SyncQuorum } from './postgres-process.js';
 
 /** Where PostgreSQL puts its Unix sockets when `socket_dir` is not set: PostgreSQL's own compiled-in default. */
 export const DEFAULT_SOCKET_DIR = '/tmp';
@@ -20,6 +22,8 @@ export interface HaManagerSettings {
   synchronousModeStrict: boolean;
   /** Non-strict synchronous mode: how long commits wait with no synchronous standby before the primary goes asynchronous. */
   synchronousDegradeAfterMs: number;
+  /** `synchronous.standbys` and `method`: synchronous_standby_names' `ANY n` or `FIRST n`. */
+  synchronousQuorum: SyncQuorum;
   maximumLagOnFailover: bigint;
   usePgRewind: boolean;
 }
@@ -31,6 +35,8 @@ export type ReconfigurableKey = (typeof RECONFIGURABLE)[number];
 export interface HaPeer {
   name: string;
   endpoint: PgEndpoint;
+  /** `replication: asynchronous`: never a synchronous standby, so never a candidate in synchronous mode. */
+  asynchronous?: boolean;
 }
 
 /** A member with `data_dir`: this daemon runs its PostgreSQL and its HA loop. */
@@ -91,16 +97,19 @@ export function managerSettings(pg: PostgresConfig): HaManagerSettings {
     synchronousMode: sync !== false,
     synchronousModeStrict: typeof sync === 'object' ? sync.strict : false,
     synchronousDegradeAfterMs: typeof sync === 'object' ? sync.degrade_after : DEFAULT_DEGRADE_AFTER_MS,
+    synchronousQuorum: typeof sync === 'object' ? { method: sync.method === 'first' ? 'FIRST' : 'ANY', count: sync.standbys } : { method: 'ANY', count: 1 },
     maximumLagOnFailover: BigInt(Math.round(pg.maximum_lag_on_failover)),
     usePgRewind: pg.use_pg_rewind,
   };
 }
 
-/** One database's plan: its settings, every member as a peer endpoint, and the members this host runs. */
-export function haPlan(database: string, pg: PostgresConfig, coordination: CoordinationConfig | undefined): DatabaseHaPlan {
+/** One database's plan: its settings, every member as a peer endpoint, and the members this host runs (member-selection.ts). */
+export function haPlan(database: string, pg: PostgresConfig, coordination: CoordinationConfig | undefined, where: HostIdentity = thisHost()): DatabaseHaPlan {
   const password = pg.superuser_password ?? '';
-  const members: HaPeer[] = pg.members.map((m) => ({ name: m.name, endpoint: { host: m.host, port: m.port, user: pg.superuser, password } }));
-  const local: LocalMemberPlan[] = pg.members.flatMap((m) => (m.data_dir === undefined ? [] : [{
+  const members: HaPeer[] = pg.members.map((m) => ({
+    name: m.name, endpoint: { host: m.host, port: m.port, user: pg.superuser, password }, ...(m.replication === 'asynchronous' ? { asynchronous: true } : {}),
+  }));
+  const local: LocalMemberPlan[] = pg.members.flatMap((m) => (m.data_dir === undefined || !runsHere(m, where) ? [] : [{
     name: m.name, host: m.host, port: m.port, dataDir: m.data_dir, healthPort: m.health_port,
     peers: members.filter((p) => p.name !== m.name),
   }]));
@@ -113,8 +122,8 @@ export function haPlan(database: string, pg: PostgresConfig, coordination: Coord
 }
 
 /** Plans of every PostgreSQL database, in configuration order. */
-export function haPlans(config: BulwarkConfig): DatabaseHaPlan[] {
-  return Object.entries(config.databases).flatMap(([name, db]) => (db.postgres ? [haPlan(name, db.postgres, config.coordination)] : []));
+export function haPlans(config: BulwarkConfig, where: HostIdentity = thisHost()): DatabaseHaPlan[] {
+  return Object.entries(config.databases).flatMap(([name, db]) => (db.postgres ? [haPlan(name, db.postgres, config.coordination, where)] : []));
 }
 
 /** The reconfigurable settings that differ, with their new values; empty when none do. */
@@ -141,13 +150,17 @@ export function restartOnlyChanges(from: DatabaseHaPlan, to: DatabaseHaPlan, mem
     ['use_pg_rewind', from.settings.usePgRewind, to.settings.usePgRewind], ['superuser', from.superuser, to.superuser],
     ['superuser_password', from.password, to.password],
     ['replication_user', from.replication.user, to.replication.user], ['replication_password', from.replication.password, to.replication.password], ['bin_dir', from.binDir, to.binDir], ['run_as', from.runAs, to.runAs],
-    ['socket_dir', from.socketDir, to.socketDir], ['settings', JSON.stringify(from.pgSettings), JSON.stringify(to.pgSettings)],
+    ['socket_dir', from.socketDir, to.socketDir], ['synchronous.standbys', quorumKey(from.settings.synchronousQuorum), quorumKey(to.settings.synchronousQuorum)], ['settings', JSON.stringify(from.pgSettings), JSON.stringify(to.pgSettings)],
   ];
   return fields.filter(([, x, y]) => x !== y).map(([name]) => name);
 }
 
 function peerKey(peers: readonly HaPeer[]): string {
-  return peers.map((p) => `${p.name}@${p.endpoint.host}:${p.endpoint.port}`).join(',');
+  return peers.map((p) => `${p.name}@${p.endpoint.host}:${p.endpoint.port}${p.asynchronous ? '(async)' : ''}`).join(',');
+}
+
+function quorumKey(q: SyncQuorum): string {
+  return `${q.method} ${q.count}`;
 }
 
 export function sameEtcd(a: EtcdSettings | undefined, b: EtcdSettings | undefined): boolean {

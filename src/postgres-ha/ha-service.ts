@@ -21,6 +21,7 @@ import { etcdSettings, haPlans, reconfiguration, restartOnlyChanges, sameEtcd, t
 import { HaMetrics, type MemberSample } from './ha-metrics.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { HealthServer } from './health-server.js';
+import { thisHost, type HostIdentity } from './member-selection.js';
 import type { HistoryEntry } from './keys.js';
 import { MemberManager, type MemberManagerEvents, type MemberManagerOptions, type MemberSnapshot, type ReconfigurableSettings } from './member-manager.js';
 import { PostgresMember } from './postgres-process.js';
@@ -48,6 +49,10 @@ export interface ManagedMember {
 
 export interface DatabaseHaServiceOptions {
   config: BulwarkConfig;
+  /** `bulwark up --node`: run the members whose host (or name) this is; by default those on this host's addresses (member-selection.ts). */
+  node?: string;
+  /** Tests: this host's identity instead of the OS's. */
+  host?: HostIdentity;
   bus: EventBus<DatabaseHaEvents>;
   registry: Registry;
   log: Logger;
@@ -80,6 +85,7 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
   readonly name = 'postgres-ha';
   private plans = new Map<string, DatabaseHaPlan>();
   private etcdConfig: EtcdSettings | undefined;
+  private readonly host: HostIdentity;
   private etcd: EtcdClient | undefined;
   /** database → member → running member. */
   private readonly running = new Map<string, Map<string, RunningMember>>();
@@ -91,7 +97,8 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
   constructor(private readonly o: DatabaseHaServiceOptions) {
     this.log = o.log;
     this.metrics = new HaMetrics(o.registry, () => this.samples());
-    this.plans = planMap(o.config);
+    this.host = o.host ?? thisHost(o.node);
+    this.plans = planMap(o.config, this.host);
     this.etcdConfig = etcdSettings(o.config.coordination);
   }
 
@@ -211,6 +218,7 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
     const pg = new PostgresMember({
       name: member.name, binDir: runtime.binDir, dataDir: member.dataDir, socketDir: plan.socketDir, host: member.host, port: member.port,
       user: plan.superuser, password: plan.password, replication: plan.replication, runAs: runtime.runAs, settings: plan.pgSettings, logger: log,
+      peerHosts: member.peers.map((p) => p.endpoint.host), syncQuorum: plan.settings.synchronousQuorum,
     });
     const manager = (this.o.createManager ?? ((o) => new MemberManager(o)))({
       database: plan.database, prefix: plan.prefix, pg, peers: member.peers, etcd, ...plan.settings, logger: log,
@@ -287,7 +295,7 @@ export class DatabaseHaService implements Subsystem<BulwarkConfig> {
   }
 
   private async apply(config: BulwarkConfig): Promise<void> {
-    const next = planMap(config);
+    const next = planMap(config, this.host);
     const nextEtcd = etcdSettings(config.coordination);
     if (!sameEtcd(this.etcdConfig, nextEtcd)) {
       this.log.warn({}, 'coordination.etcd changed: restarting every member manager against the new etcd settings');
@@ -376,8 +384,8 @@ function peerList(peers: readonly { name: string; endpoint: { host: string; port
   return peers.map((p) => `${p.name}@${p.endpoint.host}:${p.endpoint.port}`).join(',');
 }
 
-function planMap(config: BulwarkConfig): Map<string, DatabaseHaPlan> {
-  return new Map(haPlans(config).map((p) => [p.database, p]));
+function planMap(config: BulwarkConfig, host: HostIdentity): Map<string, DatabaseHaPlan> {
+  return new Map(haPlans(config, host).map((p) => [p.database, p]));
 }
 
 export type { MemberSnapshot };

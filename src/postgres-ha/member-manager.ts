@@ -19,7 +19,7 @@ import { databaseKeys, type DatabaseKeys, type FailoverRequest, type HistoryEntr
 import { sleep } from '../core/time.js';
 import { clearRequest, postgresOutput, settlesBefore, type MemberContext, type PendingRequest } from './member-context.js';
 import { handOver } from './member-handover.js';
-import { observeCluster, type Peer } from './member-observe.js';
+import { observeCluster, synchronousPeers, type Peer } from './member-observe.js';
 import { MemberPublisher } from './member-publish.js';
 import { rejoin } from './member-rejoin.js';
 import { SynchronousSet } from './member-sync.js';
@@ -440,7 +440,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     // none is acknowledged by it alone while the standbys re-point at it (non-strict: it goes
     // asynchronous only after degrade_after with none streaming). Recorded before promotion, with us
     // as the last primary: nobody may take over without seeing all of them, and we may stand again after a crash.
-    const initial = this.settings.synchronousMode ? this.peers.map((p) => p.name) : [];
+    const initial = this.settings.synchronousMode ? synchronousPeers(this.peers) : [];
     if (this.settings.synchronousMode && !(await this.sync.recordBeforePromotion(initial, call))) {
       throw new BulwarkError('BACKEND_UNAVAILABLE', 'could not record the synchronous set before promotion (a concurrent change); promoting at the next loop');
     }
@@ -481,7 +481,7 @@ export class MemberManager extends EventEmitter<MemberManagerEvents> implements 
     }
     await this.etcd.put(this.keys.optime, formatLsn(status.lsn), call);
     if (!this.settings.synchronousMode) return this.sync.off();
-    await this.sync.keep(o.syncSet, this.peers.map((p) => p.name), this.strict, this.degradeAfterMs, call);
+    await this.sync.keep(o.syncSet, synchronousPeers(this.peers), this.strict, this.degradeAfterMs, call);
   }
 
   private async publish(signal: AbortSignal): Promise<void> {

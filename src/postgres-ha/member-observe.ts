@@ -15,6 +15,13 @@ import { readPgStatus, type PgStatus } from './postgres-process.js';
 export interface Peer {
   name: string;
   endpoint: PgEndpoint;
+  /** `replication: asynchronous`: never in the synchronous set, so never a candidate in synchronous mode. */
+  asynchronous?: boolean;
+}
+
+/** The peers that may be synchronous standbys. */
+export function synchronousPeers(peers: readonly Peer[]): string[] {
+  return peers.filter((p) => !p.asynchronous).map((p) => p.name);
 }
 
 export interface ObserveInput {

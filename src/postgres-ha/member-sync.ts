@@ -10,7 +10,7 @@ import type { EtcdClient } from '../coordination/index.js';
 import type { Logger } from '../core/logger.js';
 import { syncSteps } from './decide.js';
 import type { DatabaseKeys, SyncRecord } from './keys.js';
-import { parseSynchronousStandbyNames, synchronousStandbyNames, type PostgresMember } from './postgres-process.js';
+import { parseSynchronousStandbyNames, type PostgresMember } from './postgres-process.js';
 
 type Call = { signal: AbortSignal; timeoutMs: number };
 
@@ -120,7 +120,7 @@ export class SynchronousSet {
     this.countAlone(state);
     const intended = this.applied;
     if (intended === undefined) return (this.applied = parseSynchronousStandbyNames(state.live));
-    const value = synchronousStandbyNames(intended);
+    const value = this.o.pg.synchronousStandbyNames(intended);
     // No file setting it: the next reload brings back the default, ''.
     if (state.live === value && (state.pending ?? '') === value) return intended;
     this.o.log.warn({ live: state.live, pending: state.pending, intended: value },

@@ -11,6 +11,7 @@ import { secretRegistry } from '../core/secrets.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import type { ControlTopology } from './control.js';
 import { haPlan, type DatabaseHaPlan } from './ha-config.js';
+import { thisHost } from './member-selection.js';
 import { databaseKeys, type DatabaseKeys } from './keys.js';
 import { localSwitchover, type LocalSwitchoverResult } from './local-switchover.js';
 import { resolveRuntime, type MemberRuntime } from './runtime.js';
@@ -28,7 +29,7 @@ export interface DbTarget {
 }
 
 /** The database NAME of a loaded bulwark.yaml, its members' endpoints, and an etcd client when coordination.etcd is set. */
-export function openDb(config: BulwarkConfig, name: string): DbTarget {
+export function openDb(config: BulwarkConfig, name: string, node?: string): DbTarget {
   const database = config.databases[name];
   if (!database) {
     const known = Object.entries(config.databases).filter(([, d]) => d.postgres).map(([n]) => n);
@@ -36,7 +37,7 @@ export function openDb(config: BulwarkConfig, name: string): DbTarget {
   }
   const pg = database.postgres;
   if (!pg) throw new BulwarkError('USAGE', `database "${name}" is not PostgreSQL`, { hint: '`bulwark db` manages databases with a postgres: section' });
-  const plan = haPlan(name, pg, config.coordination);
+  const plan = haPlan(name, pg, config.coordination, thisHost(node));
   secretRegistry.add(plan.password);
   const topology: ControlTopology = {
     database: name, members: plan.members,
@@ -57,7 +58,9 @@ export async function localRuntime(target: DbTarget): Promise<MemberRuntime> {
 }
 
 function memberEndpoints(target: DbTarget): Array<{ name: string; host: string; port: number; dataDir?: string }> {
-  return target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir ? { dataDir: m.data_dir } : {}) }));
+  // data_dir counts only for the members this host runs (member-selection.ts): the same file serves every host.
+  const here = new Set(target.plan.local.map((m) => m.name));
+  return target.members.map((m) => ({ name: m.name, host: m.host, port: m.port, ...(m.data_dir && here.has(m.name) ? { dataDir: m.data_dir } : {}) }));
 }
 
 export interface InitDbOptions {

@@ -24,6 +24,10 @@ import { parseLsn, type Lsn, type PgRole } from './decide.js';
 import { confValue, conninfoValue, sqlLiteral } from '../core/pg-quote.js';
 import { identifySystem, queryRows, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
 import { sleep } from '../core/time.js';
+import { hbaName, listenAddresses, peerHbaLines, writePeerHba } from './member-network.js';
+import { synchronousStandbyNames, type SyncQuorum } from './sync-names.js';
+
+export { synchronousStandbyNames, parseSynchronousStandbyNames, type SyncQuorum } from './sync-names.js';
 
 const execFileAsync = promisify(execFile);
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
@@ -43,6 +47,10 @@ export interface PostgresMemberOptions {
   /** The role standbys stream and base backups copy as (REPLICATION, not superuser); the superuser when absent. */
   replication?: { user: string; password: string };
   runAs?: RunAs;
+  /** The other members' hosts: pg_hba.conf lets them in (member-network.ts); none on one host. */
+  peerHosts?: readonly string[];
+  /** synchronous_standby_names' method and count; ANY 1 by default. */
+  syncQuorum?: SyncQuorum;
   /** Settings written into postgresql.conf at initdb (copied to replicas by the base backup). */
   settings?: Record<string, string>;
   /** Tests only: initdb, pg_basebackup and pg_rewind skip fsync (a crash of the host may then corrupt the copy). */
@@ -107,6 +115,11 @@ export class PostgresMember {
   /** The server's recent output, for error messages. */
   recentOutput(): string {
     return this.output;
+  }
+
+  /** synchronous_standby_names for `names` with this member's quorum (sync-names.ts). */
+  synchronousStandbyNames(names: readonly string[]): string {
+    return synchronousStandbyNames(names, this.o.syncQuorum);
   }
 
   /** A new cluster with data checksums, scram authentication and replication allowed from loopback. */
@@ -256,7 +269,8 @@ export class PostgresMember {
   async start(options: QueryOptions = {}): Promise<void> {
     if (this.running) return;
     await this.ensureReplicationHba();
-    const args = ['-D', this.o.dataDir, '-p', String(this.o.port), '-k', this.o.socketDir, '-c', `cluster_name=${this.name}`];
+    await writePeerHba(this.o.dataDir, peerHbaLines(this.o.host, this.o.peerHosts ?? [], { replicationUser: this.replication.user, tls: false }));
+    const args = ['-D', this.o.dataDir, '-p', String(this.o.port), '-k', this.o.socketDir, '-c', `cluster_name=${this.name}`, '-c', `listen_addresses=${listenAddresses(this.o.host)}`];
     this.output = '';
     // The postmaster dies with us (Linux parent-death signal): a primary whose manager is gone is a
     // primary nobody can fence. This is what Patroni needs a watchdog device for.
@@ -314,7 +328,7 @@ export class PostgresMember {
    */
   async promote(options: QueryOptions & { standbys?: readonly string[] } = {}): Promise<void> {
     await withClient(this.endpoint, { timeoutMs: 30_000, ...options }, async (c) => {
-      await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(synchronousStandbyNames(options.standbys ?? []))}`);
+      await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(this.synchronousStandbyNames(options.standbys ?? []))}`);
       await c.query('SELECT pg_reload_conf()');
       const { rows } = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 25) AS ok');
       if (rows[0]?.ok !== true) throw new BulwarkError('INTERNAL', `promotion of ${this.name} did not finish in 25 s`);
@@ -335,7 +349,7 @@ export class PostgresMember {
    * session sees the setting, i.e. the postmaster has reloaded it.
    */
   async setSynchronousStandbys(names: readonly string[], options: QueryOptions = {}): Promise<void> {
-    const value = synchronousStandbyNames(names);
+    const value = this.synchronousStandbyNames(names);
     await withClient(this.endpoint, options, async (c) => {
       await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(value)}`);
       await c.query('SELECT pg_reload_conf()');
@@ -459,23 +473,6 @@ function parseUpstream(conninfo: string): { host: string; port: number } | undef
   const host = /(?:^|\s)host='?([^'\s]+)/.exec(conninfo)?.[1];
   const port = /(?:^|\s)port='?(\d+)/.exec(conninfo)?.[1];
   return host && port ? { host, port: Number(port) } : undefined;
-}
-
-/** `ANY 1 ("m2", "m3")`, or '' (asynchronous) for none. */
-export function synchronousStandbyNames(names: readonly string[]): string {
-  if (names.length === 0) return '';
-  return `ANY 1 (${[...names].sort().map((n) => `"${n.replace(/"/g, '""')}"`).join(', ')})`;
-}
-
-export function parseSynchronousStandbyNames(value: string): string[] {
-  const m = /^ANY 1 \((.*)\)$/.exec(value.trim());
-  if (!m?.[1]) return [];
-  return m[1].split(',').map((s) => s.trim().replace(/^"|"$/g, '').replace(/""/g, '"')).filter((s) => s.length > 0);
-}
-
-/** A role name in pg_hba.conf: quoted when it is not a plain word. */
-function hbaName(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 function sqlIdent(name: string): string {

@@ -27,7 +27,7 @@ export function registerUp(program: Command): void {
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal, else json)')
     .option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, how long in-flight work may finish', '10s')
     .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
-    .option('--node <name>', 'this daemon\'s member name in a cluster (default: cluster.member, else the host name)')
+    .option('--node <name>', "this host's name: its member name in a cluster (default: cluster.member, else the host name) and which PostgreSQL members it runs (by host or name; default: those on this machine's own addresses)")
     .addHelpText('after', `
 Signals: SIGTERM/SIGINT stop accepting work, drain until --drain-timeout, exit 0
 (a second signal exits at once with 130). SIGHUP reloads the configuration; a file

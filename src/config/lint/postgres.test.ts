@@ -116,18 +116,19 @@ describe('postgres failover settings', () => {
     const two = '        - { name: a, port: 5432 }\n        - { name: b, port: 5433 }\n';
     const [f] = byRule(lintYaml(pg(two, '      synchronous: { standbys: 2 }\n')), 'lint.postgres_sync_standbys');
     expect(f).toMatchObject({ severity: 'error', path: ['databases', 'db', 'postgres', 'synchronous', 'standbys'] });
-    expect(f?.message).toBe('synchronous replication with 2 standby(s) needs at least 3 members (the primary and 2 standby(s)); this database has 2');
-    expect(f?.hint).toBe('lower standbys to 1 or add members');
+    expect(f?.message).toBe('synchronous replication with 2 standby(s) needs at least 3 members with replication: synchronous (the primary and 2 standby(s)); this database has 2');
+    expect(f?.hint).toBe('lower standbys to 1 or add synchronous members');
     const [single] = byRule(lintYaml(pg('        - { name: a, port: 5432 }\n', '      synchronous: true\n')), 'lint.postgres_sync_standbys');
     expect(single?.path).toEqual(['databases', 'db', 'postgres', 'synchronous']);
-    expect(single?.hint).toBe('add a replica member, or set synchronous: false');
+    expect(single?.hint).toBe('add a synchronous replica member, or set synchronous: false');
     expect(byRule(lintYaml(pg(two, '      synchronous: true\n')), 'lint.postgres_sync_standbys')).toEqual([]);
   });
 
-  it('warns that more than one synchronous standby is not honoured yet', () => {
-    const [f] = byRule(lintYaml(pg(THREE, '      synchronous: { standbys: 2 }\n')), 'lint.postgres_sync_standbys_unsupported');
-    expect(f?.severity).toBe('warning');
-    expect(f?.message).toContain("bulwark waits for any 1 standby (synchronous_standby_names = 'ANY 1 (...)')");
+  it('takes two synchronous standbys of three synchronous members, and counts asynchronous members out', () => {
+    expect(byRule(lintYaml(pg(THREE, '      synchronous: { standbys: 2, method: first }\n')), 'lint.postgres_sync_standbys')).toEqual([]);
+    const oneAsync = THREE.replace('port: 5434 }', 'port: 5434, replication: asynchronous }');
+    const [f] = byRule(lintYaml(pg(oneAsync, '      synchronous: { standbys: 2 }\n')), 'lint.postgres_sync_standbys');
+    expect(f?.found).toBe('standbys 2, synchronous members 2');
   });
 
   it('refuses a member name used twice in one database', () => {

@@ -83,22 +83,15 @@ function synchronous(path: KeyPath, pg: PostgresConfig): Finding[] {
   if (pg.synchronous === false) return [];
   const standbys = pg.synchronous === true ? 1 : pg.synchronous.standbys;
   const key: KeyPath = pg.synchronous === true ? [...path, 'synchronous'] : [...path, 'synchronous', 'standbys'];
-  const members = pg.members.length;
+  // The primary is one of the synchronous members (an asynchronous one never takes over in synchronous mode).
+  const members = pg.members.filter((m) => m.replication === 'synchronous').length;
   if (standbys >= members) {
     return [{
       severity: 'error', rule: 'lint.postgres_sync_standbys', path: key,
-      message: `synchronous replication with ${standbys} standby(s) needs at least ${standbys + 1} members (the primary and ${standbys} standby(s)); ` +
-        `this database has ${members}`,
-      found: `standbys ${standbys}, members ${members}`, expected: `standbys below ${members} (the number of members)`,
-      hint: members === 1 ? 'add a replica member, or set synchronous: false' : `lower standbys to ${members - 1} or add members`,
-    }];
-  }
-  if (standbys > 1) {
-    return [{
-      severity: 'warning', rule: 'lint.postgres_sync_standbys_unsupported', path: key,
-      message: `synchronous.standbys ${standbys} is not supported yet: bulwark waits for any 1 standby (synchronous_standby_names = 'ANY 1 (...)'), ` +
-        'so a commit may be acknowledged by one standby only',
-      found: String(standbys), expected: '1', hint: 'set standbys: 1, and count on one synchronous copy besides the primary',
+      message: `synchronous replication with ${standbys} standby(s) needs at least ${standbys + 1} members with replication: synchronous ` +
+        `(the primary and ${standbys} standby(s)); this database has ${members}`,
+      found: `standbys ${standbys}, synchronous members ${members}`, expected: `standbys below ${members} (the number of synchronous members)`,
+      hint: members <= 1 ? 'add a synchronous replica member, or set synchronous: false' : `lower standbys to ${members - 1} or add synchronous members`,
     }];
   }
   return [];

@@ -33,6 +33,8 @@ export interface MemberProcessOptions {
   onLog?: (line: Record<string, unknown>) => void;
   /** Bound on the runner's startup (tsx, PostgreSQL start); 60 s by default. */
   startTimeoutMs?: number;
+  /** Run the runner inside this network namespace (`ip netns exec`; root only): a member on another "host". */
+  netns?: string;
 }
 
 const live = new Set<MemberProcess>();
@@ -73,7 +75,9 @@ export class MemberProcess extends EventEmitter<MemberProcessEvents> {
   static async start(config: MemberRunnerConfig, options: MemberProcessOptions = {}): Promise<MemberProcess> {
     const script = fileURLToPath(new URL('./member-runner.ts', import.meta.url));
     const tsx = createRequire(import.meta.url).resolve('tsx');
-    const child = spawn(process.execPath, ['--import', tsx, script], {
+    const command = [process.execPath, '--import', tsx, script];
+    const [file, ...args] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
+    const child = spawn(file!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', detached: true,
       env: { ...process.env, NODE_OPTIONS: '' },
     });

@@ -9,6 +9,8 @@ export { localRuntime };
 export interface DbOptions {
   config: string;
   json?: boolean;
+  /** `db init --node`: which members this host runs (as `bulwark up --node`). */
+  node?: string;
 }
 
 export function addDbOptions(command: Command, json = true): Command {
@@ -19,7 +21,7 @@ export function addDbOptions(command: Command, json = true): Command {
 /** The database NAME of bulwark.yaml (-c FILE), built by postgres-ha as `bulwark up` builds it (src/postgres-ha/operator.ts). */
 export async function openDb(options: DbOptions, name: string): Promise<DbTarget> {
   const { config } = await loadValidConfig(options.config);
-  return openDatabase(config, name);
+  return openDatabase(config, name, options.node);
 }
 
 export function requireMember(target: DbTarget, member: string, flag: string): void {
