@@ -4,6 +4,7 @@ import { lintAlerting } from './alerting.js';
 import { lintCertificates } from './certificates.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
+import { lintEngine } from './engine.js';
 import type { LintFacts, LintRule } from './context.js';
 import { lintMembersOnOneHost } from './hosts.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
@@ -35,6 +36,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintOnChange,
   lintRegionLoss,
   lintCertificates,
+  lintEngine,
   lintEmpty,
 ];
 
