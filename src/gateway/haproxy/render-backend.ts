@@ -17,6 +17,16 @@ const DEFAULT_ATTEMPTS = 2;
 const HAPROXY_MAX_WEIGHT = 256;
 const BULWARK_MAX_WEIGHT = 1000;
 
+/** The live state of a service's servers when the configuration is rendered again, so a reloaded HAProxy starts where the old one was. */
+export interface ServerState {
+  /** Bulwark's weight, 0–1000 (0 while draining). */
+  weight: number;
+  /** Down by the quorum, or disabled by an operator. */
+  maint: boolean;
+}
+/** service → endpoint id → state. */
+export type ServerStates = ReadonlyMap<string, ReadonlyMap<string, ServerState>>;
+
 /** HAProxy weights run 0–256, Bulwark's 0–1000: scaled, keeping any weight above 0 above 0. */
 export function haproxyWeight(weight: number): number {
   if (weight <= 0) return 0;
@@ -79,13 +89,15 @@ function upstreamTls(service: ServiceConfig, host: string): string[] {
   return ['ssl', 'verify required', `ca-file ${ca}`, `sni str(${name})`, `verifyhost ${name}`];
 }
 
-function serverLines(service: ServiceConfig): string[] {
+function serverLines(service: ServiceConfig, states: ReadonlyMap<string, ServerState> | undefined): string[] {
   const sticky = stickyCookieName(service) !== undefined && service.protocol !== 'tcp';
   const checked = service.health_check?.type !== 'command';
   return service.endpoints.map((endpoint, index) => {
     const id = endpointName(endpoint, index);
     const { address, tls } = endpointAddress(endpoint.url);
-    const parts = ['server', id, address, `weight ${haproxyWeight(endpoint.weight)}`];
+    const state = states?.get(id);
+    const parts = ['server', id, address, `weight ${haproxyWeight(state?.weight ?? endpoint.weight)}`];
+    if (state?.maint) parts.push('disabled');
     if (checked) parts.push('check');
     if (tierOf({ backup: endpoint.backup, zone: endpoint.zone }, service.failover?.primary_zones) !== 1) parts.push('backup');
     if (sticky) parts.push(`cookie ${id}`);
@@ -95,7 +107,7 @@ function serverLines(service: ServiceConfig): string[] {
 }
 
 /** The backend of one service: its endpoints as servers, zone priority as `backup`, retries, checks and timeouts. */
-export function renderBackend(name: string, service: ServiceConfig): string[] {
+export function renderBackend(name: string, service: ServiceConfig, states?: ReadonlyMap<string, ServerState>): string[] {
   const cookie = stickyCookieName(service);
   const lines = [
     `mode ${service.protocol === 'tcp' ? 'tcp' : 'http'}`,
@@ -109,7 +121,7 @@ export function renderBackend(name: string, service: ServiceConfig): string[] {
     // Bulwark's own backup tier: with several backup servers, all take traffic (as the built-in tier 3 does).
     'option allbackups',
     defaultServer(service),
-    ...serverLines(service),
+    ...serverLines(service, states),
   ];
   return [`backend ${backendName(name)}`, ...lines.map((l) => `    ${l}`)];
 }

@@ -1,7 +1,7 @@
 import type { ServiceConfig } from '../../config/index.js';
 import { splitListen } from '../../core/net.js';
 import { hstsHeader } from '../tls/server-options.js';
-import { backendName, frontendName, renderBackend } from './render-backend.js';
+import { backendName, frontendName, renderBackend, type ServerStates } from './render-backend.js';
 
 /** Where the rendered configuration points HAProxy at files the supervisor writes. */
 export interface RenderPaths {
@@ -83,7 +83,6 @@ function globalSection(paths: RenderPaths): string[] {
     '    stats timeout 2m',
     // An old worker still serving long connections after a reload is stopped after this long.
     '    hard-stop-after 30s',
-    '    maxconn 100000',
     '',
     'defaults',
     '    timeout connect 2s',
@@ -95,11 +94,11 @@ function globalSection(paths: RenderPaths): string[] {
 }
 
 /** haproxy.cfg for the services the HAProxy engine serves (each has `listen`), from the same definitions the built-in engine reads. */
-export function renderHaproxyConfig(services: ReadonlyArray<readonly [string, ServiceConfig]>, paths: RenderPaths): string {
+export function renderHaproxyConfig(services: ReadonlyArray<readonly [string, ServiceConfig]>, paths: RenderPaths, states?: ServerStates): string {
   const sections = services.flatMap(([name, service]) => [
     ...renderFrontend(name, service, paths), '',
     ...renderRedirect(name, service), ...(service.tls?.redirect_http ? [''] : []),
-    ...renderBackend(name, service), '',
+    ...renderBackend(name, service, states?.get(name)), '',
   ]);
   return [`# Rendered by bulwark from bulwark.yaml; edits are overwritten.`, ...globalSection(paths), ...sections].join('\n');
 }
