@@ -10,6 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ServiceConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/core/net.js';
 import { HaproxyEngine } from '../../src/gateway/haproxy/engine.js';
+import { Gateway } from '../../src/gateway/index.js';
+import { EventBus } from '../../src/events/index.js';
+import type { ProbeEvents, ProbeTarget } from '../../src/probes/index.js';
+import { Registry } from 'prom-client';
 import { memoryLogger } from '../../src/testing/memory-logger.js';
 import { load, percentile, Upstreams } from './chaos-helpers.js';
 
@@ -159,3 +163,29 @@ describe('haproxy engine with real HAProxy', () => {
   });
 });
 
+
+describe('Gateway with gateway.engine: haproxy', () => {
+  it('serves the service through HAProxy, follows target.state events, and gives its pool to the admin API', async () => {
+    const [p0, p1, port] = [await freePort(), await freePort(), await freePort()];
+    const local = new Upstreams();
+    await Promise.all([local.start(p0, 'a'), local.start(p1, 'b')]);
+    const bus = new EventBus<ProbeEvents>();
+    const config = configSchema.parse({
+      gateway: { engine: 'haproxy' },
+      services: { web: { listen: `127.0.0.1:${port}`, endpoints: [{ name: 'a', url: `http://127.0.0.1:${p0}` }, { name: 'b', url: `http://127.0.0.1:${p1}` }] } },
+    });
+    const gateway = new Gateway(config, bus, new Registry(), memoryLogger().log);
+    try {
+      await gateway.start();
+      expect(['a', 'b']).toContain(await (await fetch(`http://127.0.0.1:${port}/`)).text());
+      bus.emit('target.state', { target: { owner: { kind: 'service', name: 'web' }, member: 'a' } as ProbeTarget, from: 'up', to: 'down', at: Date.now(), reason: 'test' });
+      await gateway.poolChanged('web');
+      for (let i = 0; i < 6; i++) expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('b');
+      expect(gateway.pool('web')?.get('a')?.health).toBe('down');
+      expect(gateway.snapshot().web).toMatchObject({ engine: 'haproxy', listen: `127.0.0.1:${port}` });
+    } finally {
+      await gateway.stop(AbortSignal.timeout(5_000));
+      local.killAll();
+    }
+  });
+});
