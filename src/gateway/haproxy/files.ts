@@ -58,7 +58,7 @@ async function writeCertificates(files: HaproxyFiles, services: ReadonlyArray<re
       const combined = join(dir, `${name}-${index}.pem`);
       const [cert, key] = await Promise.all([readFile(c.cert, 'utf8'), readFile(c.key, 'utf8')]);
       await writeAtomic(combined, `${cert.trimEnd()}\n${key.trimEnd()}\n`);
-      lines.push(c.server_names ? `${combined} [] ${c.server_names.join(' ')}` : combined);
+      lines.push(c.server_names ? `${combined} ${c.server_names.join(' ')}` : combined);
     }
     await writeAtomic(files.crtList(name), `${lines.join('\n')}\n`);
   }
