@@ -5,7 +5,10 @@
  * request; the probes' quorum decisions reach HAProxy's server states.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type ServiceConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/core/net.js';
@@ -15,6 +18,7 @@ import { EventBus } from '../../src/events/index.js';
 import type { ProbeEvents, ProbeTarget } from '../../src/probes/index.js';
 import { Registry } from 'prom-client';
 import { memoryLogger } from '../../src/testing/memory-logger.js';
+import { createTestCa } from '../../src/testing/test-ca.js';
 import { load, percentile, Upstreams } from './chaos-helpers.js';
 
 const upstreams = new Upstreams();
@@ -186,6 +190,38 @@ describe('Gateway with gateway.engine: haproxy', () => {
     } finally {
       await gateway.stop(AbortSignal.timeout(5_000));
       local.killAll();
+    }
+  });
+});
+
+describe('haproxy engine: TLS termination', () => {
+  it('serves the certificate SNI picks, from the same PEM files as the built-in engine, with HSTS', async () => {
+    const ca = createTestCa();
+    const [up, port] = [await freePort(), await freePort()];
+    const local = new Upstreams();
+    await local.start(up, 'tls-upstream');
+    const first = ca.issue({ names: ['one.test'] });
+    const second = ca.issue({ names: ['two.test'] });
+    const tlsEngine = new HaproxyEngine({}, memoryLogger().log);
+    try {
+      await tlsEngine.start(Object.entries(configSchema.parse({
+        services: { web: { listen: `127.0.0.1:${port}`, endpoints: [{ url: `http://127.0.0.1:${up}` }], tls: { certificates: [{ cert: first.cert, key: first.key }, { cert: second.cert, key: second.key, server_names: ['two.test'] }], hsts: true } } },
+      }).services));
+      const ask = (servername: string) => new Promise<{ body: string; subject: string; hsts: string | undefined }>((resolve, reject) => {
+        const req = httpsGet({ host: '127.0.0.1', port, servername, ca: readFileSync(ca.caFile), path: '/', agent: false }, (res) => {
+          const subject = (res.socket as TLSSocket).getPeerCertificate().subject.CN;
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ body, subject: String(subject), hsts: res.headers['strict-transport-security'] }));
+        });
+        req.on('error', reject);
+      });
+      expect(await ask('two.test')).toEqual({ body: 'tls-upstream', subject: 'two.test', hsts: 'max-age=31536000' });
+      expect((await ask('one.test')).subject).toBe('one.test');
+    } finally {
+      await tlsEngine.stop(AbortSignal.timeout(5_000));
+      local.killAll();
+      ca.cleanup();
     }
   });
 });
