@@ -95,11 +95,11 @@ async function floorProxy(port: number, upstreams: number[]): Promise<ChildProce
   return child;
 }
 
-async function bulwark(port: number, upstreams: number[]): Promise<ChildProcess> {
+async function bulwark(port: number, upstreams: number[], engine: 'builtin' | 'haproxy' = 'builtin'): Promise<ChildProcess> {
   const api = await freePort();
-  const conf = join(dir, 'bulwark.yaml');
+  const conf = join(dir, `bulwark-${engine}.yaml`);
   const endpoints = upstreams.map((p, i) => `      - { url: "http://127.0.0.1:${p}", name: u${i}, zone: z${i} }`).join('\n');
-  writeFileSync(conf, `gateway: { workers: ${WORKERS} }
+  writeFileSync(conf, `gateway: { workers: ${WORKERS}, engine: ${engine} }
 zones: { z0: { region: r }, z1: { region: r }, z2: { region: r } }
 services:
   bench:
@@ -110,7 +110,7 @@ ${endpoints}
     retries: { attempts: 2, retry_on: [connect-failure, reset, gateway-error] }
     timeout: 30s
 `);
-  const child = start(process.execPath, ['dist/cli/main.js', 'up', '-c', conf, '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${api}`, '--log-level', 'warn', '--log-format', 'json'], 'bulwark');
+  const child = start(process.execPath, ['dist/cli/main.js', 'up', '-c', conf, '--data-dir', join(dir, `data-${engine}`), '--listen', `127.0.0.1:${api}`, '--log-level', 'warn', '--log-format', 'json'], 'bulwark');
   await waitHttp(`http://127.0.0.1:${api}/readyz`);
   await waitHttp(`http://127.0.0.1:${port}/`);
   return child;
@@ -145,13 +145,13 @@ async function wrk(url: string, seconds: number, duringRun?: () => void): Promis
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-type Contender = 'haproxy' | 'floor' | 'bulwark';
+type Contender = 'haproxy' | 'floor' | 'bulwark' | 'bulwarkHaproxy';
 
 async function throughput(upstreams: number[]) {
-  const ports: Record<Contender, number> = { haproxy: await freePort(), floor: await freePort(), bulwark: await freePort() };
-  const procs = [await haproxy(ports.haproxy, upstreams, false), await floorProxy(ports.floor, upstreams), await bulwark(ports.bulwark, upstreams)];
+  const ports: Record<Contender, number> = { haproxy: await freePort(), floor: await freePort(), bulwark: await freePort(), bulwarkHaproxy: await freePort() };
+  const procs = [await haproxy(ports.haproxy, upstreams, false), await floorProxy(ports.floor, upstreams), await bulwark(ports.bulwark, upstreams), await bulwark(ports.bulwarkHaproxy, upstreams, 'haproxy')];
   const contenders = Object.keys(ports) as Contender[];
-  const runs: Record<Contender, WrkResult[]> = { haproxy: [], floor: [], bulwark: [] };
+  const runs: Record<Contender, WrkResult[]> = { haproxy: [], floor: [], bulwark: [], bulwarkHaproxy: [] };
   for (const c of contenders) await wrk(`http://127.0.0.1:${ports[c]}/`, 2);
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of contenders) runs[c].push(await wrk(`http://127.0.0.1:${ports[c]}/`, SECONDS));
@@ -159,7 +159,7 @@ async function throughput(upstreams: number[]) {
   for (const p of procs) p.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 1000));
   const summary = (rs: WrkResult[]) => ({ rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), errors: rs.reduce((a, r) => a + r.errors + r.non2xx, 0) });
-  return { haproxy: summary(runs.haproxy), floor: summary(runs.floor), bulwark: summary(runs.bulwark) };
+  return { haproxy: summary(runs.haproxy), floor: summary(runs.floor), bulwark: summary(runs.bulwark), bulwarkHaproxy: summary(runs.bulwarkHaproxy) };
 }
 
 async function killOne(kind: 'haproxy default' | 'haproxy tuned' | 'bulwark') {
@@ -191,10 +191,12 @@ async function main() {
   const f = (n: number, d = 0) => n.toFixed(d);
   console.log(`\nGateway throughput: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} interleaved rounds, 3 nginx upstreams, keep-alive both sides; HAProxy nbthread 1, Bulwark gateway workers: ${WORKERS}`);
   console.log('proxy        rps       p50       p99       errors   rps ratio  p99 ratio (to HAProxy)');
-  const row = (name: string, r: typeof t.haproxy) => console.log(`${name.padEnd(12)} ${f(r.rps).padEnd(9)} ${`${f(r.p50Ms, 2)}ms`.padEnd(9)} ${`${f(r.p99Ms, 2)}ms`.padEnd(9)} ${String(r.errors).padEnd(8)} ${`${f(r.rps / t.haproxy.rps, 2)}×`.padEnd(10)} ${f(r.p99Ms / t.haproxy.p99Ms, 2)}×`);
+  const row = (name: string, r: typeof t.haproxy) => console.log(`${name.padEnd(24)} ${f(r.rps).padEnd(9)} ${`${f(r.p50Ms, 2)}ms`.padEnd(9)} ${`${f(r.p99Ms, 2)}ms`.padEnd(9)} ${String(r.errors).padEnd(8)} ${`${f(r.rps / t.haproxy.rps, 2)}×`.padEnd(10)} ${f(r.p99Ms / t.haproxy.p99Ms, 2)}×`);
   row('haproxy', t.haproxy);
   row('node floor', t.floor);
   row('bulwark', t.bulwark);
+  // The haproxy engine's HAProxy runs with HAProxy's default threads, the raw HAProxy above with nbthread 1.
+  row('bulwark (haproxy engine)', t.bulwarkHaproxy);
   console.log('(goal for bulwark: ≥ 0.5× rps, p99 ≤ 2×; node floor: bench/floor-proxy.ts, node:http + undici with no gateway logic)');
   if (kills.length > 0) console.log(`\nOne of three upstreams SIGKILLed a third into a ${SECONDS}s wrk run:`);
   for (const k of kills) console.log(`${k.kind.padEnd(16)} ${String(k.failed).padStart(6)} failed of ${k.requests}`);

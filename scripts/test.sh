@@ -20,6 +20,8 @@ missing_packages() {
   command -v etcd >/dev/null || pkgs+=(etcd-server)
   # postgres.pooler runs PgBouncer (src/postgres-ha/pooler).
   [ -x /usr/sbin/pgbouncer ] || pkgs+=(pgbouncer)
+  # gateway.engine: haproxy runs HAProxy (src/gateway/haproxy).
+  [ -x /usr/sbin/haproxy ] || pkgs+=(haproxy)
   # Web pages are tested in a real browser (src/testing/browser.ts).
   command -v chromium >/dev/null || pkgs+=(chromium)
   printf '%s\n' "${pkgs[@]}"

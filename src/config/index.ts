@@ -12,6 +12,7 @@ export { toTopology, serviceDetectionMs, serviceCheckTimings, PROMOTION_ESTIMATE
 export { processLintFacts, type LintFacts } from './lint/index.js';
 export type { RetentionConfig } from './schema-ops.js';
 export type { ServiceTlsConfig, UpstreamTlsConfig } from './schema-tls.js';
+export { serviceEngine, type GatewayEngine, type HaproxySettings } from './schema-engine.js';
 export * from './schema-alerting.js';
 export { TEMPLATE_VARIABLES, templateSyntax, toMustache, templateVariables, templateSyntaxErrors, isTemplateVariable, type TemplateSyntax, type TemplateVariableUse, type TemplateSyntaxError } from './template-vars.js';
 export { DRILL_TYPES, type DrillType, type DrillConfig } from './schema-drills.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseCondition } from '../conditions/index.js';
 import { serviceTlsSchema, tlsOnlyForHttp, upstreamTlsSchema } from './schema-tls.js';
 import { redisDatabase } from './schema-redis.js';
+import { gatewayEngine, haproxySettings } from './schema-engine.js';
 import { boundedDuration, databaseMember, duration, endpointUrl, exactlyOne, percentOrZero, httpUrl, listenAddress, name, percent, port, positiveInt, size } from './fields.js';
 
 const HOUR_MS = 3_600_000;
@@ -128,6 +129,8 @@ const service = z.strictObject({
   depends_on: z.array(name()).default([]),
   tls: serviceTlsSchema.optional(),
   upstream_tls: upstreamTlsSchema.optional(),
+  /** This service's data plane; `gateway.engine` when unset. */
+  engine: gatewayEngine.optional(),
 }).superRefine(tcpUrlsOnlyForTcp).superRefine(tlsOnlyForHttp);
 
 /** An HTTP service's probes and proxy find no HTTP origin in a tcp:// URL. */
@@ -270,6 +273,9 @@ const gatewaySettings = z.strictObject({
   hosts: z.array(gatewayHost).min(1).optional(),
   /** A virtual IP that moves between the gateway hosts (keepalived, VRRP), for the planner's failover time. */
   vip: gatewayVip.optional(),
+  /** The data plane of services that name none: the built-in engine, or HAProxy driven by the daemon. */
+  engine: gatewayEngine.default('builtin'),
+  haproxy: haproxySettings.prefault({}),
 });
 
 const probes = z.strictObject({

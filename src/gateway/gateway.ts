@@ -15,6 +15,9 @@ import type { TcpProxy } from './proxy/index.js';
 import { GatewayWorkers } from './workers.js';
 import { RedirectListeners } from './tls/redirect.js';
 import { registerCertificateExpiry } from './tls/expiry-metric.js';
+import { serviceEngine } from '../config/index.js';
+import type { EndpointPool } from './pool/index.js';
+import { HaproxyServices } from './haproxy/services.js';
 
 export interface GatewayOptions {
   /**
@@ -51,6 +54,8 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   private readonly primaryMetrics: GatewayMetrics;
   private readonly primaries: PrimaryFollowers;
   private readonly redirects: RedirectListeners;
+  /** The services whose engine is `haproxy`: one supervised HAProxy, driven from here. */
+  private readonly haproxy: HaproxyServices;
 
   constructor(private config: BulwarkConfig, private readonly bus: EventBus<ProbeEvents>, registry: Registry, private readonly log: Logger, options: GatewayOptions = {}) {
     // Registered once each: in worker mode the workers export traffic metrics and the primary only tier changes.
@@ -59,6 +64,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     this.inDaemonMetrics = { ...registerGatewayMetrics(registry, new Registry()), failovers: tierChanges.failovers };
     this.metrics = this.inDaemonMetrics;
     this.redirects = new RedirectListeners(log);
+    this.haproxy = new HaproxyServices(log.child({ engine: 'haproxy' }));
     registerCertificateExpiry(registry, () => this.config);
     this.primaries = new PrimaryFollowers(options.primaries, (database, primary) => this.primaryChanged(database, primary), log);
   }
@@ -68,12 +74,15 @@ export class Gateway implements Subsystem<BulwarkConfig> {
     this.unsubscribe = this.bus.on('target.state', (e) => {
       if (e.target.owner.kind !== 'service') return;
       this.services.get(e.target.owner.name)?.gateway.setHealth(e.target.member, e.to);
+      this.haproxy.setHealth(e.target.owner.name, e.target.member, e.to);
       void this.workers?.sync();
     });
     await this.primaries.sync(this.config);
     try {
+      await this.haproxy.sync(this.config, haproxyServed(this.config));
       await this.startAll();
     } catch (err) {
+      await this.haproxy.stop();
       // A gateway that failed to start is not stopped by the lifecycle: its trackers must not outlive it.
       await this.primaries.stop();
       throw err;
@@ -90,7 +99,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   async stop(deadline: AbortSignal): Promise<void> {
     this.beforeStop();
     this.unsubscribe?.();
-    await this.stopAll(deadline);
+    await Promise.all([this.stopAll(deadline), this.haproxy.stop(deadline)]);
     await this.primaries.stop(deadline);
   }
 
@@ -144,6 +153,7 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   /** Services whose settings changed are restarted (their in-flight requests drain for up to 5 s); the others keep running untouched. */
   async reload(config: BulwarkConfig): Promise<void> {
     await this.primaries.sync(config);
+    await this.haproxy.sync(config, haproxyServed(config));
     if (this.workers || GatewayWorkers.resolveCount(config.gateway.workers) > 1) {
       // Workers are restarted as a group; each drains its in-flight requests first.
       const changed = JSON.stringify(proxied(config)) !== JSON.stringify(proxied(this.config)) || config.gateway.workers !== this.config.gateway.workers || config.gateway.accept !== this.config.gateway.accept;
@@ -165,12 +175,21 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 
   /** An operator changed a pool: workers get it now, not at the next tick. */
-  async poolChanged(_service: string): Promise<void> {
-    await this.workers?.sync();
+  async poolChanged(service: string): Promise<void> {
+    await Promise.all([this.workers?.sync(), this.haproxy.poolChanged(service)]);
+  }
+
+  /** The pool of a service whatever its engine, for the admin API and the dashboard. */
+  pool(name: string): EndpointPool | undefined {
+    return this.services.get(name)?.gateway.pool ?? this.haproxy.pool(name);
   }
 
   /** Live pools, for status and the admin API. */
   snapshot(): Record<string, unknown> {
+    return { ...this.builtinSnapshot(), ...this.haproxy.snapshot() };
+  }
+
+  private builtinSnapshot(): Record<string, unknown> {
     return Object.fromEntries([...this.services].map(([name, r]) => {
       const database = databaseOfKey(name);
       const primary = database === undefined ? {} : { database, primary: this.primaries.current(database)?.member ?? null };
@@ -218,9 +237,15 @@ export class Gateway implements Subsystem<BulwarkConfig> {
   }
 }
 
-/** Services with `listen`, and the TCP service of every database with `postgres.listen` (key `db:<name>`). */
+/** Services with `listen` on the built-in engine, and the TCP service of every database with `postgres.listen` (key `db:<name>`). */
 function proxied(config: BulwarkConfig): Array<[string, ServiceConfig]> {
-  return [...Object.entries(config.services).filter(([, s]) => s.listen !== undefined), ...databaseServices(config)];
+  const builtin = Object.entries(config.services).filter(([, s]) => s.listen !== undefined && serviceEngine(s, config.gateway) === 'builtin');
+  return [...builtin, ...databaseServices(config)];
+}
+
+/** Services with `listen` whose engine is `haproxy` (database front doors stay on the built-in engine). */
+function haproxyServed(config: BulwarkConfig): Array<[string, ServiceConfig]> {
+  return Object.entries(config.services).filter(([, s]) => s.listen !== undefined && serviceEngine(s, config.gateway) === 'haproxy');
 }
 
 function behaviourOf(key: string): ServiceBehaviour {

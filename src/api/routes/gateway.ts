@@ -11,6 +11,8 @@ export interface GatewayAdmin {
   /** Every live pool by service name. */
   snapshot(): Record<string, unknown>;
   service(name: string): { readonly pool: EndpointPool } | undefined;
+  /** The pool of a service whatever its engine (the HAProxy engine's services have no `service()`); `service(name).pool` when absent. */
+  pool?(name: string): EndpointPool | undefined;
   /** Called after every operator change, so copies of the pool (gateway workers) can be updated at once. */
   /** Resolves once the change is in effect everywhere (gateway workers included). */
   poolChanged?(service: string): Promise<void> | void;
@@ -84,8 +86,8 @@ export function gatewayRoutes(deps: GatewayRouteDependencies): Hono {
 }
 
 function poolOf(gateway: GatewayAdmin, name: string): EndpointPool {
-  const running = gateway.service(name);
-  if (running) return running.pool;
+  const pool = gateway.pool?.(name) ?? gateway.service(name)?.pool;
+  if (pool) return pool;
   const known = Object.keys(gateway.snapshot());
   throw new BulwarkError('NOT_FOUND', `service "${name}" has no gateway`, {
     hint: known.length > 0

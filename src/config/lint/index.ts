@@ -6,6 +6,7 @@ import { lintCluster } from './cluster.js';
 import { lintSingleGateway } from './gateway.js';
 import { lintBackupCopies, lintOnChange, lintRegionLoss } from './backups.js';
 import { lintEmpty } from './empty.js';
+import { lintEngine } from './engine.js';
 import type { LintFacts, LintRule } from './context.js';
 import { lintMembersOnOneHost } from './hosts.js';
 import { lintAvailability, lintCycles, lintRpo, lintRto } from './promises.js';
@@ -39,6 +40,7 @@ export const LINT_RULES: readonly LintRule[] = [
   lintOnChange,
   lintRegionLoss,
   lintCertificates,
+  lintEngine,
   lintEmpty,
 ];
 

@@ -18,7 +18,7 @@ export async function servicesBody(deps: DashboardDeps, session: Session): Promi
   const sections = await Promise.all(Object.keys(deps.config().services).map(async (name) => {
     const mine = targets.filter((t) => t.owner.kind === 'service' && t.owner.name === name);
     const bars = await lastDay(deps.store, mine.map((t) => t.id), now);
-    const pool = deps.gateway.service(name)?.pool;
+    const pool = deps.gateway.pool?.(name) ?? deps.gateway.service(name)?.pool;
     return html`<section aria-labelledby="svc-${name}"><h2 id="svc-${name}">${name} ${statusCell(`service/${name}`, status.get(`service/${name}`) ?? 'unknown')}</h2>
 ${availabilityChart(name, bars)}
 ${table(['endpoint', 'zone', 'status', 'since', 'reason', 'vantage points'], mine.map(targetRow), `${name}: endpoints as the probes see them`)}
@@ -76,7 +76,7 @@ export function serviceActions(deps: DashboardDeps): Hono<DashEnv> {
 }
 
 function poolOf(deps: DashboardDeps, service: string): EndpointPool {
-  const pool = deps.gateway.service(service)?.pool;
+  const pool = deps.gateway.pool?.(service) ?? deps.gateway.service(service)?.pool;
   if (!pool) throw badInput(`service "${service}" has no gateway`);
   return pool;
 }
