@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { exactlyOne, name, positiveInt, schedule } from './fields.js';
 import { zoneDrillFields } from './schema-drills-zone.js';
+import { regionDrillFields } from './schema-drills-region.js';
 
 export const DRILL_TYPES = [
   'backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection',
@@ -48,6 +49,7 @@ const drill = z
     stakeholders: note(),
     duration: note(),
     ...zoneDrillFields,
+    ...regionDrillFields,
   })
   .superRefine(exactlyOne(['schedule', 'frequency'], 'a drill'))
   .transform(({ frequency, schedule: given, ...rest }) => ({ ...rest, schedule: (given ?? frequency)! }));
