@@ -13,3 +13,4 @@ export { DrillScheduler, type DrillSchedulerOptions, type ScheduledDrillView } f
 export { childLauncher, DRILL_PARENT_ENV, type DrillLauncher, type LaunchResult } from './launch.js';
 export type { DrillGateway } from './context.js';
 export type { ZoneMeasurement } from './zone-types.js';
+export type { RegionMeasurement } from './region-types.js';
