@@ -35,19 +35,38 @@ export interface Run {
 }
 
 export async function runZoneDrill(ctx: RestoreContext, drillName: string): Promise<ZoneMeasurement> {
-  const o = await openOutage(ctx, zonePlan(ctx.config, ctx.drill, drillName));
+  const plan = zonePlan(ctx.config, ctx.drill, drillName);
+  const targets = await zoneTargets(ctx, plan);
+  const run = startRun(ctx, plan);
+  const m = emptyMeasurement(plan);
+  let faultAt: number | undefined;
+  let failbackAt: number | undefined;
   try {
-    await outageSteady(ctx, o);
-    await outageFault(ctx, o);
-    await outageServed(ctx, o);
-    await sleep(Math.max(0, o.run.plan.faultMs - (performance.now() - o.faultAt!)), o.run.signal);
-    await outageFailback(ctx, o);
+    await ctx.timeline.step('steady', plan.service, () => untilSteady(run), () => `${STEADY_ANSWERS} answers in a row through ${plan.trafficUrl}`);
+    faultAt = performance.now();
+    await ctx.timeline.step('fault', plan.zone, () => takeZoneOut(ctx, plan, run.faults, targets, run.signal), () => run.faults.active.map((f) => f.describe).join('; '));
+    // Not serving while the zone is out is the drill's finding, not its end: failback still runs.
+    await ctx.timeline.step('failover', plan.zone, () => untilServedAfter(run, performance.now(), plan.faultMs), (t) => `an answer ${fmt(t)} after the zone went out`)
+      .catch((err: unknown) => { if (run.signal.aborted) throw err; });
+    await sleep(Math.max(0, plan.faultMs - (performance.now() - faultAt)), run.signal);
+    failbackAt = performance.now();
+    m.failback = { revertMs: 0 };
+    await ctx.timeline.step('failback', plan.zone, async () => {
+      const reverted = await run.faults.revertAll();
+      if (!reverted.ok) m.problems.push(...reverted.details.filter((d) => d.startsWith('could not')));
+      m.failback!.revertMs = Math.round(performance.now() - failbackAt!);
+      return reverted.details.join('; ');
+    }, (d) => d);
+    const path = new URL(plan.trafficUrl).pathname;
+    if (await untilZoneServes(plan, path, FAILBACK_TIMEOUT_MS, run.signal)) m.failback.servingMs = Math.round(performance.now() - failbackAt);
+    else m.problems.push(`zone ${plan.zone} did not serve again within ${fmt(FAILBACK_TIMEOUT_MS)} of failback`);
   } catch (err) {
-    if (!o.run.aborted.signal.aborted) throw err;
+    if (!run.aborted.signal.aborted) throw err;
   } finally {
-    await closeOutage(o);
+    await run.faults.revertAll();
+    await (run.signal.aborted ? run.traffic.abort() : run.traffic.stop());
   }
-  return finishOutage(o);
+  return finish(run, m, faultAt, failbackAt);
 }
 
 /**
