@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { exactlyOne, name, positiveInt, schedule } from './fields.js';
 import { experimentSchema } from './schema-drills-experiment.js';
 import { zoneDrillFields } from './schema-drills-zone.js';
+import { regionDrillFields } from './schema-drills-region.js';
 
 export const DRILL_TYPES = [
   'backup_restoration', 'database_failover', 'endpoint_failure', 'zone_failure', 'latency_injection',
@@ -51,6 +52,7 @@ const drill = z
     ...zoneDrillFields,
     /** type: experiment: steady-state probes, method actions, rollbacks (schema-drills-experiment.ts). */
     experiment: experimentSchema.optional(),
+    ...regionDrillFields,
   })
   .refine((d) => d.type !== 'experiment' || d.experiment !== undefined, { message: 'a drill of type experiment needs experiment: { steady_state, method }', path: ['experiment'] })
   .superRefine(exactlyOne(['schedule', 'frequency'], 'a drill'))

@@ -93,8 +93,8 @@ describe('backup restoration drill on a real local repository', () => {
 
   it('refuses drill types that are not built yet, and unknown drills', () => {
     expect(() => runner.drill('failover_testing')).toThrow(/a failover drill needs a PostgreSQL database/);
-    const more = new DrillRunner({ config: configFrom(`${w.yaml}  full_dr_exercise: { frequency: annually }\n`), dataDir: w.dataDir, store: w.store });
-    expect(() => more.drill('full_dr_exercise')).toThrow(/cannot run yet/);
+    const more = new DrillRunner({ config: configFrom(`${w.yaml}  latency_injection: { frequency: annually }\n`), dataDir: w.dataDir, store: w.store });
+    expect(() => more.drill('latency_injection')).toThrow(/cannot run yet/);
     expect(() => runner.drill('nosuch')).toThrow(/no drill "nosuch"/);
   });
 

@@ -45,20 +45,34 @@ export function drillSchema(runId: string): string {
   return `bulwark_drill_${runId.replace(/-/g, '').slice(0, 12)}`;
 }
 
+/**
+ * What a drill composed around this one does at its turns (the region drill:
+ * the region's services taken out at the same moment as the primary).
+ */
+export interface FailoverHooks {
+  /** After the warm-up, before the fault; `from` is the primary about to be taken out. */
+  beforeFault?: (from: string) => Promise<void>;
+  /** Run beside the fault, started in the same turn. */
+  withFault?: () => Promise<void>;
+  /** Once the new primary took its writes, before waiting for the old one to rejoin. */
+  afterFailover?: () => Promise<void>;
+}
+
 interface Run {
   ctx: RestoreContext;
+  hooks: FailoverHooks;
   db: HaDb;
   mode: 'switchover' | 'kill';
   table: string;
   writer: SequenceWriter;
 }
 
-export async function runDatabaseFailover(ctx: RestoreContext, target: DrillTarget): Promise<FailoverMeasurement> {
+export async function runDatabaseFailover(ctx: RestoreContext, target: DrillTarget, hooks: FailoverHooks = {}): Promise<FailoverMeasurement> {
   const name = failoverDatabase(ctx.config, ctx.drill.database);
   const db = openHaDatabase(ctx.config, name);
   const schema = drillSchema(ctx.runId);
   const table = qualified(schema, 'writes');
-  const run: Run = { ctx, db, mode: failoverMode(ctx.drill), table, writer: new SequenceWriter(db.topology.members.map((m) => ({ name: m.name, endpoint: m.endpoint })), table) };
+  const run: Run = { ctx, hooks, db, mode: failoverMode(ctx.drill), table, writer: new SequenceWriter(db.topology.members.map((m) => ({ name: m.name, endpoint: m.endpoint })), table) };
   try {
     const before = await ctx.timeline.step('check', name, () => waitForCluster(db, (v) => v.problems.length === 0, CHECK_MS, 'the cluster whole (a writable leader, every member streaming from it)', ctx.signal),
       (v) => `leader ${v.leader}; ${db.topology.synchronousMode ? `synchronous set [${v.sync?.join(', ')}]` : 'asynchronous'}`);
@@ -84,7 +98,9 @@ async function measure(run: Run, from: string, target: DrillTarget): Promise<Fai
   const { ctx, db, writer } = run;
   writer.start();
   await ctx.timeline.step('warm-up', db.name, () => writer.until((a) => a.length >= WARMUP_ACKS, 60_000, ctx.signal), () => `${WARMUP_ACKS} writes acknowledged by ${from}`);
-  const faultAt = await ctx.timeline.step(run.mode, from, () => (run.mode === 'kill' ? kill(run, from) : switchover(run)), (at) => faultDetail(run, from, at));
+  await run.hooks.beforeFault?.(from);
+  const fault = ctx.timeline.step(run.mode, from, () => (run.mode === 'kill' ? kill(run, from) : switchover(run)), (at) => faultDetail(run, from, at));
+  const [faultAt] = await Promise.all([fault, run.hooks.withFault?.()]);
   const watch = new AbortController();
   const watched: Watched = {};
   const watching = watchLeader(db, from, watched, AbortSignal.any([watch.signal, ...(ctx.signal ? [ctx.signal] : [])]));
@@ -97,6 +113,7 @@ async function measure(run: Run, from: string, target: DrillTarget): Promise<Fai
     await watching;
     await writer.stop();
   }
+  await run.hooks.afterFailover?.();
   const settled = await settle(run, from, faultAt);
   const present = await ctx.timeline.step('count', settled.leader, () => countOn(run, settled.leader), (p) => `${p?.size ?? '?'} rows on ${settled.leader}`).catch(() => undefined);
   const figures = failoverFigures({ faultAt, from, acks: writer.acks, unknown: writer.unknown, watched, present }, target);

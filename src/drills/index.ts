@@ -14,3 +14,4 @@ export { childLauncher, DRILL_PARENT_ENV, type DrillLauncher, type LaunchResult 
 export type { DrillGateway } from './context.js';
 export type { ZoneMeasurement } from './zone-types.js';
 export type { ExperimentMeasurement } from './experiment/run.js';
+export type { RegionMeasurement } from './region-types.js';

@@ -17,6 +17,8 @@ export type JournalEntry =
   /** Failover drills: the writer's schema on a managed database, dropped on its primary; a member killed, which must be back in the cluster. */
   | { kind: 'pg-schema'; database: string; schema: string }
   | { kind: 'pg-rejoin'; database: string; member: string }
+  /** Region drills: the leader moved to another region, switched back to `member` (failback). */
+  | { kind: 'pg-failback'; database: string; member: string }
 
   | FaultEntry;
 

@@ -3,6 +3,7 @@ import { isFailoverDrill } from './plan-failover.js';
 import { failoverTable } from './report-failover.js';
 import { zoneMeasurementTable } from './zone-report.js';
 import { experimentTable } from './experiment/report.js';
+import { regionTable } from './region-report.js';
 import type { DrillReport, Graded, PolicyMeasurement, TimelineStep } from './types.js';
 
 /** The report as JSON: the stored object, indented. */
@@ -21,7 +22,7 @@ export function reportMarkdown(report: DrillReport): string {
     `- graded against: ${report.target.tier === undefined ? 'no tier (measured only)' : `tier ${report.target.tier}, RTO ${fmt(report.target.rtoMs!)}, RPO ${fmt(report.target.rpoMs!)}`}`,
     ...Object.entries(report.notes).map(([k, v]) => `- ${k}: ${v}`),
     '', '## Measurements against targets', '',
-    ...(isFailoverDrill(report.type) ? failoverTable(report.failover) : report.experiment ? experimentTable(report.experiment) : report.zone ? zoneMeasurementTable(report.zone) : measurementTable(report.policies)),
+    ...(report.region ? regionTable(report.region, report.failover) : isFailoverDrill(report.type) ? failoverTable(report.failover) : report.experiment ? experimentTable(report.experiment) : report.zone ? zoneMeasurementTable(report.zone) : measurementTable(report.policies)),
     '', '## Execution log', '',
     '| time (UTC) | step | subject | duration | result |', '|---|---|---|---|---|',
     ...report.timeline.map(logRow),

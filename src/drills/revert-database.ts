@@ -8,7 +8,7 @@
  */
 import type { BulwarkConfig } from '../config/index.js';
 import { BulwarkError } from '../core/errors.js';
-import { withClient } from '../postgres-ha/index.js';
+import { requestSwitchover, withClient } from '../postgres-ha/index.js';
 import { memberRejoined, openHaDatabase, waitForCluster } from './failover-cluster.js';
 import type { JournalEntry } from './journal.js';
 
@@ -25,7 +25,7 @@ export const DRILL_SCHEMA = /^bulwark_drill_[0-9a-f]{8,32}$/;
 
 export const REVERT_WAIT_MS = 3 * 60_000;
 
-export async function revertDatabaseEntry(entry: Extract<JournalEntry, { kind: 'pg-schema' | 'pg-rejoin' }>, env: RevertEnv): Promise<string> {
+export async function revertDatabaseEntry(entry: Extract<JournalEntry, { kind: 'pg-schema' | 'pg-rejoin' | 'pg-failback' }>, env: RevertEnv): Promise<string> {
   if (!env.config) throw new BulwarkError('INTERNAL', `reverting a change to database ${entry.database} needs the configuration`);
   const db = openHaDatabase(env.config, entry.database);
   try {
@@ -34,6 +34,7 @@ export async function revertDatabaseEntry(entry: Extract<JournalEntry, { kind: '
       const view = await waitForCluster(db, (v) => memberRejoined(v, entry.member), waitMs, `${entry.member} back as the leader or a streaming replica (its HA loop rejoins it)`, env.signal);
       return entry.member === view.leader ? `${entry.member} leads ${entry.database}` : `${entry.member} streams from ${view.leader} again`;
     }
+    if (entry.kind === 'pg-failback') return await failback(db, entry.member, waitMs, env.signal);
     return await dropSchema(db, entry.schema, waitMs, env.signal);
   } finally {
     await db.close();
@@ -47,4 +48,13 @@ async function dropSchema(db: ReturnType<typeof openHaDatabase>, schema: string,
   // Synchronous mode: the drop waits for a standby's acknowledgement like any commit.
   await withClient(endpoint, { signal, timeoutMs: 60_000 }, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
   return `dropped schema ${schema} on ${view.leader}`;
+}
+
+/** Once the cluster is whole again: a switchover back to the member that led before the drill, and until it leads with every member streaming. */
+async function failback(db: ReturnType<typeof openHaDatabase>, member: string, waitMs: number, signal?: AbortSignal): Promise<string> {
+  const view = await waitForCluster(db, (v) => v.problems.length === 0, waitMs, `the cluster whole before switching back to ${member}`, signal);
+  if (view.leader === member) return `${member} leads ${db.name}`;
+  await requestSwitchover({ etcd: db.etcd.client, keys: db.etcd.keys, topology: db.topology, signal }, member);
+  await waitForCluster(db, (v) => v.problems.length === 0 && v.leader === member, waitMs, `${member} leading again, every member streaming from it`, signal);
+  return `switched ${db.name} back from ${view.leader} to ${member}`;
 }

@@ -37,6 +37,7 @@ export async function revertEntry(entry: JournalEntry, env: RevertEnv = {}): Pro
       return stopScratchPostgres(entry);
     case 'pg-schema':
     case 'pg-rejoin':
+    case 'pg-failback':
       // Loaded on use: it brings postgres-ha and the pg client, which a restore drill's replay never needs.
       return (await import('./revert-database.js')).revertDatabaseEntry(entry, env);
     default:

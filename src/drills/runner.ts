@@ -8,6 +8,10 @@ import { restorationPolicies, runBackupRestoration } from './backup-restoration.
 import type { DrillGateway, RestoreContext } from './context.js';
 import { drillTarget, recommendations } from './grade.js';
 import { zoneRecommendations } from './zone-report.js';
+import { planRegion } from './plan-region.js';
+import { isRegionDrill, regionPlan } from './region-plan.js';
+import { regionRecommendations } from './region-report.js';
+import type { RegionResult } from './region-drill.js';
 import { RevertJournal } from './journal.js';
 import { DrillLock } from './lock.js';
 import { failoverGradeIssues, failoverRecommendations } from './failover-measure.js';
@@ -38,7 +42,7 @@ export interface DrillRunnerOptions {
 export interface RunDrillOptions { signal?: AbortSignal }
 
 /** The drill types that run today; the others are validated but not built. */
-const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing', 'zone', 'zone_failure', 'experiment']);
+const RUNNABLE = new Set(['backup_restoration', 'database_failover', 'failover_testing', 'zone', 'zone_failure', 'experiment', 'full_dr_exercise']);
 const isZone = (type: string): boolean => type === 'zone' || type === 'zone_failure';
 
 /**
@@ -64,8 +68,9 @@ export class DrillRunner {
       throw new BulwarkError('USAGE', `dr_testing has no drill "${name}"`, { hint: known.length ? `known: ${known.join(', ')}` : 'declare drills under dr_testing in bulwark.yaml' });
     }
     const type = drill.type ?? name;
-    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration, database_failover, zone (zone_failure) and experiment drills run today; the other types are validated only' });
+    if (!RUNNABLE.has(type)) throw new BulwarkError('USAGE', `drill "${name}" is of type ${type}, which bulwark cannot run yet`, { hint: 'backup_restoration, database_failover, zone (zone_failure), full_dr_exercise (region) and experiment drills run today; the other types are validated only' });
     if (isFailoverDrill(type)) failoverDatabase(this.options.config, drill.database);
+    if (isRegionDrill(type)) regionPlan(this.options.config, drill, name);
     return { drill, type };
   }
 
@@ -78,6 +83,7 @@ export class DrillRunner {
     }
     if (isZone(type)) return planZone(this.options.config, drill, name, this.drillsDir);
     if (type === 'experiment') return planExperiment(this.options.config, drill, this.drillsDir);
+    if (isRegionDrill(type)) return planRegion(this.options.config, drill, name, this.drillsDir);
     const target = drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     return planRestoration(this.options.config, drill, this.drillsDir, this.sandboxRoot(drill), target);
   }
@@ -123,15 +129,21 @@ export class DrillRunner {
     };
     const failover = isFailoverDrill(type);
     let target: DrillTarget = failover ? failoverTarget(this.options.config, drill, failoverDatabase(this.options.config, drill.database))
+      : isRegionDrill(type) ? regionPlan(this.options.config, drill, name).target
       : isZone(type) || type === 'experiment' ? {} : drillTarget(this.options.config, drill, restorationPolicies(this.options.config, drill));
     let policies: PolicyMeasurement[] = [];
     let measured: FailoverMeasurement | undefined;
     let zone: ZoneMeasurement | undefined;
+    let region: RegionResult | undefined;
     let experiment: ExperimentMeasurement | undefined;
     let abortedBy: string | undefined;
     try {
       // Loaded on use: the failover drill brings postgres-ha and the pg client.
       if (failover) measured = await (await import('./database-failover.js')).runDatabaseFailover(ctx, target);
+      else if (isRegionDrill(type)) {
+        region = await (await import('./region-drill.js')).runRegionDrill(ctx, name);
+        if (region.stop) abortedBy = `aborted by its stop condition: ${region.stop.reason}; every fault reverted ${region.stop.breachToRevertMs} ms after the breach`;
+      }
       else if (isZone(type)) {
         zone = await runZoneDrill(ctx, name);
         target = zone.target;
@@ -141,7 +153,8 @@ export class DrillRunner {
     } catch (err) {
       abortedBy = abortReason(err, signal, options.signal, drill.timeout_minutes);
     }
-    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover ? { failover: measured } : {}), zone, experiment, abortedBy });
+    if (region) ({ failover: measured, policies } = region);
+    const report = this.report({ id, drill: name, type, startedAt, target, notes: notesOf(drill), timeline: timeline.steps, policies, ...(failover || measured ? { failover: measured } : {}), zone, experiment, region: region?.region, abortedBy });
     // What could not be torn down stays journalled: the next start tries again.
     if (this.journal.pending.length === 0) await this.journal.clear();
     else report.issues.push(`not torn down, left for the next start to revert: ${JSON.stringify(this.journal.pending)}`);
@@ -151,6 +164,10 @@ export class DrillRunner {
 
   private report(r: Omit<DrillReport, 'outcome' | 'finishedAt' | 'issues' | 'recommendations'> & { abortedBy?: string }): DrillReport {
     const { abortedBy, ...rest } = r;
+    if (r.region) {
+      const issues = [...(abortedBy ? [abortedBy] : []), ...r.region.problems];
+      return { ...rest, outcome: abortedBy ? 'aborted' : r.region.passed ? 'passed' : 'failed', finishedAt: this.now(), issues, recommendations: regionRecommendations(r.target, r.region) };
+    }
     if (isFailoverDrill(r.type)) return { ...rest, ...failoverOutcome(r.failover, abortedBy), finishedAt: this.now(), recommendations: failoverRecommendations(r.target, r.failover) };
     const issues = [...(abortedBy ? [abortedBy] : []), ...r.policies.flatMap((p) => p.problems.map((x) => `${p.policy}: ${x}`)), ...gradeIssues(r.policies)];
     if (r.type === 'experiment') return experimentReport(rest, issues, abortedBy, this.now());

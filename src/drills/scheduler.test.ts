@@ -12,7 +12,7 @@ import { configFrom } from './testing/world.js';
 const YAML = `
 dr_testing:
   restore: { type: backup_restoration, schedule: "* * * * * *" }
-  full_dr_exercise: { schedule: "* * * * * *" }
+  latency_injection: { schedule: "* * * * * *" }
 `;
 
 async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
@@ -56,8 +56,8 @@ describe('DrillScheduler', () => {
     expect(view('restore').running).toBe(true);
     const busy = await until(() => view('restore').last_skip ?? undefined, 'a slot skipped while the drill runs');
     expect(busy.reason).toBe('drill "restore" is running; drills run one at a time');
-    const unbuilt = await until(() => view('full_dr_exercise').last_skip ?? undefined, 'a skipped unbuilt drill');
-    expect(unbuilt.reason).toMatch(/type full_dr_exercise, which bulwark cannot run yet/);
+    const unbuilt = await until(() => view('latency_injection').last_skip ?? undefined, 'a skipped unbuilt drill');
+    expect(unbuilt.reason).toMatch(/type latency_injection, which bulwark cannot run yet/);
     expect(launched).toEqual(['restore']);
 
     release();
@@ -67,7 +67,7 @@ describe('DrillScheduler', () => {
       return found.some((e) => e.kind === 'drill.finished') ? found : undefined;
     }, 'drill.finished');
     expect(events.find((e) => e.kind === 'drill.finished')).toMatchObject({ subject: 'drill/restore', data: { run: 'run-1', outcome: 'passed' } });
-    expect(events.some((e) => e.kind === 'drill.skipped' && e.subject === 'drill/full_dr_exercise')).toBe(true);
+    expect(events.some((e) => e.kind === 'drill.skipped' && e.subject === 'drill/latency_injection')).toBe(true);
 
     await until(() => (launched.length > 1 ? true : undefined), 'the next launch');
     await scheduler.stop(AbortSignal.timeout(5_000));

@@ -1,5 +1,6 @@
 import type { DrillOutcome } from '../store/index.js';
 import type { ExperimentMeasurement } from './experiment/run.js';
+import type { RegionMeasurement } from './region-types.js';
 import type { ZoneMeasurement } from './zone-types.js';
 
 /** One step of a drill, as the timeline and the report show it. */
@@ -106,6 +107,8 @@ export interface DrillReport {
   zone?: ZoneMeasurement;
   /** Experiments: the hypothesis before and after, the method, the rollbacks. */
   experiment?: ExperimentMeasurement;
+  /** Region drills (full_dr_exercise): the region's services and database end to end; `failover` or `policies` hold the database's own figures. */
+  region?: RegionMeasurement;
   issues: string[];
   recommendations: string[];
 }
@@ -117,6 +120,7 @@ export function measuredOf(report: DrillReport): Record<string, unknown> {
     policies: Object.fromEntries(report.policies.map((p) => [p.policy, { rto: p.rto, rpo: p.rpo, restorePoint: p.restorePoint, passed: p.passed }])),
     ...(report.failover ? { failover: failoverFigures(report.failover) } : {}),
     ...(report.experiment ? { experiment: { verdict: report.experiment.verdict, passed: report.experiment.passed } } : {}),
+    ...(report.region ? { region: regionFigures(report.region) } : {}),
     ...(report.zone ? { zone: { requests: report.zone.requests, failover: report.zone.failover, failback: report.zone.failback, stop: report.zone.stop, passed: report.zone.passed } } : {}),
   };
 }
@@ -124,4 +128,9 @@ export function measuredOf(report: DrillReport): Record<string, unknown> {
 function failoverFigures(f: FailoverMeasurement): Record<string, unknown> {
   const { lostSeqs: _seqs, problems: _problems, ...figures } = f;
   return figures;
+}
+
+function regionFigures(r: RegionMeasurement): Record<string, unknown> {
+  const { services, problems: _problems, ...figures } = r;
+  return { ...figures, services: Object.fromEntries(services.map((s) => [s.service, { requests: s.requests, failover: s.failover, failback: s.failback, passed: s.passed }])) };
 }

@@ -13,6 +13,7 @@ import { fmt, graded } from './grade.js';
 import { StopCondition, type Breach } from './stop-condition.js';
 import { TrafficGenerator, type RequestResult } from './traffic.js';
 import { takeZoneOut, untilZoneServes, zoneTargets } from './zone-faults.js';
+import type { TargetProcess } from './faults/process.js';
 import { zonePlan, type ZonePlan } from './zone-plan.js';
 import type { ZoneMeasurement } from './zone-types.js';
 
@@ -22,7 +23,7 @@ const STEADY_TIMEOUT_MS = 30_000;
 /** How long a zone may take to serve again after failback (a supervisor's restart included). */
 const FAILBACK_TIMEOUT_MS = 60_000;
 
-interface Run {
+export interface Run {
   plan: ZonePlan;
   traffic: TrafficGenerator;
   faults: FaultSet;
@@ -66,6 +67,68 @@ export async function runZoneDrill(ctx: RestoreContext, drillName: string): Prom
     await (run.signal.aborted ? run.traffic.abort() : run.traffic.stop());
   }
   return finish(run, m, faultAt, failbackAt);
+}
+
+/**
+ * One service's endpoints taken out under traffic, in phases, so that the
+ * zone drill runs one and the region drill runs one per service beside a
+ * database failover. `run.aborted` fires when its stop condition does.
+ */
+export interface Outage {
+  run: Run;
+  m: ZoneMeasurement;
+  targets: Array<TargetProcess | undefined>;
+  faultAt?: number;
+  failbackAt?: number;
+}
+
+/** Looks the processes up, then starts the traffic. */
+export async function openOutage(ctx: RestoreContext, plan: ZonePlan): Promise<Outage> {
+  const targets = await zoneTargets(ctx, plan);
+  return { run: startRun(ctx, plan), m: emptyMeasurement(plan), targets };
+}
+
+export function outageSteady(ctx: RestoreContext, o: Outage): Promise<void> {
+  return ctx.timeline.step('steady', o.run.plan.service, () => untilSteady(o.run), () => `${STEADY_ANSWERS} answers in a row through ${o.run.plan.trafficUrl}`);
+}
+
+export async function outageFault(ctx: RestoreContext, o: Outage): Promise<void> {
+  const { run } = o;
+  o.faultAt = performance.now();
+  await ctx.timeline.step('fault', run.plan.zone, () => takeZoneOut(ctx, run.plan, run.faults, o.targets, run.signal), () => run.faults.active.map((f) => f.describe).join('; '));
+}
+
+/** Not serving while the zone is out is the drill's finding, not its end: failback still runs. */
+export async function outageServed(ctx: RestoreContext, o: Outage): Promise<void> {
+  const { run } = o;
+  await ctx.timeline.step('failover', run.plan.zone, () => untilServedAfter(run, performance.now(), run.plan.faultMs), (t) => `an answer ${fmt(t)} after the zone went out`)
+    .catch((err: unknown) => { if (run.signal.aborted) throw err; });
+}
+
+export async function outageFailback(ctx: RestoreContext, o: Outage): Promise<void> {
+  const { run, m } = o;
+  const failbackAt = performance.now();
+  o.failbackAt = failbackAt;
+  m.failback = { revertMs: 0 };
+  await ctx.timeline.step('failback', run.plan.zone, async () => {
+    const reverted = await run.faults.revertAll();
+    if (!reverted.ok) m.problems.push(...reverted.details.filter((d) => d.startsWith('could not')));
+    m.failback!.revertMs = Math.round(performance.now() - failbackAt);
+    return reverted.details.join('; ');
+  }, (d) => d);
+  const path = new URL(run.plan.trafficUrl).pathname;
+  if (await untilZoneServes(run.plan, path, FAILBACK_TIMEOUT_MS, run.signal)) m.failback.servingMs = Math.round(performance.now() - failbackAt);
+  else m.problems.push(`zone ${run.plan.zone} did not serve again within ${fmt(FAILBACK_TIMEOUT_MS)} of failback`);
+}
+
+/** Always: every fault reverted, the traffic stopped. */
+export async function closeOutage(o: Outage): Promise<void> {
+  await o.run.faults.revertAll();
+  await (o.run.signal.aborted ? o.run.traffic.abort() : o.run.traffic.stop());
+}
+
+export function finishOutage(o: Outage): ZoneMeasurement {
+  return finish(o.run, o.m, o.faultAt, o.failbackAt);
 }
 
 function startRun(ctx: RestoreContext, plan: ZonePlan): Run {

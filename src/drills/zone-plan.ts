@@ -31,20 +31,28 @@ export function zonePlan(config: BulwarkConfig, drill: DrillConfig, drillName: s
   const serviceName = drill.service;
   const zone = drill.zone;
   if (serviceName === undefined || zone === undefined) throw new BulwarkError('CONFIG_INVALID', `${where}: a zone drill needs service: and zone:`, { hint: 'for example { type: zone, service: api, zone: us-east-1a }' });
+  return servicePlan(config, drill, where, serviceName, { label: zone, what: `zone ${zone}`, isOut: (z) => z === zone });
+}
+
+/** Which endpoints of a service go out: a zone's, or (region drills) those of every zone of a region. */
+export interface OutSelection { label: string; what: string; isOut: (zone: string | undefined) => boolean }
+
+/** A service's endpoints split into those taken out and the rest, with the traffic, bounds and tier to grade. */
+export function servicePlan(config: BulwarkConfig, drill: DrillConfig, where: string, serviceName: string, sel: OutSelection): ZonePlan {
   const service = config.services[serviceName];
   if (!service) throw new BulwarkError('CONFIG_INVALID', `${where}.service: no service "${serviceName}"`, { hint: `known: ${Object.keys(config.services).join(', ') || 'none'}` });
   const all = service.endpoints.map((e, i) => ({ name: endpointName(e, i), url: e.url, port: portOf(e.url), zone: e.zone }));
-  const out = all.filter((e) => e.zone === zone).map(({ zone: _, ...e }) => e);
-  const remaining = all.filter((e) => e.zone !== zone).map(({ zone: _, ...e }) => e);
-  if (out.length === 0) throw new BulwarkError('CONFIG_INVALID', `${where}.zone: service ${serviceName} has no endpoint in zone ${zone}`, { hint: `its zones: ${[...new Set(all.map((e) => e.zone ?? '(none)'))].join(', ')}` });
-  if (remaining.length === 0) throw new BulwarkError('CONFIG_INVALID', `${where}: every endpoint of service ${serviceName} is in zone ${zone}, so taking it out is an outage, not a drill`, { hint: 'add endpoints in another zone first' });
+  const out = all.filter((e) => sel.isOut(e.zone)).map(({ zone: _, ...e }) => e);
+  const remaining = all.filter((e) => !sel.isOut(e.zone)).map(({ zone: _, ...e }) => e);
+  if (out.length === 0) throw new BulwarkError('CONFIG_INVALID', `${where}: service ${serviceName} has no endpoint in ${sel.what}`, { hint: `its zones: ${[...new Set(all.map((e) => e.zone ?? '(none)'))].join(', ')}` });
+  if (remaining.length === 0) throw new BulwarkError('CONFIG_INVALID', `${where}: every endpoint of service ${serviceName} is in ${sel.what}, so taking it out is an outage, not a drill`, { hint: 'add endpoints elsewhere first' });
   const traffic = drill.traffic;
   const trafficUrl = traffic?.url ?? gatewayUrl(service.listen, traffic?.path ?? '/', where, serviceName);
   const tierName = drill.tier ?? service.tier;
   const tier = tierName === undefined ? undefined : config.sla_tiers[tierName];
   const stop = drill.stop_condition;
   return {
-    service: serviceName, zone, method: drill.method ?? 'kill', restart: drill.restart ?? 'respawn', out, remaining, trafficUrl,
+    service: serviceName, zone: sel.label, method: drill.method ?? 'kill', restart: drill.restart ?? 'respawn', out, remaining, trafficUrl,
     ratePerSecond: traffic?.rate ?? 20, requestTimeoutMs: traffic?.timeout ?? 2_000, faultMs: drill.fault_duration ?? DEFAULT_FAULT_MS,
     maxFailed: drill.max_failed_requests ?? 0,
     stop: stop && { errorRate: stop.error_rate, burnRate: stop.burn_rate, windowMs: stop.window, minRequests: stop.min_requests, availability: tier?.availability },

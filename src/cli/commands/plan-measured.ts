@@ -44,6 +44,7 @@ export async function lastDrillRuns(config: BulwarkConfig, dataDir: string): Pro
 export function measuredRows(config: BulwarkConfig, plan: PlanReport, runs: readonly DrillRunRecord[]): MeasuredRow[] {
   return runs.flatMap((run) => {
     const report = run.report as DrillReport;
+    if (report.region) return [regionRow(plan, run, report)];
     return (report.policies ?? []).map((p) => {
       const policy = config.backups?.policies[p.policy];
       const database = policy?.source.postgres ?? null;
@@ -58,6 +59,17 @@ export function measuredRows(config: BulwarkConfig, plan: PlanReport, runs: read
   });
 }
 
+/** A region drill: one row for the region lost, its database's modelled recovery beside the end-to-end RTO measured. */
+function regionRow(plan: PlanReport, run: DrillRunRecord, report: DrillReport): MeasuredRow {
+  const r = report.region!;
+  const component = plan.components.find((c) => (r.database !== undefined ? c.kind === 'database' && c.name === r.database : c.name === r.services[0]?.service));
+  return {
+    drill: run.drill, policy: `region ${r.region} → ${r.drRegion}`, database: r.database ?? null, tier: report.target?.tier ?? null, run: run.id, at: new Date(run.startedAt).toISOString(), outcome: run.outcome,
+    rto: { modelledMs: component?.recovery.estimatedRecoveryMs ?? null, measuredMs: r.rto?.measuredMs ?? null, targetMs: r.rto?.targetMs ?? null },
+    rpo: { modelledMs: null, measuredMs: r.rpo?.measuredMs ?? null, targetMs: r.rpo?.targetMs ?? null },
+  };
+}
+
 const HEADERS = ['DRILL', 'RESTORES', 'TIER', 'RTO MODELLED', 'RTO MEASURED', 'RPO MODELLED', 'RPO MEASURED', 'LAST RUN'];
 
 /** The measured figures as plain-text columns, each beside the modelled one and its target. */
@@ -68,7 +80,7 @@ export function renderMeasured(rows: readonly MeasuredRow[], error?: string): st
   const d = (ms: number | null): string => (ms === null ? '-' : ms < 1000 ? `${ms}ms` : formatDuration(ms));
   const against = (ms: number | null, target: number | null): string => (ms === null ? '-' : `${d(ms)}${target === null ? '' : ` / ${d(target)} ${ms <= target ? 'ok' : 'MISSED'}`}`);
   const table = [HEADERS, ...rows.map((r) => [
-    r.drill, r.database === null ? `policy ${r.policy}` : `${r.database} (${r.policy})`, r.tier ?? '-',
+    r.drill, r.database === null ? (r.policy.startsWith('region ') ? r.policy : `policy ${r.policy}`) : `${r.database} (${r.policy})`, r.tier ?? '-',
     d(r.rto.modelledMs), against(r.rto.measuredMs, r.rto.targetMs), d(r.rpo.modelledMs), against(r.rpo.measuredMs, r.rpo.targetMs),
     `${r.at.slice(0, 16).replace('T', ' ')} ${r.outcome}`,
   ])];
