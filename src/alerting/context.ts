@@ -16,6 +16,8 @@ import type { Incident } from './types.js';
  */
 export class AlertContext {
   readonly open = new Map<number, Incident>();
+  /** Open incident ids by key: the engine looks one up on every activation, and a storm has thousands open. */
+  private readonly openKeys = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   config!: BulwarkConfig;
   alerting!: AlertingConfig;
@@ -47,12 +49,13 @@ export class AlertContext {
 
   async load(): Promise<void> {
     this.open.clear();
-    for (const incident of await this.store.openIncidents()) this.open.set(incident.id, incident);
+    this.openKeys.clear();
+    for (const incident of await this.store.openIncidents()) this.remember(incident);
   }
 
   openByKey(key: string): Incident | undefined {
-    for (const incident of this.open.values()) if (incident.key === key) return incident;
-    return undefined;
+    const id = this.openKeys.get(key);
+    return id === undefined ? undefined : this.open.get(id);
   }
 
   async update(incident: Incident, patch: IncidentPatch, events: readonly IncidentEventInput[], outbox: readonly OutboxInput[] = []): Promise<Incident> {
@@ -62,9 +65,14 @@ export class AlertContext {
   }
 
   track(incident: Incident): void {
-    if (incident.state === 'resolved') this.open.delete(incident.id);
-    else this.open.set(incident.id, incident);
+    if (incident.state !== 'resolved') this.remember(incident);
+    else if (this.open.delete(incident.id) && this.openKeys.get(incident.key) === incident.id) this.openKeys.delete(incident.key);
     this.afterChange();
+  }
+
+  private remember(incident: Incident): void {
+    this.open.set(incident.id, incident);
+    this.openKeys.set(incident.key, incident.id);
   }
 
   notifyContext(incident: Incident): NotifyContext {
