@@ -10,16 +10,21 @@ const MAX_TIMER_MS = 60_000;
  */
 export class OpenIncidentWatch {
   private timer: NodeJS.Timeout | null = null;
+  private pending: NodeJS.Immediate | null = null;
 
-  constructor(private readonly ctx: AlertContext, private readonly onDue: () => void) {}
-
-  changed(): void {
-    this.refresh();
+  constructor(private readonly ctx: AlertContext, private readonly onDue: () => void) {
+    ctx.metrics.countOpenFrom(() => ctx.open.values());
   }
 
-  /** Gauges and timer now. */
+  changed(): void {
+    this.pending ??= setImmediate(() => {
+      this.pending = null;
+      this.refresh();
+    });
+  }
+
+  /** Re-arms the timer now. */
   refresh(): void {
-    this.updateGauges();
     if (this.timer) clearTimeout(this.timer);
     let soonest = Infinity;
     for (const incident of this.ctx.open.values()) soonest = Math.min(soonest, nextDue(this.ctx, incident) ?? Infinity);
@@ -32,20 +37,9 @@ export class OpenIncidentWatch {
   }
 
   stop(): void {
+    if (this.pending) clearImmediate(this.pending);
+    this.pending = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-  }
-
-  /** Counted first and set once per label pair: a gauge update per open incident cost more than the rest of a change. */
-  private updateGauges(): void {
-    const counts = new Map<string, { severity: string; state: string; n: number }>();
-    for (const { severity, state } of this.ctx.open.values()) {
-      const key = `${severity}|${state}`;
-      const entry = counts.get(key);
-      if (entry) entry.n++;
-      else counts.set(key, { severity, state, n: 1 });
-    }
-    this.ctx.metrics.incidentsOpen.reset();
-    for (const { severity, state, n } of counts.values()) this.ctx.metrics.incidentsOpen.set({ severity, state }, n);
   }
 }
