@@ -44,7 +44,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-alerting-engine-'));
 const store = await openSqliteStore({ path: join(dir, 'bulwark.db') });
 await store.migrate();
 let watch: OpenIncidentWatch | undefined;
-const ctx = new AlertContext(store.alerting, store, silentLogger(), registerAlertingMetrics(new Registry()), Date.now, () => 'http://127.0.0.1:1', 'k'.repeat(64), () => watch?.changed());
+const ctx = new AlertContext(store.alerting, store, silentLogger(), registerAlertingMetrics(new Registry()), Date.now, () => 'http://127.0.0.1:1', 'k'.repeat(64), (incident) => watch?.changed(incident));
 watch = new OpenIncidentWatch(ctx, () => undefined);
 ctx.configure(config, effectiveRules(config));
 await ctx.load();

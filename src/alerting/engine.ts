@@ -67,7 +67,10 @@ export class AlertEngine {
   /** Feed signals; incidents change in order, one at a time. */
   handle(signals: readonly Signal[]): Promise<void> {
     return this.ctx.serial(async () => {
-      for (const signal of signals) await this.one(signal).catch((err: unknown) => this.logFailure(err, signal));
+      for (const signal of signals) {
+        await this.ctx.breathe();
+        await this.one(signal).catch((err: unknown) => this.logFailure(err, signal));
+      }
     });
   }
 

@@ -1,5 +1,6 @@
 import type { AlertContext } from './context.js';
 import { nextDue } from './escalation.js';
+import type { Incident } from './types.js';
 
 const MAX_TIMER_MS = 60_000;
 
@@ -11,12 +12,15 @@ const MAX_TIMER_MS = 60_000;
 export class OpenIncidentWatch {
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
+  private armedAt: number | null = null;
 
   constructor(private readonly ctx: AlertContext, private readonly onDue: () => void) {
     ctx.metrics.countOpenFrom(() => ctx.open.values());
   }
 
-  changed(): void {
+  changed(incident?: Incident): void {
+    const due = incident && this.ctx.open.has(incident.id) ? nextDue(this.ctx, incident) : null;
+    if (due !== null && (this.armedAt === null || due < this.armedAt)) this.arm(due);
     this.pending ??= setImmediate(() => {
       this.pending = null;
       this.refresh();
@@ -25,12 +29,19 @@ export class OpenIncidentWatch {
 
   /** Re-arms the timer now. */
   refresh(): void {
-    if (this.timer) clearTimeout(this.timer);
     let soonest = Infinity;
     for (const incident of this.ctx.open.values()) soonest = Math.min(soonest, nextDue(this.ctx, incident) ?? Infinity);
-    const wait = Number.isFinite(soonest) ? Math.min(Math.max(soonest - this.ctx.now(), 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+    this.arm(soonest);
+  }
+
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const now = this.ctx.now();
+    const wait = Number.isFinite(at) ? Math.min(Math.max(at - now, 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+    this.armedAt = now + wait;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.armedAt = null;
       this.onDue();
     }, wait);
     this.timer.unref();
@@ -41,5 +52,6 @@ export class OpenIncidentWatch {
     this.pending = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armedAt = null;
   }
 }

@@ -20,7 +20,7 @@ import { OpenIncidentWatch } from './open-watch.js';
 import { OutboxSender } from './sender.js';
 import { createSources, type ProbeViews, type SignalSources, type SignalSourcesOptions } from './sources/index.js';
 import { DailySummary } from './summary.js';
-import type { Channel, IncidentActions } from './types.js';
+import type { Channel, Incident, IncidentActions } from './types.js';
 
 export interface AlertingServiceOptions {
   config: BulwarkConfig;
@@ -84,7 +84,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     const linkKey = await store.alerting.setting(LINK_KEY_SETTING, newLinkKey);
     const released = await store.alerting.releaseClaims();
     if (released > 0) log.warn({ notifications: released }, 'notifications a previous run was sending go out again (their outcome was lost; receivers that honour Idempotency-Key drop repeats)');
-    this.ctx = new AlertContext(store.alerting, store, log, this.metrics, this.now, () => this.baseUrl(), linkKey, () => this.changed());
+    this.ctx = new AlertContext(store.alerting, store, log, this.metrics, this.now, () => this.baseUrl(), linkKey, (incident) => this.changed(incident));
     this.engine = new AlertEngine(this.ctx);
     this.watch = new OpenIncidentWatch(this.ctx, () => void this.tick());
     this.actionsImpl = new IncidentActionsImpl(this.ctx, this.engine);
@@ -124,6 +124,8 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     await this.closeChannels();
     this.apply(config);
     this.sources?.reload([...this.ctx.rules.values()], config);
+    // What the reload cleared (alerts of removed rules) is applied before it returns.
+    await this.ctx.serial(async () => undefined);
     this.changed();
   }
 
@@ -162,10 +164,10 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   }
 
   /** After any incident change: deliver what was queued, and wake when the next step is due. */
-  private changed(): void {
+  private changed(incident?: Incident): void {
     if (!this.started) return;
     this.sender.wake();
-    this.watch!.changed();
+    this.watch!.changed(incident);
   }
 
   private async tick(): Promise<void> {
