@@ -22,18 +22,8 @@ export interface SqliteStoreOptions {
  */
 const txChains = new Map<string, Promise<unknown>>();
 
-/**
- * Prepared statements kept per connection (least recently used dropped first):
- * the driver prepares on every call otherwise, which was a tenth of the
- * daemon's CPU in an alerting storm (bench/alerting-engine.ts). Queries built
- * with a varying number of placeholders come and go through the bound.
- */
-const STATEMENT_CACHE_SIZE = 256;
-
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
-
-  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database, private readonly key: string) {}
 
@@ -43,22 +33,11 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.statement(sql).all(...params) as T[];
+    return this.db.prepare(sql).all(...params) as T[];
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.statement(sql).run(...params).changes;
-  }
-
-  private statement(sql: string): Database.Statement {
-    let prepared = this.statements.get(sql);
-    if (prepared) this.statements.delete(sql);
-    else {
-      prepared = this.db.prepare(sql);
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
-    }
-    this.statements.set(sql, prepared);
-    return prepared;
+    return this.db.prepare(sql).run(...params).changes;
   }
 
   async exec(script: string): Promise<void> {
@@ -78,13 +57,13 @@ export class SqliteDriver implements SqlDriver {
   private async runTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     // IMMEDIATE takes the write lock up front, so two processes cannot both
     // read "not applied" and then both write.
-    this.statement('BEGIN IMMEDIATE').run();
+    this.db.exec('BEGIN IMMEDIATE');
     try {
       const result = await fn(this);
-      this.statement('COMMIT').run();
+      this.db.exec('COMMIT');
       return result;
     } catch (err) {
-      if (this.db.inTransaction) this.statement('ROLLBACK').run();
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
   }
@@ -100,7 +79,6 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    this.statements.clear();
     if (this.db.open) this.db.close();
   }
 }
@@ -110,10 +88,6 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
-    // In WAL mode NORMAL syncs at checkpoints, not at every commit (an fsync on the event loop per
-    // incident change). A process crash loses nothing; a power loss can roll back the last
-    // transactions, whole, never corrupt: see "Durability" in src/alerting/README.md.
-    db.pragma('synchronous = NORMAL');
     db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     db.pragma('foreign_keys = ON');
     return db;
