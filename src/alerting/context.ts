@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AlertingConfig, BulwarkConfig } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import type { AlertingStore, IncidentEventInput, IncidentPatch, OutboxInput, Store } from '../store/index.js';
@@ -14,9 +15,15 @@ import type { Incident } from './types.js';
  * incidents (the store is the truth; the cache is rebuilt from it at start).
  * Every change of an incident goes through `change`, one at a time.
  */
+/** How long work inside `serial` may hold the event loop before `breathe` lets timers and I/O run. */
+const SLICE_MS = 20;
+
 export class AlertContext {
   readonly open = new Map<number, Incident>();
+  /** Open incident ids by key: the engine looks one up on every activation, and a storm has thousands open. */
+  private readonly openKeys = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
+  private sliceStartedAt: number | null = null;
   config!: BulwarkConfig;
   alerting!: AlertingConfig;
   rules = new Map<string, ResolvedRule>();
@@ -29,7 +36,7 @@ export class AlertContext {
     readonly now: () => number,
     readonly baseUrl: () => string,
     readonly linkKey: string,
-    readonly afterChange: () => void,
+    readonly afterChange: (incident: Incident) => void,
   ) {}
 
   configure(config: BulwarkConfig, rules: readonly ResolvedRule[]): void {
@@ -45,14 +52,34 @@ export class AlertContext {
     return run;
   }
 
+  /**
+   * Between units of work inside `serial` (a signal, an incident's step): once
+   * this turn of the event loop has worked SLICE_MS, waits for the next, so
+   * that probe timers, API requests and the sender's answers run. The queue
+   * and SQLite are synchronous underneath: without it a storm of signals held
+   * the loop for seconds and starved the probes (bench/alerting-engine.ts).
+   */
+  async breathe(): Promise<void> {
+    const now = performance.now();
+    if (this.sliceStartedAt === null) {
+      this.sliceStartedAt = now;
+      setImmediate(() => {
+        this.sliceStartedAt = null;
+      });
+      return;
+    }
+    if (now - this.sliceStartedAt >= SLICE_MS) await yieldToLoop();
+  }
+
   async load(): Promise<void> {
     this.open.clear();
-    for (const incident of await this.store.openIncidents()) this.open.set(incident.id, incident);
+    this.openKeys.clear();
+    for (const incident of await this.store.openIncidents()) this.remember(incident);
   }
 
   openByKey(key: string): Incident | undefined {
-    for (const incident of this.open.values()) if (incident.key === key) return incident;
-    return undefined;
+    const id = this.openKeys.get(key);
+    return id === undefined ? undefined : this.open.get(id);
   }
 
   async update(incident: Incident, patch: IncidentPatch, events: readonly IncidentEventInput[], outbox: readonly OutboxInput[] = []): Promise<Incident> {
@@ -62,9 +89,14 @@ export class AlertContext {
   }
 
   track(incident: Incident): void {
-    if (incident.state === 'resolved') this.open.delete(incident.id);
-    else this.open.set(incident.id, incident);
-    this.afterChange();
+    if (incident.state !== 'resolved') this.remember(incident);
+    else if (this.open.delete(incident.id) && this.openKeys.get(incident.key) === incident.id) this.openKeys.delete(incident.key);
+    this.afterChange(incident);
+  }
+
+  private remember(incident: Incident): void {
+    this.open.set(incident.id, incident);
+    this.openKeys.set(incident.key, incident.id);
   }
 
   notifyContext(incident: Incident): NotifyContext {

@@ -34,6 +34,12 @@ const INHIBITIONS: ReadonlyArray<[string, string, string]> = [
   ['database_down', 'no_sync_standby', 'database'],
 ];
 
+function addTo<T>(index: Map<string, Set<T>>, key: string, item: T): string {
+  const set = index.get(key) ?? new Set<T>();
+  index.set(key, set.add(item));
+  return key;
+}
+
 const alertId = (signal: Pick<Signal, 'rule' | 'subject'>): string => `${signal.rule}|${signal.subject}`;
 
 export class AlertEngine {
@@ -46,7 +52,9 @@ export class AlertEngine {
    * half the daemon's CPU at 10,000 endpoints failing (bench/alerting.ts).
    */
   private readonly inhibitors = new Map<string, Set<AlertState>>();
-  private readonly inhibitorKeys = new Map<AlertState, string[]>();
+  /** The other side: alerts an inhibitor can cover, by `kind|label|value`, for `inhibitOpen` and `releaseInhibited`. */
+  private readonly coverable = new Map<string, Set<AlertState>>();
+  private readonly indexKeys = new Map<AlertState, string[]>();
 
   constructor(private readonly ctx: AlertContext) {}
 
@@ -59,7 +67,10 @@ export class AlertEngine {
   /** Feed signals; incidents change in order, one at a time. */
   handle(signals: readonly Signal[]): Promise<void> {
     return this.ctx.serial(async () => {
-      for (const signal of signals) await this.one(signal).catch((err: unknown) => this.logFailure(err, signal));
+      for (const signal of signals) {
+        await this.ctx.breathe();
+        await this.one(signal).catch((err: unknown) => this.logFailure(err, signal));
+      }
     });
   }
 
@@ -106,7 +117,7 @@ export class AlertEngine {
     const state = known ?? { signal, firingSince: null, active: false, held: null, incidentKey: null, timer: null };
     this.alerts.set(id, state);
     state.signal = signal;
-    this.indexInhibitor(state);
+    this.indexAlert(state);
     if (signal.firing && state.firingSince === null) {
       state.firingSince = signal.at;
       const wait = signal.at + rule.forMs - this.ctx.now();
@@ -204,16 +215,32 @@ export class AlertEngine {
     return maintenanceIntervals(this.ctx.config.maintenance_windows, { start: now, end: now + 1 }, component)[0]?.name;
   }
 
-  private indexInhibitor(state: AlertState): void {
-    for (const key of this.inhibitorKeys.get(state) ?? []) this.inhibitors.get(key)?.delete(state);
-    const when = this.ctx.rules.get(state.signal.rule)?.when;
-    const keys = INHIBITIONS.filter(([inhibiting, , label]) => inhibiting === when && state.signal.labels[label] !== undefined)
-      .map(([inhibiting, , label]) => `${inhibiting}|${label}|${state.signal.labels[label]}`);
-    for (const key of keys) {
-      const set = this.inhibitors.get(key) ?? new Set<AlertState>();
-      this.inhibitors.set(key, set.add(state));
+  /** Files the alert under what it can inhibit (`inhibitors`) and under what can inhibit it (`coverable`). */
+  private indexAlert(state: AlertState): void {
+    for (const key of this.indexKeys.get(state) ?? []) {
+      this.inhibitors.get(key)?.delete(state);
+      this.coverable.get(key)?.delete(state);
     }
-    this.inhibitorKeys.set(state, keys);
+    const when = this.ctx.rules.get(state.signal.rule)?.when;
+    const { labels } = state.signal;
+    const keys: string[] = [];
+    for (const [inhibiting, inhibited, label] of INHIBITIONS) {
+      if (labels[label] === undefined) continue;
+      if (inhibiting === when) keys.push(addTo(this.inhibitors, `${inhibiting}|${label}|${labels[label]}`, state));
+      if (inhibited === when) keys.push(addTo(this.coverable, `${inhibited}|${label}|${labels[label]}`, state));
+    }
+    this.indexKeys.set(state, keys);
+  }
+
+  /** Alerts `inhibitor` may cover, from the index; `covers` still decides (a reload may have changed a rule). */
+  private *coveredBy(inhibitor: Signal): Generator<AlertState> {
+    const by = this.ctx.rules.get(inhibitor.rule)?.when;
+    for (const [inhibiting, inhibited, label] of INHIBITIONS) {
+      const value = inhibitor.labels[label];
+      if (inhibiting !== by || value === undefined) continue;
+      // A copy: what is done with each may re-file others before the loop moves on.
+      for (const state of [...(this.coverable.get(`${inhibited}|${label}|${value}`) ?? [])]) if (this.covers(inhibitor, state.signal)) yield state;
+    }
   }
 
   private inhibitorOf(signal: Signal): Signal | undefined {
@@ -245,16 +272,10 @@ export class AlertEngine {
     return INHIBITIONS.some(([inhibiting, inhibited, label]) => inhibiting === by && inhibited === when && signal.labels[label] !== undefined && signal.labels[label] === inhibitor.labels[label]);
   }
 
-  private inhibitsAnything(signal: Signal): boolean {
-    const by = this.ctx.rules.get(signal.rule)?.when;
-    return INHIBITIONS.some(([inhibiting]) => inhibiting === by);
-  }
-
-  // Only what the new alert covers is looked at: asking every alert for its inhibitor made each activation O(alerts²) (bench/alerting-engine.ts).
+  // Only what the new alert covers is looked at, through the index: scanning every alert made each service_down activation O(alerts) (bench/alerting-engine.ts).
   private async inhibitOpen(inhibitor: Signal): Promise<void> {
-    if (!this.inhibitsAnything(inhibitor)) return;
-    for (const state of this.alerts.values()) {
-      if (!state.active || state.held || state.signal === inhibitor || !this.covers(inhibitor, state.signal)) continue;
+    for (const state of this.coveredBy(inhibitor)) {
+      if (!state.active || state.held || state.signal === inhibitor) continue;
       const incident = state.incidentKey ? this.ctx.openByKey(state.incidentKey) : undefined;
       await this.hold(state, 'inhibited');
       if (incident) await removeAlert(this.ctx, incident, state.signal.subject, `inhibited by ${inhibitor.subject}`);
@@ -279,9 +300,8 @@ export class AlertEngine {
 
   /** A broader alert cleared: alerts it held that still fire become active again. */
   private async releaseInhibited(cleared: Signal): Promise<void> {
-    if (!this.inhibitsAnything(cleared)) return;
-    for (const state of this.alerts.values()) {
-      if (state.held !== 'inhibited' || state.firingSince === null || !this.covers(cleared, state.signal) || this.inhibitorOf(state.signal)) continue;
+    for (const state of this.coveredBy(cleared)) {
+      if (state.held !== 'inhibited' || state.firingSince === null || this.inhibitorOf(state.signal)) continue;
       state.active = false;
       state.held = null;
       this.ctx.log.debug({ subject: state.signal.subject, after: cleared.subject }, 'inhibition lifted');

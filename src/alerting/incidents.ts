@@ -84,6 +84,7 @@ export async function advanceDue(ctx: AlertContext): Promise<void> {
   for (const incident of [...ctx.open.values()]) {
     const due = nextDue(ctx, incident);
     if (due === null || due > ctx.now()) continue;
+    await ctx.breathe();
     await advance(ctx, incident).catch((err: unknown) => ctx.log.error({ incident: incident.id, err: (err as Error).message }, 'incident step failed; retrying'));
   }
 }

@@ -4,7 +4,7 @@ import { signedLink } from './links.js';
 import type { Delivery } from './targets.js';
 import { renderTemplate, templateFor } from './templates.js';
 import type { Incident, NotificationKind, OutgoingMessage } from './types.js';
-import { incidentVars } from './vars.js';
+import { incidentVars, linkVars } from './vars.js';
 
 /**
  * Turns (incident, kind, deliveries) into outbox rows: one rendered message
@@ -41,9 +41,10 @@ function templateName(kind: NotificationKind, ctx: NotifyContext): string | unde
   return undefined;
 }
 
-export function renderMessage(incident: Incident, kind: NotificationKind, delivery: Delivery, step: string, ctx: NotifyContext): OutgoingMessage {
+/** `shared`: the incident's variables without links, computed once for every recipient of one step (`outboxRows`). */
+export function renderMessage(incident: Incident, kind: NotificationKind, delivery: Delivery, step: string, ctx: NotifyContext, shared?: Record<string, string>): OutgoingMessage {
   const messageLinks = links(incident, delivery.recipient, ctx);
-  const vars = incidentVars(incident, { config: ctx.config, now: ctx.now, links: messageLinks });
+  const vars = shared ? { ...shared, ...linkVars(messageLinks) } : incidentVars(incident, { config: ctx.config, now: ctx.now, links: messageLinks });
   let template = templateFor(kind, ctx.config, templateName(kind, ctx));
   if (template.channels && !template.channels.includes(delivery.channel)) template = templateFor(kind, { communication_templates: {} });
   const isEmail = ctx.alerting.channels[delivery.channel]?.email !== undefined;
@@ -76,8 +77,9 @@ function withHtmlLinks(html: string, l: OutgoingMessage['links']): string {
 }
 
 export function outboxRows(incident: Incident, kind: NotificationKind, deliveries: readonly Delivery[], step: string, ctx: NotifyContext, notBefore?: number): OutboxInput[] {
+  const shared = deliveries.length > 0 ? incidentVars(incident, { config: ctx.config, now: ctx.now }) : undefined;
   return deliveries.map((d) => {
-    const message = renderMessage(incident, kind, d, step, ctx);
+    const message = renderMessage(incident, kind, d, step, ctx, shared);
     const deadline = ctx.alerting.channels[d.channel]?.deadline ?? 3_600_000;
     const start = notBefore ?? ctx.now;
     return {

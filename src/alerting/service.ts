@@ -11,16 +11,16 @@ import { createChannel, STATUS_SUBSCRIBERS_CHANNEL, subscriberWebhookChannel, ty
 import { AlertContext } from './context.js';
 import { effectiveRules } from './default-rules.js';
 import { AlertEngine } from './engine.js';
-import { nextDue } from './escalation.js';
 import { advanceDue } from './incidents.js';
 import { IncidentActionsImpl } from './actions.js';
 import { LINK_KEY_SETTING, newLinkKey } from './links.js';
 import { registerAlertingMetrics, type AlertingMetrics } from './metrics.js';
 import { reconcileDelayMs } from './reconcile.js';
+import { OpenIncidentWatch } from './open-watch.js';
 import { OutboxSender } from './sender.js';
 import { createSources, type ProbeViews, type SignalSources, type SignalSourcesOptions } from './sources/index.js';
 import { DailySummary } from './summary.js';
-import type { Channel, IncidentActions } from './types.js';
+import type { Channel, Incident, IncidentActions } from './types.js';
 
 export interface AlertingServiceOptions {
   config: BulwarkConfig;
@@ -40,7 +40,6 @@ export interface AlertingServiceOptions {
   subscriberWebhooks?: SubscriberWebhookOptions;
 }
 
-const MAX_TIMER_MS = 60_000;
 /** One channel carries every subscriber's webhook: a configured channel's default of 60 a minute would hold a large list back. */
 const SUBSCRIBER_WEBHOOKS_PER_MINUTE = 600;
 
@@ -57,7 +56,7 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   private sources: SignalSources | undefined;
   private summary: DailySummary | undefined;
   private channels = new Map<string, Channel>();
-  private timer: NodeJS.Timeout | null = null;
+  private watch: OpenIncidentWatch | undefined;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private actionsImpl: IncidentActionsImpl | undefined;
@@ -85,8 +84,9 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     const linkKey = await store.alerting.setting(LINK_KEY_SETTING, newLinkKey);
     const released = await store.alerting.releaseClaims();
     if (released > 0) log.warn({ notifications: released }, 'notifications a previous run was sending go out again (their outcome was lost; receivers that honour Idempotency-Key drop repeats)');
-    this.ctx = new AlertContext(store.alerting, store, log, this.metrics, this.now, () => this.baseUrl(), linkKey, () => this.changed());
+    this.ctx = new AlertContext(store.alerting, store, log, this.metrics, this.now, () => this.baseUrl(), linkKey, (incident) => this.changed(incident));
     this.engine = new AlertEngine(this.ctx);
+    this.watch = new OpenIncidentWatch(this.ctx, () => void this.tick());
     this.actionsImpl = new IncidentActionsImpl(this.ctx, this.engine);
     this.apply(this.config);
     await this.ctx.load();
@@ -112,7 +112,8 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     this.sources?.stop();
     this.engine?.stop();
     this.summary?.stop();
-    for (const t of [this.timer, this.reconcileTimer, this.silenceTimer]) if (t) clearTimeout(t);
+    this.watch?.stop();
+    for (const t of [this.reconcileTimer, this.silenceTimer]) if (t) clearTimeout(t);
     await this.sender?.stop();
     await this.closeChannels();
   }
@@ -123,6 +124,8 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
     await this.closeChannels();
     this.apply(config);
     this.sources?.reload([...this.ctx.rules.values()], config);
+    // What the reload cleared (alerts of removed rules) is applied before it returns.
+    await this.ctx.serial(async () => undefined);
     this.changed();
   }
 
@@ -161,21 +164,13 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   }
 
   /** After any incident change: deliver what was queued, and wake when the next step is due. */
-  private changed(): void {
+  private changed(incident?: Incident): void {
     if (!this.started) return;
     this.sender.wake();
-    this.updateGauges();
-    if (this.timer) clearTimeout(this.timer);
-    // Runs after every incident change, so over every open incident: a plain loop (a mass outage has thousands open).
-    let soonest = Infinity;
-    for (const incident of this.ctx.open.values()) soonest = Math.min(soonest, nextDue(this.ctx, incident) ?? Infinity);
-    const wait = Number.isFinite(soonest) ? Math.min(Math.max(soonest - this.now(), 0), MAX_TIMER_MS) : MAX_TIMER_MS;
-    this.timer = setTimeout(() => void this.tick(), wait);
-    this.timer.unref();
+    this.watch!.changed(incident);
   }
 
   private async tick(): Promise<void> {
-    this.timer = null;
     await this.ctx.serial(() => advanceDue(this.ctx));
     this.changed();
   }
@@ -183,19 +178,6 @@ export class AlertingService implements Subsystem<BulwarkConfig> {
   /** Open incidents whose alerts no source reports any more (they cleared while the daemon was down). */
   private async reconcile(): Promise<void> {
     await this.engine.reconcile();
-  }
-
-  /** Counted first and set once per label pair: a gauge update per open incident cost more than the rest of a change. */
-  private updateGauges(): void {
-    const counts = new Map<string, { severity: string; state: string; n: number }>();
-    for (const { severity, state } of this.ctx.open.values()) {
-      const key = `${severity}|${state}`;
-      const entry = counts.get(key);
-      if (entry) entry.n++;
-      else counts.set(key, { severity, state, n: 1 });
-    }
-    this.metrics.incidentsOpen.reset();
-    for (const { severity, state, n } of counts.values()) this.metrics.incidentsOpen.set({ severity, state }, n);
   }
 
   private async closeChannels(): Promise<void> {

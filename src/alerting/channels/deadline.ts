@@ -14,6 +14,7 @@ export class DeadlineExceeded extends Error {
 export class Deadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
+  private grace: NodeJS.Immediate | undefined;
   private readonly onParentAbort = (): void => this.controller.abort(this.parent.reason);
 
   constructor(private readonly parent: AbortSignal, readonly timeoutMs: number) {
@@ -22,7 +23,12 @@ export class Deadline {
       return;
     }
     parent.addEventListener('abort', this.onParentAbort, { once: true });
-    this.timer = setTimeout(() => this.controller.abort(new DeadlineExceeded(timeoutMs)), Math.max(1, timeoutMs));
+    // In one turn of the event loop timers run before I/O callbacks: a loop starved past the
+    // timeout would give up on an answer that has already arrived, and the send would be
+    // retried (a duplicate). The abort waits for the I/O of that turn first.
+    this.timer = setTimeout(() => {
+      this.grace = setImmediate(() => this.controller.abort(new DeadlineExceeded(timeoutMs)));
+    }, Math.max(1, timeoutMs));
   }
 
   get signal(): AbortSignal {
@@ -35,6 +41,7 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.grace);
     this.parent.removeEventListener('abort', this.onParentAbort);
   }
 }
