@@ -6,10 +6,11 @@
  * deployment runs three, on three hosts (README, "Running etcd").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdir, open, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
+import { diesWithParent } from '../core/process.js';
 
 export interface DemoEtcdOptions {
   dataDir: string;
@@ -21,7 +22,6 @@ export interface DemoEtcdOptions {
   signal?: AbortSignal;
 }
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const INSTALL_HINT = 'install it: apt-get install etcd-server (Debian and Ubuntu; the demo starts its own etcd on free ports, the package\'s service can stay as it is)';
 
 /** The etcd binary on PATH; a clear error when there is none. */
@@ -76,7 +76,7 @@ export class DemoEtcd {
     const log = await open(o.logFile, 'a');
     let child: ChildProcess;
     try {
-      const [cmd, cmdArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', binary, ...args]] : [binary, args];
+      const [cmd, cmdArgs] = diesWithParent([binary, ...args]);
       child = spawn(cmd, cmdArgs, { stdio: ['ignore', log.fd, log.fd], env: withoutEtcdEnv() });
     } finally {
       await log.close();

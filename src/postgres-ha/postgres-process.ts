@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { parseLsn, type Lsn, type PgRole } from './decide.js';
 import { confValue, conninfoValue, sqlLiteral } from '../core/pg-quote.js';
 import { identifySystem, queryRows, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
+import { diesWithParent } from '../core/process.js';
 import { sleep } from '../core/time.js';
 import { hbaName, listenAddresses, peerHbaLines, writePeerHba } from './member-network.js';
 import { synchronousStandbyNames, type SyncQuorum } from './sync-names.js';
@@ -30,7 +31,6 @@ import { synchronousStandbyNames, type SyncQuorum } from './sync-names.js';
 export { synchronousStandbyNames, parseSynchronousStandbyNames, type SyncQuorum } from './sync-names.js';
 
 const execFileAsync = promisify(execFile);
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export interface RunAs { uid: number; gid: number }
 
@@ -274,7 +274,7 @@ export class PostgresMember {
     this.output = '';
     // The postmaster dies with us (Linux parent-death signal): a primary whose manager is gone is a
     // primary nobody can fence. This is what Patroni needs a watchdog device for.
-    const [cmd, cmdArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', join(this.o.binDir, 'postgres'), ...args]] : [join(this.o.binDir, 'postgres'), args];
+    const [cmd, cmdArgs] = diesWithParent([join(this.o.binDir, 'postgres'), ...args]);
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...this.o.runAs });
     const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-16384); };
     child.stdout.on('data', keep);

@@ -6,13 +6,13 @@
  * decision (`onExit`): a crashed master waits for the Sentinels (redis-ha-service.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { RespConnection } from '../core/resp.js';
+import { stopChild } from '../core/process.js';
 import { sleep } from '../core/time.js';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -85,18 +85,8 @@ export class RedisProcess {
     this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
     child.kill('SIGCONT'); // a test may have paused it
-    child.kill('SIGTERM');
-    const kill = (): boolean => child.kill('SIGKILL');
-    const timer = setTimeout(kill, STOP_GRACE_MS);
-    deadline?.addEventListener('abort', kill, { once: true });
-    try {
-      await exited;
-    } finally {
-      clearTimeout(timer);
-      deadline?.removeEventListener('abort', kill);
-    }
+    await stopChild(child, 'SIGTERM', STOP_GRACE_MS, deadline);
   }
 
   private lastLines(): string {

@@ -7,16 +7,14 @@
  * again after a crash (1 s, doubling up to 30 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { once } from 'node:events';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { diesWithParent, stopChild } from '../../core/process.js';
 import { sleep } from '../../core/time.js';
 import type { HaproxyFiles } from './files.js';
 import { showProc, type ProcessList } from './master-cli.js';
 import { haproxyCommand } from './runtime-api.js';
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const READY_TIMEOUT_MS = 15_000;
 const MAX_BACKOFF_MS = 30_000;
 /** The socket appears a moment after the process starts; HAProxy offers no event to wait on, so its answer is polled. */
@@ -77,23 +75,13 @@ export class HaproxyProcess {
     this.stopped = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGUSR1');
-    const kill = (): void => void child.kill('SIGKILL');
-    deadline?.addEventListener('abort', kill, { once: true });
-    const timer = setTimeout(kill, 10_000);
-    try {
-      await exited;
-    } finally {
-      clearTimeout(timer);
-      deadline?.removeEventListener('abort', kill);
-    }
+    await stopChild(child, 'SIGUSR1', 10_000, deadline);
   }
 
   private spawnChild(): ChildProcess {
     const haproxy = [this.o.bin, '-W', '-S', `${this.o.files.masterSocket},mode,600`, '-f', this.o.files.config];
-    const [cmd, ...args] = SETPRIV ? [SETPRIV, '--pdeathsig', 'SIGKILL', '--', ...haproxy] : haproxy;
-    const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, args] = diesWithParent(haproxy);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
     const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-8192); };
     child.stdout?.on('data', keep);

@@ -7,14 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { once } from 'node:events';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { diesWithParent, stopChild } from '../../core/process.js';
 import { sleep } from '../../core/time.js';
 import type { RunAs } from '../postgres-process.js';
 import { adminCommand, type AdminEndpoint } from './admin-console.js';
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const READY_TIMEOUT_MS = 15_000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -70,21 +69,11 @@ export class PgBouncerProcess {
     this.stopped = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const kill = (): void => void child.kill('SIGKILL');
-    deadline?.addEventListener('abort', kill, { once: true });
-    const timer = setTimeout(kill, 5000);
-    try {
-      await exited;
-    } finally {
-      clearTimeout(timer);
-      deadline?.removeEventListener('abort', kill);
-    }
+    await stopChild(child, 'SIGTERM', 5000, deadline);
   }
 
   private spawnChild(): ChildProcess {
-    const [cmd, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.bin, this.o.ini]] : [this.bin, [this.o.ini]];
+    const [cmd, args] = diesWithParent([this.bin, this.o.ini]);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(this.o.runAs ?? {}) });
     this.output = '';
     const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-8192); };
