@@ -99,7 +99,8 @@ async function bulwark(port: number, upstreams: number[], engine: 'builtin' | 'h
   const api = await freePort();
   const conf = join(dir, `bulwark-${engine}.yaml`);
   const endpoints = upstreams.map((p, i) => `      - { url: "http://127.0.0.1:${p}", name: u${i}, zone: z${i} }`).join('\n');
-  writeFileSync(conf, `gateway: { workers: ${WORKERS}, engine: ${engine} }
+  // The haproxy engine gets nbthread 1, as the raw HAProxy it is compared with.
+  writeFileSync(conf, `gateway: { workers: ${WORKERS}, engine: ${engine}${engine === 'haproxy' ? ', haproxy: { threads: 1 }' : ''} }
 zones: { z0: { region: r }, z1: { region: r }, z2: { region: r } }
 services:
   bench:
@@ -195,7 +196,6 @@ async function main() {
   row('haproxy', t.haproxy);
   row('node floor', t.floor);
   row('bulwark', t.bulwark);
-  // The haproxy engine's HAProxy runs with HAProxy's default threads, the raw HAProxy above with nbthread 1.
   row('bulwark (haproxy engine)', t.bulwarkHaproxy);
   console.log('(goal for bulwark: ≥ 0.5× rps, p99 ≤ 2×; node floor: bench/floor-proxy.ts, node:http + undici with no gateway logic)');
   if (kills.length > 0) console.log(`\nOne of three upstreams SIGKILLed a third into a ${SECONDS}s wrk run:`);

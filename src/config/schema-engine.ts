@@ -9,6 +9,8 @@ export const haproxySettings = z.strictObject({
   /** The haproxy binary (2.6 or later); found on PATH and in /usr/sbin by default. */
   bin: z.string().min(1).optional(),
   /** Where haproxy.cfg, the sockets and the combined certificate files go; a directory under the system's temp dir by default. */
+  /** HAProxy's `nbthread`; HAProxy's own default (one thread per CPU) when unset. */
+  threads: z.number().int().min(1).max(64).optional(),
   dir: z.string().min(1).regex(/^\//, { message: 'expected an absolute path such as /var/lib/bulwark/haproxy' }).optional(),
 });
 export type HaproxySettings = z.output<typeof haproxySettings>;

@@ -40,7 +40,7 @@ export class HaproxyEngine {
 
   constructor(settings: HaproxySettings, private readonly log: Logger) {
     this.bin = findHaproxy(settings.bin);
-    this.files = haproxyFiles(settings.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-haproxy-')));
+    this.files = haproxyFiles(settings.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-haproxy-')), settings.threads);
     this.driver = new RuntimeDriver(this.files.statsSocket, log);
     this.process = new HaproxyProcess({ bin: this.bin, files: this.files, log, onNewWorker: () => void this.resync() });
   }

@@ -15,9 +15,10 @@ export interface HaproxyFiles extends RenderPaths {
   masterSocket: string;
 }
 
-export function haproxyFiles(dir: string): HaproxyFiles {
+export function haproxyFiles(dir: string, threads?: number): HaproxyFiles {
   return {
     dir,
+    threads,
     config: join(dir, 'haproxy.cfg'),
     masterSocket: join(dir, 'master.sock'),
     statsSocket: join(dir, 'stats.sock'),

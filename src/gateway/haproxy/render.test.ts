@@ -91,7 +91,9 @@ describe('renderHaproxyConfig', () => {
       pg: { listen: ':15432', protocol: 'tcp', on_marked_down: 'shutdown-sessions', endpoints: [{ url: '127.0.0.1:5432' }], retries: { attempts: 0 } },
       upstream: { listen: '127.0.0.1:18083', endpoints: [{ url: 'https://127.0.0.1:9443' }], upstream_tls: { verify: false } },
       system: { listen: '127.0.0.1:18084', endpoints: [{ url: 'https://example.com' }] },
-    }), paths);
+    }), { ...paths, threads: 1 });
+    expect(tcp).toContain('global\n    nbthread 1\n');
+    expect(text).not.toContain('nbthread');
     const result = await haproxyCheck(tcp);
     expect(result.output).not.toMatch(/\[ALERT\]/);
     expect(result.ok, result.output).toBe(true);

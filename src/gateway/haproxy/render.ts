@@ -9,6 +9,8 @@ export interface RenderPaths {
   statsSocket: string;
   /** The crt-list of a service with `tls` (its certificates as combined PEM files, written by the supervisor). */
   crtList(service: string): string;
+  /** `gateway.haproxy.threads`: HAProxy's nbthread, else its own default. */
+  threads?: number | undefined;
 }
 
 const ms = (value: number): string => `${Math.max(1, Math.round(value))}ms`;
@@ -79,6 +81,7 @@ function renderRedirect(name: string, service: ServiceConfig): string[] {
 function globalSection(paths: RenderPaths): string[] {
   return [
     'global',
+    ...(paths.threads ? [`    nbthread ${paths.threads}`] : []),
     `    stats socket ${paths.statsSocket} mode 600 level admin expose-fd listeners`,
     '    stats timeout 2m',
     // An old worker still serving long connections after a reload is stopped after this long.
