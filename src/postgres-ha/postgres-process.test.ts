@@ -11,6 +11,7 @@ describe('synchronous_standby_names', () => {
     for (const names of [[], ['m2'], ['m2', 'm3'], ['a"b', 'c']]) {
       expect(parseSynchronousStandbyNames(synchronousStandbyNames(names))).toEqual([...names].sort());
     }
-    expect(parseSynchronousStandbyNames('FIRST 1 (x)')).toEqual([]);
+    expect(parseSynchronousStandbyNames('FIRST 1 (x)')).toEqual(['x']);
+    expect(parseSynchronousStandbyNames('x, y')).toEqual([]);
   });
 });

@@ -63,6 +63,13 @@ dr_testing:
 `;
 }
 
+function listenOn(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
+}
+
 describe('zone-failure drill through the real gateway, on real endpoint processes', () => {
   let dir: string;
   let config: BulwarkConfig;
@@ -74,20 +81,33 @@ describe('zone-failure drill through the real gateway, on real endpoint processe
   const h = new Harness();
   const gateway: DrillGateway = { setAdminState: async (service, endpoint, state) => gateways[service]!.pool.setAdminState(endpoint, state) };
 
+  /** The gateways on free ports; freePort() can lose a port to another test file before the bind, so a taken one is chosen again. */
+  async function startGateways(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const gw = { api: await freePort(), bare: await freePort() };
+      const text = yaml(gw, ports);
+      config = configFrom(text);
+      try {
+        for (const service of ['api', 'bare'] as const) {
+          const g = new ServiceGateway(service, config.services[service]!, registerGatewayMetrics(new Registry()), silentLogger());
+          gateways[service] = g;
+          await listenOn(g.server as Server, gw[service]);
+        }
+        await writeFile(configPath, text);
+        return;
+      } catch (err) {
+        for (const g of Object.values(gateways)) (g.server as Server).close();
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw err;
+      }
+    }
+  }
+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bulwark-zone-'));
     for (const name of ['a1', 'a2', 'b1']) ports[name] = await freePort();
-    const gw = { api: await freePort(), bare: await freePort() };
-    const text = yaml(gw, ports);
-    configPath = join(dir, 'bulwark.yaml');
-    await writeFile(configPath, text);
-    config = configFrom(text);
     for (const name of ['a1', 'a2', 'b1']) await startEndpoint(ports[name]!, name);
-    for (const service of ['api', 'bare'] as const) {
-      const g = new ServiceGateway(service, config.services[service]!, registerGatewayMetrics(new Registry()), silentLogger());
-      await new Promise<void>((r) => (g.server as Server).listen(gw[service], '127.0.0.1', r));
-      gateways[service] = g;
-    }
+    configPath = join(dir, 'bulwark.yaml');
+    await startGateways();
     await mkdir(join(dir, 'data'));
     store = await openSqliteStore({ path: join(dir, 'data', 'bulwark.db') });
     await store.migrate();
