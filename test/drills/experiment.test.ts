@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -15,18 +14,8 @@ import { ServiceGateway } from '../../src/gateway/index.js';
 import { registerGatewayMetrics } from '../../src/gateway/metrics.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
 import { freePort } from '../daemon/helpers.js';
+import { startEndpoint } from './endpoint-process.js';
 
-/** An endpoint: a real node process answering its name, listening on PORT. */
-const SERVER = "require('http').createServer((q,s)=>s.end(process.argv[2])).listen(+process.argv[1],'127.0.0.1',()=>process.stdout.write('up\\n'))";
-
-function startEndpoint(port: number, name: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', SERVER, String(port), name], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  child.unref();
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`endpoint ${name} exited ${code}`)));
-  });
-}
 
 function yaml(gw: number, metrics: number, p: Record<string, number>): string {
   return `

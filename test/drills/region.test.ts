@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -16,18 +15,8 @@ import { HaCluster } from '../../src/postgres-ha/testing/ha-cluster.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
 import { pidsListeningOn } from '../../src/drills/faults/process.js';
 import { freePort } from '../daemon/helpers.js';
+import { startEndpoint } from './endpoint-process.js';
 
-/** An endpoint: a real node process answering its name (as in zone.test.ts), so that it does not share the test's event loop. */
-const SERVER = "require('http').createServer((q,s)=>s.end(process.argv[2])).listen(+process.argv[1],'127.0.0.1',()=>process.stdout.write('up\\n'))";
-
-function startEndpoint(port: number, name: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', SERVER, String(port), name], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  child.unref();
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`endpoint ${name} exited ${code}`)));
-  });
-}
 
 /**
  * The region failover drill (full_dr_exercise) on real components: 3 etcd,

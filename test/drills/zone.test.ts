@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,18 +18,8 @@ import { ServiceGateway } from '../../src/gateway/index.js';
 import { registerGatewayMetrics } from '../../src/gateway/metrics.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
 import { freePort, Harness, ROOT } from '../daemon/helpers.js';
+import { listenOn, startEndpoint } from './endpoint-process.js';
 
-/** An endpoint: a real node process answering its name, listening on PORT. */
-const SERVER = "require('http').createServer((q,s)=>s.end(process.argv[2])).listen(+process.argv[1],'127.0.0.1',()=>process.stdout.write('up\\n'))";
-
-function startEndpoint(port: number, name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', SERVER, String(port), name], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  child.unref();
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`endpoint ${name} exited ${code}`)));
-  });
-}
 
 function yaml(gw: Record<string, number>, ports: Record<string, number>): string {
   const endpoints = `      - { name: a1, url: "http://127.0.0.1:${ports.a1}", zone: za }
@@ -61,13 +51,6 @@ dr_testing:
   zone-bound: { type: zone, frequency: quarterly, service: bare, zone: za, method: stop, fault_duration: 1m, traffic: { rate: 50, timeout: 500ms }, stop_condition: { error_rate: 5%, window: 2s, min_requests: 5 } }
   zone-long: { type: zone, frequency: quarterly, service: api, zone: za, method: stop, fault_duration: 5m, traffic: { rate: 20 } }
 `;
-}
-
-function listenOn(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
 }
 
 describe('zone-failure drill through the real gateway, on real endpoint processes', () => {
