@@ -8,7 +8,7 @@ import {
   createHttpProxy, createTcpProxy, readCookie, sessionCookie,
   type AcquireResult, type AdmitRequest, type Cancellation, type AdmitResult, type AttemptOutcome, type PickedUpstream, type PickRequest, type Release, type RoutingHooks, type TcpProxy,
 } from './proxy/index.js';
-import { ConcurrencyLimiter, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
+import { ConcurrencyLimiter, DEFAULT_RETRIES, OutlierDetector, RetryBudget, RetryPolicy, TokenBuckets, clientKey, type EndpointOutcome } from './resilience/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import { CertificateStore } from './tls/certificate-store.js';
 import { followCertificates, hstsHeader, tlsServerOptions } from './tls/server-options.js';
@@ -113,7 +113,7 @@ export class ServiceGateway {
       onReturn: (e) => log.info({ service: name, endpoint: e.id }, 'endpoint back from ejection, on probation'),
     });
     this.outliers?.setPoolSize([...this.urls.keys()]);
-    const retries = service.retries ?? { attempts: 2, retry_on: ['connect-failure', 'reset'] as const, non_idempotent: false, budget: 0.2 };
+    const retries = service.retries ?? DEFAULT_RETRIES;
     this.retry = RetryPolicy.fromConfig({ ...retries, retry_on: [...retries.retry_on] });
     this.budget = new RetryBudget({ ratio: retries.budget });
     this.certificates = service.tls ? new CertificateStore(name, service.tls, log) : undefined;

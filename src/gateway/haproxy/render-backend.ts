@@ -1,6 +1,7 @@
 import type { ServiceConfig } from '../../config/index.js';
 import { endpointName } from '../../core/names.js';
-import { stickyCookieName } from '../pool/from-config.js';
+import { stickyCookieName } from '../pool/index.js';
+import { DEFAULT_RETRIES } from '../resilience/index.js';
 import { tierOf } from '../pool/tiers.js';
 
 /** Bulwark's retry conditions as HAProxy's `retry-on` keywords. */
@@ -12,8 +13,6 @@ const RETRY_ON: Record<string, readonly string[]> = {
   'refused-stream': ['conn-failure'],
 };
 
-const DEFAULT_RETRY_ON = ['connect-failure', 'reset'];
-const DEFAULT_ATTEMPTS = 2;
 const HAPROXY_MAX_WEIGHT = 256;
 const BULWARK_MAX_WEIGHT = 1000;
 
@@ -52,10 +51,10 @@ function balance(service: ServiceConfig): string {
 }
 
 function retryLines(service: ServiceConfig): string[] {
-  const retries = service.retries;
-  const attempts = retries?.attempts ?? DEFAULT_ATTEMPTS;
+  const retries = service.retries ?? DEFAULT_RETRIES;
+  const attempts = retries.attempts;
   if (attempts === 0) return ['retries 0'];
-  const on = [...new Set((retries?.retry_on ?? DEFAULT_RETRY_ON).flatMap((r) => RETRY_ON[r] ?? []))];
+  const on = [...new Set(retries.retry_on.flatMap((r) => RETRY_ON[r] ?? []))];
   // `redispatch 1`: every retry goes to another server, as the built-in engine's retries do.
   const lines = [`retries ${attempts}`, 'option redispatch 1'];
   if (service.protocol !== 'tcp') lines.push(`retry-on ${on.join(' ')}`);

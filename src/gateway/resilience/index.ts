@@ -1,6 +1,6 @@
 export { OutlierDetector, maxEjected } from './outlier.js';
 export type { EndpointOutcome, EjectReason, EjectEvent, ReturnEvent, SkipEvent, OutlierDetectorOptions } from './outlier.js';
-export { RetryPolicy, retryClasses } from './retry.js';
+export { DEFAULT_RETRIES, RetryPolicy, retryClasses } from './retry.js';
 export type { RetryOn, AttemptOutcome, RetryPolicyOptions, RetryQuestion } from './retry.js';
 export { RetryBudget } from './retry-budget.js';
 export type { RetryBudgetOptions } from './retry-budget.js';

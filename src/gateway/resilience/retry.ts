@@ -24,6 +24,9 @@
  * the request provably never reached the application (no connection; HTTP/2
  * REFUSED_STREAM guarantees the stream was not processed, RFC 9113 §8.7).
  */
+/** A service without `retries:` in either engine: two attempts, on connect failures and resets. */
+export const DEFAULT_RETRIES = { attempts: 2, retry_on: ['connect-failure', 'reset'], non_idempotent: false, budget: 0.2 } as const;
+
 export type RetryOn = '5xx' | 'gateway-error' | 'reset' | 'connect-failure' | 'refused-stream';
 export type AttemptOutcome = 'response' | 'per_try_timeout' | 'reset' | 'connect_failure' | 'refused_stream';
 
