@@ -40,3 +40,16 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, gra
     deadline?.removeEventListener('abort', kill);
   }
 }
+
+/**
+ * Keeps the last `max` characters of a child's stdout and stderr, in arrival order, for error
+ * messages; `set` receives the tail after each chunk, which continues from `tail`.
+ */
+export function keepOutputTail(child: ChildProcess, max: number, set: (tail: string) => void, tail = ''): void {
+  const keep = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString()).slice(-max);
+    set(tail);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+}

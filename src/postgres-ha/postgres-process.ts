@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { parseLsn, type Lsn, type PgRole } from './decide.js';
 import { confValue, conninfoValue, sqlLiteral } from '../core/pg-quote.js';
 import { identifySystem, queryRows, withClient, type PgEndpoint, type QueryOptions } from './pg-query.js';
-import { diesWithParent } from '../core/process.js';
+import { diesWithParent, keepOutputTail } from '../core/process.js';
 import { sleep } from '../core/time.js';
 import { hbaName, listenAddresses, peerHbaLines, writePeerHba } from './member-network.js';
 import { synchronousStandbyNames, type SyncQuorum } from './sync-names.js';
@@ -276,9 +276,7 @@ export class PostgresMember {
     // primary nobody can fence. This is what Patroni needs a watchdog device for.
     const [cmd, cmdArgs] = diesWithParent([join(this.o.binDir, 'postgres'), ...args]);
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...this.o.runAs });
-    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-16384); };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    keepOutputTail(child, 16384, (tail) => (this.output = tail), this.output);
     child.once('exit', (code, signal) => this.log.info({ code, signal }, 'postgres exited'));
     this.child = child;
     await this.waitReady(options.timeoutMs ?? 30_000, options.signal);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { RespConnection } from '../core/resp.js';
-import { stopChild } from '../core/process.js';
+import { keepOutputTail, stopChild } from '../core/process.js';
 import { sleep } from '../core/time.js';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -67,9 +67,7 @@ export class RedisProcess {
     const args = [this.confFile, ...(this.o.kind === 'sentinel' ? ['--sentinel'] : [])];
     const child = spawn(this.o.binary ?? 'redis-server', args, { cwd: this.o.dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-4096); };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutputTail(child, 4096, (tail) => (this.output = tail), this.output);
     child.on('error', (err) => this.o.log.error({ [this.o.kind]: this.o.name, err: err.message }, `${this.o.kind} could not be started`));
     child.once('exit', (code, sig) => {
       if (this.child !== child || this.stopping) return;

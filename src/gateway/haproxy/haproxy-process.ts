@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BulwarkError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { diesWithParent, stopChild } from '../../core/process.js';
+import { diesWithParent, keepOutputTail, stopChild } from '../../core/process.js';
 import { sleep } from '../../core/time.js';
 import type { HaproxyFiles } from './files.js';
 import { showProc, type ProcessList } from './master-cli.js';
@@ -83,9 +83,7 @@ export class HaproxyProcess {
     const [cmd, args] = diesWithParent(haproxy);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
-    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-8192); };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutputTail(child, 8192, (tail) => (this.output = tail));
     child.once('exit', (code, signal) => this.exited(child, code, signal));
     this.child = child;
     return child;

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { findPostgresBinDir } from '../../testing/postgres-server.js';
 import { freePort } from '../../testing/net.js';
 import { runAsUser, type RunAs } from '../../testing/run-as.js';
+import { keepOutputTail } from '../../core/process.js';
 
 const execFileAsync = promisify(execFile);
 const START_TIMEOUT_MS = 30_000;
@@ -95,9 +96,7 @@ class Server {
       '-c', 'hot_standby=on', '-c', 'wal_receiver_status_interval=1s'];
     this.output = '';
     const child = spawn(join(this.bin, 'postgres'), args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], ...this.runAs });
-    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString()).slice(-8192); };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutputTail(child, 8192, (tail) => (this.output = tail));
     this.child = child;
   }
 
